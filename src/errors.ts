@@ -1,0 +1,128 @@
+/**
+ * Errors shaped like Node's: a stable string `code` that "statically and
+ * permanently identifies the error" (Node's lib/internal/errors.js), the raw
+ * `errno` and `syscall`, plus where in the uverbs API it happened.
+ *
+ * - {@link UverbsError}: the kernel refused a call (an errno came back).
+ * - {@link UverbsUnsupportedError}: the kernel or driver does not implement
+ *   it. The three spellings of "unsupported" (ENOSYS, EOPNOTSUPP,
+ *   EPROTONOSUPPORT, by kernel age and layer) all land here; `errno` keeps
+ *   the one the kernel said.
+ * - Bad arguments never reach the kernel: TypeError / RangeError with
+ *   `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` / `ERR_OUT_OF_RANGE`.
+ */
+
+import { inspect } from 'node:util';
+import { errnoName } from './errno.js';
+
+/** Which kernel entry point a call used. */
+export type CallPath = 'ioctl' | 'write' | 'write-ex';
+
+export interface UverbsErrorDetails {
+  errno: number;
+  syscall: string;
+  /** Kernel object name, e.g. `UVERBS_OBJECT_MR`. */
+  object: string;
+  /** Kernel method or command name, e.g. `UVERBS_METHOD_REG_MR`, `IB_USER_VERBS_CMD_REG_MR`. */
+  method: string;
+  path: CallPath;
+}
+
+export class UverbsError extends Error {
+  /** Positive errno, e.g. 95. */
+  readonly errno: number;
+  /** errno name, e.g. `'EOPNOTSUPP'`. */
+  readonly code: string;
+  readonly syscall: string;
+  readonly object: string;
+  readonly method: string;
+  readonly path: CallPath;
+
+  constructor(details: UverbsErrorDetails) {
+    const code = errnoName(details.errno);
+    super(`${details.object}.${details.method} ${code} (${details.path})`);
+    this.errno = details.errno;
+    this.code = code;
+    this.syscall = details.syscall;
+    this.object = details.object;
+    this.method = details.method;
+    this.path = details.path;
+  }
+
+  override get name(): string {
+    return 'UverbsError';
+  }
+
+  /** True for the errnos that mean "not implemented here" rather than "you did it wrong". */
+  get unsupported(): boolean {
+    return false;
+  }
+}
+
+/** The kernel or the driver does not implement this object, method, attribute or command. */
+export class UverbsUnsupportedError extends UverbsError {
+  override get name(): string {
+    return 'UverbsUnsupportedError';
+  }
+
+  override get unsupported(): boolean {
+    return true;
+  }
+}
+
+/** A library object was used after `close()`; the kernel never saw the call. */
+export class UverbsClosedError extends Error {
+  readonly code = 'ERR_UVERBS_CLOSED';
+  constructor(what: string) {
+    super(`${what} is closed`);
+  }
+  override get name(): string {
+    return 'UverbsClosedError';
+  }
+}
+
+type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'function') return `function ${value.name}`;
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor?.name;
+    return ctor ? `an instance of ${ctor}` : inspect(value, { depth: -1 });
+  }
+  return `type ${typeof value} (${inspect(value)})`;
+}
+
+function argError<E extends TypeError | RangeError>(
+  Base: new (message: string) => E,
+  code: ArgErrorCode,
+  message: string,
+): E & { code: ArgErrorCode } {
+  const error = new Base(message) as E & { code: ArgErrorCode };
+  Object.defineProperty(error, 'code', { value: code, enumerable: true });
+  return error;
+}
+
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & { code: ArgErrorCode } {
+  return argError(
+    TypeError,
+    'ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be ${expected}. Received ${describe(actual)}`,
+  );
+}
+
+export function invalidArgValue(name: string, reason: string, actual: unknown): TypeError & { code: ArgErrorCode } {
+  return argError(
+    TypeError,
+    'ERR_INVALID_ARG_VALUE',
+    `The argument "${name}" ${reason}. Received ${inspect(actual, { depth: 0 })}`,
+  );
+}
+
+export function outOfRange(name: string, range: string, actual: unknown): RangeError & { code: ArgErrorCode } {
+  return argError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(actual)}`,
+  );
+}

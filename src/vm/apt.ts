@@ -1,0 +1,214 @@
+/**
+ * A private apt: Debian packages from other suites, fetched through the
+ * mirror the system already uses, without touching the system's apt state.
+ *
+ * - The mirror comes from the system's own sources (deb822 `.sources` and
+ *   one-line `.list` files): the entry that serves the system's codename.
+ *   No host name is written anywhere in this code.
+ * - Each suite gets its own sources list, lists directory and archive cache
+ *   under the uverbs cache folder (`-o Dir::Etc::SourceList=...`,
+ *   `-o Dir::State::Lists=...`); nothing under /etc/apt or /var/lib/apt is
+ *   read for state or written.
+ */
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The cache root: `$UVERBS_CACHE_DIR`, else `$XDG_CACHE_HOME/uverbs`, else `~/.cache/uverbs`. */
+export function cacheDir(...parts: string[]): string {
+  const root =
+    process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs');
+  const dir = join(root, ...parts);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export interface AptSource {
+  uri: string;
+  suites: string[];
+  components: string[];
+  signedBy?: string;
+}
+
+/** Parses deb822 `.sources` text (stanzas separated by blank lines). */
+export function parseDeb822(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const fields = new Map<string, string>();
+    let last = '';
+    for (const line of stanza.split('\n')) {
+      if (line.startsWith('#') || line.trim() === '') continue;
+      if (/^\s/.test(line) && last) {
+        fields.set(last, `${fields.get(last)}\n${line.trim()}`);
+        continue;
+      }
+      const m = /^([\w-]+):\s*(.*)$/.exec(line);
+      if (m?.[1] && m[2] !== undefined) {
+        last = m[1].toLowerCase();
+        fields.set(last, m[2].trim());
+      }
+    }
+    const types = (fields.get('types') ?? '').split(/\s+/);
+    if (!types.includes('deb') || fields.get('enabled') === 'no') continue;
+    for (const uri of (fields.get('uris') ?? '').split(/\s+/).filter(Boolean)) {
+      out.push({
+        uri,
+        suites: (fields.get('suites') ?? '').split(/\s+/).filter(Boolean),
+        components: (fields.get('components') ?? '').split(/\s+/).filter(Boolean),
+        signedBy: fields.get('signed-by'),
+      });
+    }
+  }
+  return out;
+}
+
+/** Parses one-line `deb [opts] uri suite comp...` entries. */
+export function parseOneLine(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    const m = /^deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
+    if (!m?.[2] || !m[3]) continue;
+    const signed = /signed-by=(\S+)/.exec(m[1] ?? '');
+    out.push({
+      uri: m[2],
+      suites: [m[3]],
+      components: (m[4] ?? '').split(/\s+/).filter(Boolean),
+      signedBy: signed?.[1],
+    });
+  }
+  return out;
+}
+
+/** Every enabled `deb` source of the system, from /etc/apt (read only). */
+export function systemSources(etc = '/etc/apt'): AptSource[] {
+  const sources: AptSource[] = [];
+  const main = join(etc, 'sources.list');
+  if (existsSync(main)) sources.push(...parseOneLine(readFileSync(main, 'utf8')));
+  const dir = join(etc, 'sources.list.d');
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir).sort()) {
+      const text = readFileSync(join(dir, name), 'utf8');
+      if (name.endsWith('.sources')) sources.push(...parseDeb822(text));
+      else if (name.endsWith('.list')) sources.push(...parseOneLine(text));
+    }
+  }
+  return sources;
+}
+
+/** The system's Debian codename (`bookworm`), from /etc/os-release. */
+export function systemCodename(osRelease = '/etc/os-release'): string {
+  const text = existsSync(osRelease) ? readFileSync(osRelease, 'utf8') : '';
+  const m = /^VERSION_CODENAME=(\S+)/m.exec(text);
+  if (!m?.[1]) throw new Error(`cannot tell the Debian codename from ${osRelease}`);
+  return m[1];
+}
+
+/**
+ * The Debian archive mirror the system uses: the source serving the
+ * system's codename itself (not -security / -updates) with `main`.
+ */
+export function debianMirror(sources = systemSources(), codename = systemCodename()): AptSource {
+  const hit = sources.find((s) => s.suites.includes(codename) && s.components.includes('main'));
+  if (!hit) {
+    throw new Error(
+      `no apt source serves '${codename} main'; uverbs fetches other suites through the mirror the system already uses`,
+    );
+  }
+  return hit;
+}
+
+export type Progress = (line: string) => void;
+
+/** One suite of the Debian archive, with its own apt state under the cache. */
+export class PrivateApt {
+  readonly suite: string;
+  readonly root: string;
+  readonly #mirror: AptSource;
+  readonly #progress: Progress;
+
+  constructor(suite: string, options: { mirror?: AptSource; progress?: Progress } = {}) {
+    this.suite = suite;
+    this.#mirror = options.mirror ?? debianMirror();
+    this.#progress = options.progress ?? (() => {});
+    this.root = cacheDir('apt', suite);
+    mkdirSync(join(this.root, 'lists', 'partial'), { recursive: true });
+    mkdirSync(join(this.root, 'archives', 'partial'), { recursive: true });
+    mkdirSync(join(this.root, 'parts'), { recursive: true });
+    const signed = this.#mirror.signedBy ? ` signed-by=${this.#mirror.signedBy}` : '';
+    writeFileSync(join(this.root, 'sources.list'), `deb [arch=amd64${signed}] ${this.#mirror.uri} ${suite} main\n`);
+  }
+
+  /** apt options that confine apt to this suite's private state. */
+  get options(): string[] {
+    const o = (k: string, v: string) => ['-o', `${k}=${v}`];
+    return [
+      ...o('Dir::Etc::SourceList', join(this.root, 'sources.list')),
+      ...o('Dir::Etc::SourceParts', join(this.root, 'parts')),
+      ...o('Dir::State::Lists', join(this.root, 'lists')),
+      ...o('Dir::Cache', join(this.root, 'cache')),
+      ...o('Dir::Cache::Archives', join(this.root, 'archives')),
+      ...o('APT::Architectures', 'amd64'),
+      ...o('APT::Sandbox::User', 'root'),
+      ...o('Debug::NoLocking', '1'),
+    ];
+  }
+
+  /** Runs `apt-get update` for this suite unless its lists are fresher than `maxAgeHours`. */
+  update(maxAgeHours = 24): void {
+    const lists = join(this.root, 'lists');
+    const fresh = readdirSync(lists).some(
+      (f) => f.endsWith('_Packages') && Date.now() - statSync(join(lists, f)).mtimeMs < maxAgeHours * 3600e3,
+    );
+    if (fresh) return;
+    this.#progress(`apt: updating package lists for ${this.suite}`);
+    const r = spawnSync('apt-get', [...this.options, '-q', 'update'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`apt-get update (${this.suite}) failed:\n${r.stderr || r.stdout}`);
+  }
+
+  /** The candidate version of a package in this suite. */
+  version(pkg: string): string {
+    this.update();
+    const out = execFileSync('apt-cache', [...this.options, 'show', '--no-all-versions', pkg], { encoding: 'utf8' });
+    const m = /^Version:\s*(\S+)/m.exec(out);
+    if (!m?.[1]) throw new Error(`package ${pkg} not found in ${this.suite}`);
+    return m[1];
+  }
+
+  /**
+   * Downloads `pkg` (candidate version unless given) into the cache, once;
+   * returns the .deb path. A second call for the same version downloads nothing.
+   */
+  download(pkg: string, version = this.version(pkg)): string {
+    const dir = cacheDir('debs');
+    const want = `${pkg}_${version.replace(/^\d+:/, '')}_`;
+    const cached = readdirSync(dir).find((f) => f.startsWith(want) && f.endsWith('.deb'));
+    if (cached) return join(dir, cached);
+    this.#progress(`apt: downloading ${pkg} ${version} (${this.suite})`);
+    const tmp = join(this.root, 'download');
+    mkdirSync(tmp, { recursive: true });
+    const r = spawnSync('apt-get', [...this.options, '-q', 'download', `${pkg}=${version}`], {
+      cwd: tmp,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (r.status !== 0) throw new Error(`apt-get download ${pkg}=${version} failed:\n${r.stderr || r.stdout}`);
+    const got = readdirSync(tmp).find((f) => f.startsWith(want) && f.endsWith('.deb'));
+    if (!got) throw new Error(`apt-get download ${pkg}=${version} left no .deb`);
+    renameSync(join(tmp, got), join(dir, got));
+    return join(dir, got);
+  }
+}
+
+/** Unpacks a .deb's files (`dpkg -x`) into a cache folder named after it, once. */
+export function unpackDeb(deb: string, name = deb.replace(/^.*\//, '').replace(/\.deb$/, '')): string {
+  const dest = cacheDir('unpacked', name);
+  const stamp = join(dest, '.unpacked');
+  if (!existsSync(stamp)) {
+    execFileSync('dpkg-deb', ['-x', deb, dest]);
+    writeFileSync(stamp, `${deb}\n`);
+  }
+  return dest;
+}

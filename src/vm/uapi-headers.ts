@@ -1,0 +1,55 @@
+/**
+ * Kernel uapi header sets to prove layouts against: the system's own
+ * linux-libc-dev when it is the 6.1 series, and Debian's linux-libc-dev from
+ * trixie (6.12) and sid (7.x) through the private apt.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { UapiRelease } from '../abi/layout.js';
+import { PrivateApt, type Progress, unpackDeb } from './apt.js';
+
+/** Which Debian suite carries linux-libc-dev of each uapi release we prove. */
+export const UAPI_SUITES: Record<UapiRelease, string> = {
+  '6.1': 'bookworm',
+  '6.12': 'trixie',
+  '7.2': 'sid',
+};
+
+export interface UapiHeaderSet {
+  release: UapiRelease;
+  /** linux-libc-dev package version actually used, e.g. `6.12.117-1`. */
+  version: string;
+  /** Include directories, in order (the arch directory second). */
+  includeDirs: string[];
+  origin: 'system' | 'downloaded';
+}
+
+function systemLibcDev(): string | undefined {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'linux-libc-dev'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function seriesOf(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+export function uapiHeaders(release: UapiRelease, progress?: Progress): UapiHeaderSet {
+  const system = systemLibcDev();
+  if (system && seriesOf(system) === release && existsSync('/usr/include/rdma/ib_user_verbs.h')) {
+    return { release, version: system, includeDirs: ['/usr/include'], origin: 'system' };
+  }
+  const apt = new PrivateApt(UAPI_SUITES[release], { progress });
+  const version = apt.version('linux-libc-dev');
+  const want = release === '7.2' ? '7.' : `${release}.`;
+  if (!version.startsWith(want)) {
+    throw new Error(`${UAPI_SUITES[release]} carries linux-libc-dev ${version}, not the ${release} series`);
+  }
+  const root = unpackDeb(apt.download('linux-libc-dev', version));
+  const inc = join(root, 'usr', 'include');
+  return { release, version, includeDirs: [inc, join(inc, 'x86_64-linux-gnu')], origin: 'downloaded' };
+}
