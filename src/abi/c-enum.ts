@@ -26,7 +26,10 @@ export function cEnum<const M extends Record<string, number | bigint>>(
   options: { since?: { [K in keyof M]?: UapiRelease } } = {},
 ): Readonly<M> {
   const frozen = Object.freeze({ ...members });
-  registry.set(frozen, Object.freeze({ name, header, since: Object.freeze({ ...(options.since ?? {}) }) as Record<string, UapiRelease> }));
+  registry.set(
+    frozen,
+    Object.freeze({ name, header, since: Object.freeze({ ...(options.since ?? {}) }) as Record<string, UapiRelease> }),
+  );
   return frozen;
 }
 

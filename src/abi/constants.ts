@@ -90,69 +90,91 @@ export const ib_uverbs_write_cmds = cEnum('ib_uverbs_write_cmds', 'rdma/ib_user_
   IB_USER_VERBS_CMD_OPEN_QP: 40,
 });
 
-export const ib_uverbs_wc_opcode = cEnum('ib_uverbs_wc_opcode', 'rdma/ib_user_verbs.h', {
-  IB_UVERBS_WC_SEND: 0,
-  IB_UVERBS_WC_RDMA_WRITE: 1,
-  IB_UVERBS_WC_RDMA_READ: 2,
-  IB_UVERBS_WC_COMP_SWAP: 3,
-  IB_UVERBS_WC_FETCH_ADD: 4,
-  IB_UVERBS_WC_BIND_MW: 5,
-  IB_UVERBS_WC_LOCAL_INV: 6,
-  IB_UVERBS_WC_TSO: 7,
-  IB_UVERBS_WC_FLUSH: 8,
-  IB_UVERBS_WC_ATOMIC_WRITE: 9,
-}, { since: { IB_UVERBS_WC_FLUSH: '6.12', IB_UVERBS_WC_ATOMIC_WRITE: '6.12' } });
+export const ib_uverbs_wc_opcode = cEnum(
+  'ib_uverbs_wc_opcode',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_UVERBS_WC_SEND: 0,
+    IB_UVERBS_WC_RDMA_WRITE: 1,
+    IB_UVERBS_WC_RDMA_READ: 2,
+    IB_UVERBS_WC_COMP_SWAP: 3,
+    IB_UVERBS_WC_FETCH_ADD: 4,
+    IB_UVERBS_WC_BIND_MW: 5,
+    IB_UVERBS_WC_LOCAL_INV: 6,
+    IB_UVERBS_WC_TSO: 7,
+    IB_UVERBS_WC_FLUSH: 8,
+    IB_UVERBS_WC_ATOMIC_WRITE: 9,
+  },
+  { since: { IB_UVERBS_WC_FLUSH: '6.12', IB_UVERBS_WC_ATOMIC_WRITE: '6.12' } },
+);
 
-export const ib_uverbs_wr_opcode = cEnum('ib_uverbs_wr_opcode', 'rdma/ib_user_verbs.h', {
-  IB_UVERBS_WR_RDMA_WRITE: 0,
-  IB_UVERBS_WR_RDMA_WRITE_WITH_IMM: 1,
-  IB_UVERBS_WR_SEND: 2,
-  IB_UVERBS_WR_SEND_WITH_IMM: 3,
-  IB_UVERBS_WR_RDMA_READ: 4,
-  IB_UVERBS_WR_ATOMIC_CMP_AND_SWP: 5,
-  IB_UVERBS_WR_ATOMIC_FETCH_AND_ADD: 6,
-  IB_UVERBS_WR_LOCAL_INV: 7,
-  IB_UVERBS_WR_BIND_MW: 8,
-  IB_UVERBS_WR_SEND_WITH_INV: 9,
-  IB_UVERBS_WR_TSO: 10,
-  IB_UVERBS_WR_RDMA_READ_WITH_INV: 11,
-  IB_UVERBS_WR_MASKED_ATOMIC_CMP_AND_SWP: 12,
-  IB_UVERBS_WR_MASKED_ATOMIC_FETCH_AND_ADD: 13,
-  IB_UVERBS_WR_FLUSH: 14,
-  IB_UVERBS_WR_ATOMIC_WRITE: 15,
-}, { since: { IB_UVERBS_WR_FLUSH: '6.12', IB_UVERBS_WR_ATOMIC_WRITE: '6.12' } });
+export const ib_uverbs_wr_opcode = cEnum(
+  'ib_uverbs_wr_opcode',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_UVERBS_WR_RDMA_WRITE: 0,
+    IB_UVERBS_WR_RDMA_WRITE_WITH_IMM: 1,
+    IB_UVERBS_WR_SEND: 2,
+    IB_UVERBS_WR_SEND_WITH_IMM: 3,
+    IB_UVERBS_WR_RDMA_READ: 4,
+    IB_UVERBS_WR_ATOMIC_CMP_AND_SWP: 5,
+    IB_UVERBS_WR_ATOMIC_FETCH_AND_ADD: 6,
+    IB_UVERBS_WR_LOCAL_INV: 7,
+    IB_UVERBS_WR_BIND_MW: 8,
+    IB_UVERBS_WR_SEND_WITH_INV: 9,
+    IB_UVERBS_WR_TSO: 10,
+    IB_UVERBS_WR_RDMA_READ_WITH_INV: 11,
+    IB_UVERBS_WR_MASKED_ATOMIC_CMP_AND_SWP: 12,
+    IB_UVERBS_WR_MASKED_ATOMIC_FETCH_AND_ADD: 13,
+    IB_UVERBS_WR_FLUSH: 14,
+    IB_UVERBS_WR_ATOMIC_WRITE: 15,
+  },
+  { since: { IB_UVERBS_WR_FLUSH: '6.12', IB_UVERBS_WR_ATOMIC_WRITE: '6.12' } },
+);
 
-export const ib_uverbs_device_cap_flags = cEnum('ib_uverbs_device_cap_flags', 'rdma/ib_user_verbs.h', {
-  IB_UVERBS_DEVICE_RESIZE_MAX_WR: 0x1n,
-  IB_UVERBS_DEVICE_BAD_PKEY_CNTR: 0x2n,
-  IB_UVERBS_DEVICE_BAD_QKEY_CNTR: 0x4n,
-  IB_UVERBS_DEVICE_RAW_MULTI: 0x8n,
-  IB_UVERBS_DEVICE_AUTO_PATH_MIG: 0x10n,
-  IB_UVERBS_DEVICE_CHANGE_PHY_PORT: 0x20n,
-  IB_UVERBS_DEVICE_UD_AV_PORT_ENFORCE: 0x40n,
-  IB_UVERBS_DEVICE_CURR_QP_STATE_MOD: 0x80n,
-  IB_UVERBS_DEVICE_SHUTDOWN_PORT: 0x100n,
-  IB_UVERBS_DEVICE_PORT_ACTIVE_EVENT: 0x400n,
-  IB_UVERBS_DEVICE_SYS_IMAGE_GUID: 0x800n,
-  IB_UVERBS_DEVICE_RC_RNR_NAK_GEN: 0x1000n,
-  IB_UVERBS_DEVICE_SRQ_RESIZE: 0x2000n,
-  IB_UVERBS_DEVICE_N_NOTIFY_CQ: 0x4000n,
-  IB_UVERBS_DEVICE_MEM_WINDOW: 0x20000n,
-  IB_UVERBS_DEVICE_UD_IP_CSUM: 0x40000n,
-  IB_UVERBS_DEVICE_XRC: 0x100000n,
-  IB_UVERBS_DEVICE_MEM_MGT_EXTENSIONS: 0x200000n,
-  IB_UVERBS_DEVICE_MEM_WINDOW_TYPE_2A: 0x800000n,
-  IB_UVERBS_DEVICE_MEM_WINDOW_TYPE_2B: 0x1000000n,
-  IB_UVERBS_DEVICE_RC_IP_CSUM: 0x2000000n,
-  IB_UVERBS_DEVICE_RAW_IP_CSUM: 0x4000000n,
-  IB_UVERBS_DEVICE_MANAGED_FLOW_STEERING: 0x20000000n,
-  IB_UVERBS_DEVICE_RAW_SCATTER_FCS: 0x400000000n,
-  IB_UVERBS_DEVICE_PCI_WRITE_END_PADDING: 0x1000000000n,
-  IB_UVERBS_DEVICE_FLUSH_GLOBAL: 0x4000000000n,
-  IB_UVERBS_DEVICE_FLUSH_PERSISTENT: 0x8000000000n,
-  IB_UVERBS_DEVICE_ATOMIC_WRITE: 0x10000000000n,
-  IB_UVERBS_DEVICE_CC_DMA_BOUNCE: 0x20000000000n,
-}, { since: { IB_UVERBS_DEVICE_FLUSH_GLOBAL: '6.12', IB_UVERBS_DEVICE_FLUSH_PERSISTENT: '6.12', IB_UVERBS_DEVICE_ATOMIC_WRITE: '6.12', IB_UVERBS_DEVICE_CC_DMA_BOUNCE: '7.2' } });
+export const ib_uverbs_device_cap_flags = cEnum(
+  'ib_uverbs_device_cap_flags',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_UVERBS_DEVICE_RESIZE_MAX_WR: 0x1n,
+    IB_UVERBS_DEVICE_BAD_PKEY_CNTR: 0x2n,
+    IB_UVERBS_DEVICE_BAD_QKEY_CNTR: 0x4n,
+    IB_UVERBS_DEVICE_RAW_MULTI: 0x8n,
+    IB_UVERBS_DEVICE_AUTO_PATH_MIG: 0x10n,
+    IB_UVERBS_DEVICE_CHANGE_PHY_PORT: 0x20n,
+    IB_UVERBS_DEVICE_UD_AV_PORT_ENFORCE: 0x40n,
+    IB_UVERBS_DEVICE_CURR_QP_STATE_MOD: 0x80n,
+    IB_UVERBS_DEVICE_SHUTDOWN_PORT: 0x100n,
+    IB_UVERBS_DEVICE_PORT_ACTIVE_EVENT: 0x400n,
+    IB_UVERBS_DEVICE_SYS_IMAGE_GUID: 0x800n,
+    IB_UVERBS_DEVICE_RC_RNR_NAK_GEN: 0x1000n,
+    IB_UVERBS_DEVICE_SRQ_RESIZE: 0x2000n,
+    IB_UVERBS_DEVICE_N_NOTIFY_CQ: 0x4000n,
+    IB_UVERBS_DEVICE_MEM_WINDOW: 0x20000n,
+    IB_UVERBS_DEVICE_UD_IP_CSUM: 0x40000n,
+    IB_UVERBS_DEVICE_XRC: 0x100000n,
+    IB_UVERBS_DEVICE_MEM_MGT_EXTENSIONS: 0x200000n,
+    IB_UVERBS_DEVICE_MEM_WINDOW_TYPE_2A: 0x800000n,
+    IB_UVERBS_DEVICE_MEM_WINDOW_TYPE_2B: 0x1000000n,
+    IB_UVERBS_DEVICE_RC_IP_CSUM: 0x2000000n,
+    IB_UVERBS_DEVICE_RAW_IP_CSUM: 0x4000000n,
+    IB_UVERBS_DEVICE_MANAGED_FLOW_STEERING: 0x20000000n,
+    IB_UVERBS_DEVICE_RAW_SCATTER_FCS: 0x400000000n,
+    IB_UVERBS_DEVICE_PCI_WRITE_END_PADDING: 0x1000000000n,
+    IB_UVERBS_DEVICE_FLUSH_GLOBAL: 0x4000000000n,
+    IB_UVERBS_DEVICE_FLUSH_PERSISTENT: 0x8000000000n,
+    IB_UVERBS_DEVICE_ATOMIC_WRITE: 0x10000000000n,
+    IB_UVERBS_DEVICE_CC_DMA_BOUNCE: 0x20000000000n,
+  },
+  {
+    since: {
+      IB_UVERBS_DEVICE_FLUSH_GLOBAL: '6.12',
+      IB_UVERBS_DEVICE_FLUSH_PERSISTENT: '6.12',
+      IB_UVERBS_DEVICE_ATOMIC_WRITE: '6.12',
+      IB_UVERBS_DEVICE_CC_DMA_BOUNCE: '7.2',
+    },
+  },
+);
 
 export const ib_uverbs_raw_packet_caps = cEnum('ib_uverbs_raw_packet_caps', 'rdma/ib_user_verbs.h', {
   IB_UVERBS_RAW_PACKET_CAP_CVLAN_STRIPPING: 1,
@@ -170,51 +192,92 @@ export const ib_uverbs_create_qp_mask = cEnum('ib_uverbs_create_qp_mask', 'rdma/
   IB_UVERBS_CREATE_QP_MASK_IND_TABLE: 1,
 });
 
-export const ib_placement_type = cEnum('ib_placement_type', 'rdma/ib_user_verbs.h', {
-  IB_FLUSH_GLOBAL: 1,
-  IB_FLUSH_PERSISTENT: 2,
-}, { since: { IB_FLUSH_GLOBAL: '6.12', IB_FLUSH_PERSISTENT: '6.12' } });
+export const ib_placement_type = cEnum(
+  'ib_placement_type',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_FLUSH_GLOBAL: 1,
+    IB_FLUSH_PERSISTENT: 2,
+  },
+  { since: { IB_FLUSH_GLOBAL: '6.12', IB_FLUSH_PERSISTENT: '6.12' } },
+);
 
-export const ib_selectivity_level = cEnum('ib_selectivity_level', 'rdma/ib_user_verbs.h', {
-  IB_FLUSH_RANGE: 0,
-  IB_FLUSH_MR: 1,
-}, { since: { IB_FLUSH_RANGE: '6.12', IB_FLUSH_MR: '6.12' } });
+export const ib_selectivity_level = cEnum(
+  'ib_selectivity_level',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_FLUSH_RANGE: 0,
+    IB_FLUSH_MR: 1,
+  },
+  { since: { IB_FLUSH_RANGE: '6.12', IB_FLUSH_MR: '6.12' } },
+);
 
-export const ib_uverbs_odp_general_cap_bits = cEnum('ib_uverbs_odp_general_cap_bits', 'rdma/ib_user_verbs.h', {
-  IB_UVERBS_ODP_SUPPORT: 1,
-  IB_UVERBS_ODP_SUPPORT_IMPLICIT: 2,
-}, { since: { IB_UVERBS_ODP_SUPPORT: '7.2', IB_UVERBS_ODP_SUPPORT_IMPLICIT: '7.2' } });
+export const ib_uverbs_odp_general_cap_bits = cEnum(
+  'ib_uverbs_odp_general_cap_bits',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_UVERBS_ODP_SUPPORT: 1,
+    IB_UVERBS_ODP_SUPPORT_IMPLICIT: 2,
+  },
+  { since: { IB_UVERBS_ODP_SUPPORT: '7.2', IB_UVERBS_ODP_SUPPORT_IMPLICIT: '7.2' } },
+);
 
-export const ib_uverbs_odp_transport_cap_bits = cEnum('ib_uverbs_odp_transport_cap_bits', 'rdma/ib_user_verbs.h', {
-  IB_UVERBS_ODP_SUPPORT_SEND: 1,
-  IB_UVERBS_ODP_SUPPORT_RECV: 2,
-  IB_UVERBS_ODP_SUPPORT_WRITE: 4,
-  IB_UVERBS_ODP_SUPPORT_READ: 8,
-  IB_UVERBS_ODP_SUPPORT_ATOMIC: 16,
-  IB_UVERBS_ODP_SUPPORT_SRQ_RECV: 32,
-  IB_UVERBS_ODP_SUPPORT_FLUSH: 64,
-  IB_UVERBS_ODP_SUPPORT_ATOMIC_WRITE: 128,
-}, { since: { IB_UVERBS_ODP_SUPPORT_SEND: '7.2', IB_UVERBS_ODP_SUPPORT_RECV: '7.2', IB_UVERBS_ODP_SUPPORT_WRITE: '7.2', IB_UVERBS_ODP_SUPPORT_READ: '7.2', IB_UVERBS_ODP_SUPPORT_ATOMIC: '7.2', IB_UVERBS_ODP_SUPPORT_SRQ_RECV: '7.2', IB_UVERBS_ODP_SUPPORT_FLUSH: '7.2', IB_UVERBS_ODP_SUPPORT_ATOMIC_WRITE: '7.2' } });
+export const ib_uverbs_odp_transport_cap_bits = cEnum(
+  'ib_uverbs_odp_transport_cap_bits',
+  'rdma/ib_user_verbs.h',
+  {
+    IB_UVERBS_ODP_SUPPORT_SEND: 1,
+    IB_UVERBS_ODP_SUPPORT_RECV: 2,
+    IB_UVERBS_ODP_SUPPORT_WRITE: 4,
+    IB_UVERBS_ODP_SUPPORT_READ: 8,
+    IB_UVERBS_ODP_SUPPORT_ATOMIC: 16,
+    IB_UVERBS_ODP_SUPPORT_SRQ_RECV: 32,
+    IB_UVERBS_ODP_SUPPORT_FLUSH: 64,
+    IB_UVERBS_ODP_SUPPORT_ATOMIC_WRITE: 128,
+  },
+  {
+    since: {
+      IB_UVERBS_ODP_SUPPORT_SEND: '7.2',
+      IB_UVERBS_ODP_SUPPORT_RECV: '7.2',
+      IB_UVERBS_ODP_SUPPORT_WRITE: '7.2',
+      IB_UVERBS_ODP_SUPPORT_READ: '7.2',
+      IB_UVERBS_ODP_SUPPORT_ATOMIC: '7.2',
+      IB_UVERBS_ODP_SUPPORT_SRQ_RECV: '7.2',
+      IB_UVERBS_ODP_SUPPORT_FLUSH: '7.2',
+      IB_UVERBS_ODP_SUPPORT_ATOMIC_WRITE: '7.2',
+    },
+  },
+);
 
-export const ib_uverbs_core_support = cEnum('ib_uverbs_core_support', 'rdma/ib_user_ioctl_verbs.h', {
-  IB_UVERBS_CORE_SUPPORT_OPTIONAL_MR_ACCESS: 1,
-  IB_UVERBS_CORE_SUPPORT_ROBUST_UDATA: 2,
-}, { since: { IB_UVERBS_CORE_SUPPORT_ROBUST_UDATA: '7.2' } });
+export const ib_uverbs_core_support = cEnum(
+  'ib_uverbs_core_support',
+  'rdma/ib_user_ioctl_verbs.h',
+  {
+    IB_UVERBS_CORE_SUPPORT_OPTIONAL_MR_ACCESS: 1,
+    IB_UVERBS_CORE_SUPPORT_ROBUST_UDATA: 2,
+  },
+  { since: { IB_UVERBS_CORE_SUPPORT_ROBUST_UDATA: '7.2' } },
+);
 
-export const ib_uverbs_access_flags = cEnum('ib_uverbs_access_flags', 'rdma/ib_user_ioctl_verbs.h', {
-  IB_UVERBS_ACCESS_LOCAL_WRITE: 1,
-  IB_UVERBS_ACCESS_REMOTE_WRITE: 2,
-  IB_UVERBS_ACCESS_REMOTE_READ: 4,
-  IB_UVERBS_ACCESS_REMOTE_ATOMIC: 8,
-  IB_UVERBS_ACCESS_MW_BIND: 16,
-  IB_UVERBS_ACCESS_ZERO_BASED: 32,
-  IB_UVERBS_ACCESS_ON_DEMAND: 64,
-  IB_UVERBS_ACCESS_HUGETLB: 128,
-  IB_UVERBS_ACCESS_FLUSH_GLOBAL: 256,
-  IB_UVERBS_ACCESS_FLUSH_PERSISTENT: 512,
-  IB_UVERBS_ACCESS_RELAXED_ORDERING: 1048576,
-  IB_UVERBS_ACCESS_OPTIONAL_RANGE: 1072693248,
-}, { since: { IB_UVERBS_ACCESS_FLUSH_GLOBAL: '6.12', IB_UVERBS_ACCESS_FLUSH_PERSISTENT: '6.12' } });
+export const ib_uverbs_access_flags = cEnum(
+  'ib_uverbs_access_flags',
+  'rdma/ib_user_ioctl_verbs.h',
+  {
+    IB_UVERBS_ACCESS_LOCAL_WRITE: 1,
+    IB_UVERBS_ACCESS_REMOTE_WRITE: 2,
+    IB_UVERBS_ACCESS_REMOTE_READ: 4,
+    IB_UVERBS_ACCESS_REMOTE_ATOMIC: 8,
+    IB_UVERBS_ACCESS_MW_BIND: 16,
+    IB_UVERBS_ACCESS_ZERO_BASED: 32,
+    IB_UVERBS_ACCESS_ON_DEMAND: 64,
+    IB_UVERBS_ACCESS_HUGETLB: 128,
+    IB_UVERBS_ACCESS_FLUSH_GLOBAL: 256,
+    IB_UVERBS_ACCESS_FLUSH_PERSISTENT: 512,
+    IB_UVERBS_ACCESS_RELAXED_ORDERING: 1048576,
+    IB_UVERBS_ACCESS_OPTIONAL_RANGE: 1072693248,
+  },
+  { since: { IB_UVERBS_ACCESS_FLUSH_GLOBAL: '6.12', IB_UVERBS_ACCESS_FLUSH_PERSISTENT: '6.12' } },
+);
 
 export const ib_uverbs_srq_type = cEnum('ib_uverbs_srq_type', 'rdma/ib_user_ioctl_verbs.h', {
   IB_UVERBS_SRQT_BASIC: 0,
@@ -286,31 +349,36 @@ export const ib_uverbs_advise_mr_flag = cEnum('ib_uverbs_advise_mr_flag', 'rdma/
   IB_UVERBS_ADVISE_MR_FLAG_FLUSH: 1,
 });
 
-export const rdma_driver_id = cEnum('rdma_driver_id', 'rdma/ib_user_ioctl_verbs.h', {
-  RDMA_DRIVER_UNKNOWN: 0,
-  RDMA_DRIVER_MLX5: 1,
-  RDMA_DRIVER_MLX4: 2,
-  RDMA_DRIVER_CXGB3: 3,
-  RDMA_DRIVER_CXGB4: 4,
-  RDMA_DRIVER_MTHCA: 5,
-  RDMA_DRIVER_BNXT_RE: 6,
-  RDMA_DRIVER_OCRDMA: 7,
-  RDMA_DRIVER_NES: 8,
-  RDMA_DRIVER_I40IW: 9,
-  RDMA_DRIVER_IRDMA: 9,
-  RDMA_DRIVER_VMW_PVRDMA: 10,
-  RDMA_DRIVER_QEDR: 11,
-  RDMA_DRIVER_HNS: 12,
-  RDMA_DRIVER_USNIC: 13,
-  RDMA_DRIVER_RXE: 14,
-  RDMA_DRIVER_HFI1: 15,
-  RDMA_DRIVER_QIB: 16,
-  RDMA_DRIVER_EFA: 17,
-  RDMA_DRIVER_SIW: 18,
-  RDMA_DRIVER_ERDMA: 19,
-  RDMA_DRIVER_MANA: 20,
-  RDMA_DRIVER_IONIC: 21,
-}, { since: { RDMA_DRIVER_MANA: '6.12', RDMA_DRIVER_IONIC: '7.2' } });
+export const rdma_driver_id = cEnum(
+  'rdma_driver_id',
+  'rdma/ib_user_ioctl_verbs.h',
+  {
+    RDMA_DRIVER_UNKNOWN: 0,
+    RDMA_DRIVER_MLX5: 1,
+    RDMA_DRIVER_MLX4: 2,
+    RDMA_DRIVER_CXGB3: 3,
+    RDMA_DRIVER_CXGB4: 4,
+    RDMA_DRIVER_MTHCA: 5,
+    RDMA_DRIVER_BNXT_RE: 6,
+    RDMA_DRIVER_OCRDMA: 7,
+    RDMA_DRIVER_NES: 8,
+    RDMA_DRIVER_I40IW: 9,
+    RDMA_DRIVER_IRDMA: 9,
+    RDMA_DRIVER_VMW_PVRDMA: 10,
+    RDMA_DRIVER_QEDR: 11,
+    RDMA_DRIVER_HNS: 12,
+    RDMA_DRIVER_USNIC: 13,
+    RDMA_DRIVER_RXE: 14,
+    RDMA_DRIVER_HFI1: 15,
+    RDMA_DRIVER_QIB: 16,
+    RDMA_DRIVER_EFA: 17,
+    RDMA_DRIVER_SIW: 18,
+    RDMA_DRIVER_ERDMA: 19,
+    RDMA_DRIVER_MANA: 20,
+    RDMA_DRIVER_IONIC: 21,
+  },
+  { since: { RDMA_DRIVER_MANA: '6.12', RDMA_DRIVER_IONIC: '7.2' } },
+);
 
 export const ib_uverbs_gid_type = cEnum('ib_uverbs_gid_type', 'rdma/ib_user_ioctl_verbs.h', {
   IB_UVERBS_GID_TYPE_IB: 0,
@@ -318,10 +386,15 @@ export const ib_uverbs_gid_type = cEnum('ib_uverbs_gid_type', 'rdma/ib_user_ioct
   IB_UVERBS_GID_TYPE_ROCE_V2: 2,
 });
 
-export const ib_uverbs_buffer_type = cEnum('ib_uverbs_buffer_type', 'rdma/ib_user_ioctl_verbs.h', {
-  IB_UVERBS_BUFFER_TYPE_DMABUF: 0,
-  IB_UVERBS_BUFFER_TYPE_VA: 1,
-}, { since: { IB_UVERBS_BUFFER_TYPE_DMABUF: '7.2', IB_UVERBS_BUFFER_TYPE_VA: '7.2' } });
+export const ib_uverbs_buffer_type = cEnum(
+  'ib_uverbs_buffer_type',
+  'rdma/ib_user_ioctl_verbs.h',
+  {
+    IB_UVERBS_BUFFER_TYPE_DMABUF: 0,
+    IB_UVERBS_BUFFER_TYPE_VA: 1,
+  },
+  { since: { IB_UVERBS_BUFFER_TYPE_DMABUF: '7.2', IB_UVERBS_BUFFER_TYPE_VA: '7.2' } },
+);
 
 export const ib_uverbs_read_counters_flags = cEnum('ib_uverbs_read_counters_flags', 'rdma/ib_user_ioctl_verbs.h', {
   IB_UVERBS_READ_COUNTERS_PREFER_CACHED: 1,
@@ -343,4 +416,3 @@ export const uverbs_attr_flags = cEnum('uverbs_attr_flags', 'rdma/rdma_user_ioct
   UVERBS_ATTR_F_MANDATORY: 1,
   UVERBS_ATTR_F_VALID_OUTPUT: 2,
 });
-

@@ -163,25 +163,27 @@ export function inner<F extends Fields>(name: string, header: string, size: numb
   return layout(name, header, size, fields, { anonymous: true });
 }
 
-type ValueOf<F> = F extends ScalarField<infer K>
-  ? ScalarValue<K>
-  : F extends BytesField
-    ? Uint8Array
-    : F extends ArrayField<infer K>
-      ? ScalarValue<K>[]
-      : F extends NestedField<infer L>
-        ? Decoded<L>
-        : never;
+type ValueOf<F> =
+  F extends ScalarField<infer K>
+    ? ScalarValue<K>
+    : F extends BytesField
+      ? Uint8Array
+      : F extends ArrayField<infer K>
+        ? ScalarValue<K>[]
+        : F extends NestedField<infer L>
+          ? Decoded<L>
+          : never;
 
-type InputOf<F> = F extends ScalarField<infer K>
-  ? ScalarInput<K>
-  : F extends BytesField
-    ? Uint8Array
-    : F extends ArrayField<infer K>
-      ? readonly ScalarInput<K>[]
-      : F extends NestedField<infer L>
-        ? Input<L>
-        : never;
+type InputOf<F> =
+  F extends ScalarField<infer K>
+    ? ScalarInput<K>
+    : F extends BytesField
+      ? Uint8Array
+      : F extends ArrayField<infer K>
+        ? readonly ScalarInput<K>[]
+        : F extends NestedField<infer L>
+          ? Input<L>
+          : never;
 
 /** A struct read back in full: every field present. */
 export type Decoded<L extends AnyLayout> = { -readonly [K in keyof L['fields']]: ValueOf<L['fields'][K]> };
@@ -252,25 +254,35 @@ export function checkScalar(name: string, type: ScalarKind, value: unknown): big
 function writeScalar(view: DataView, offset: number, type: ScalarKind, v: bigint): void {
   switch (type) {
     case 'u8':
-      return view.setUint8(offset, Number(v));
+      view.setUint8(offset, Number(v));
+      break;
     case 'u16':
-      return view.setUint16(offset, Number(v), true);
+      view.setUint16(offset, Number(v), true);
+      break;
     case 'u32':
-      return view.setUint32(offset, Number(v), true);
+      view.setUint32(offset, Number(v), true);
+      break;
     case 'u64':
-      return view.setBigUint64(offset, v, true);
+      view.setBigUint64(offset, v, true);
+      break;
     case 's16':
-      return view.setInt16(offset, Number(v), true);
+      view.setInt16(offset, Number(v), true);
+      break;
     case 's32':
-      return view.setInt32(offset, Number(v), true);
+      view.setInt32(offset, Number(v), true);
+      break;
     case 's64':
-      return view.setBigInt64(offset, v, true);
+      view.setBigInt64(offset, v, true);
+      break;
     case 'be16':
-      return view.setUint16(offset, Number(v), false);
+      view.setUint16(offset, Number(v), false);
+      break;
     case 'be32':
-      return view.setUint32(offset, Number(v), false);
+      view.setUint32(offset, Number(v), false);
+      break;
     case 'be64':
-      return view.setBigUint64(offset, v, false);
+      view.setBigUint64(offset, v, false);
+      break;
   }
 }
 

@@ -18,8 +18,7 @@ import { join } from 'node:path';
 
 /** The cache root: `$UVERBS_CACHE_DIR`, else `$XDG_CACHE_HOME/uverbs`, else `~/.cache/uverbs`. */
 export function cacheDir(...parts: string[]): string {
-  const root =
-    process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs');
+  const root = process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs');
   const dir = join(root, ...parts);
   mkdirSync(dir, { recursive: true });
   return dir;

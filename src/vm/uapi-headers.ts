@@ -28,6 +28,7 @@ export interface UapiHeaderSet {
 
 function systemLibcDev(): string | undefined {
   try {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
     return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'linux-libc-dev'], { encoding: 'utf8' }).trim();
   } catch {
     return undefined;

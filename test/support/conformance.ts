@@ -12,8 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as constants from '../../src/abi/constants.js';
 import { cEnumInfo } from '../../src/abi/c-enum.js';
+import * as constants from '../../src/abi/constants.js';
 import * as ids from '../../src/abi/ids.js';
 import { type AnyLayout, leafFields, releaseHas, type UapiRelease } from '../../src/abi/layout.js';
 import * as rxe from '../../src/abi/rxe.js';
@@ -59,7 +59,11 @@ export function declarations(
     for (const leaf of leafFields(l)) {
       if (!releaseHas(release, leaf.since)) continue;
       const member = `((struct ${l.name} *)0)->${leaf.designator}`;
-      print(`offsetof(struct ${l.name}, ${leaf.designator})`, `offsetof(struct ${l.name}, ${leaf.designator})`, leaf.offset);
+      print(
+        `offsetof(struct ${l.name}, ${leaf.designator})`,
+        `offsetof(struct ${l.name}, ${leaf.designator})`,
+        leaf.offset,
+      );
       print(`sizeof(struct ${l.name}.${leaf.designator})`, `sizeof(${member})`, leaf.size);
     }
   }

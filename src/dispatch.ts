@@ -1,0 +1,195 @@
+/**
+ * Dispatch with fallback, per device.
+ *
+ * A method goes through RDMA_VERBS_IOCTL first. The kernel's answer decides
+ * what happens next (cf. rdma-core cmd_fallback.c, and uverbs_ioctl.c):
+ * - ENOTTY: this kernel has no ioctl framework at all; every later call on
+ *   this device goes straight to write / write-ex;
+ * - EPROTONOSUPPORT: the method (or a mandatory attribute) is unknown here;
+ *   this method goes to its write fallback from now on, or, without one,
+ *   fails as unsupported;
+ * - ENOSYS / EOPNOTSUPP: the kernel or driver declines: a typed
+ *   {@link UverbsUnsupportedError} that keeps the raw errno. Not cached: the
+ *   same errno can come from the arguments (a nonzero tail, an enum out of
+ *   range).
+ * Every call records which path it took (`lastPath`, and the `trace` hook).
+ */
+
+import type { Sys } from '../ioctl/index.js';
+import { rdma_user_ioctl_defines } from './abi/constants.js';
+import { decodeMethod, encodeMethod } from './abi/ioctl-command.js';
+import type { Input } from './abi/layout.js';
+import type { MethodSpec, WriteFallback } from './abi/method-spec.js';
+import { decodeWrite, encodeWrite, type WriteOptions } from './abi/write-command.js';
+import type { WriteCommand } from './abi/write-commands.js';
+import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from './errno.js';
+import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from './errors.js';
+import type { Scratch } from './memory.js';
+
+export interface TraceEvent {
+  readonly object: string;
+  readonly method: string;
+  readonly path: CallPath;
+  /** 0 on success, else the positive errno. */
+  readonly errno: number;
+}
+
+export interface CallResult {
+  readonly path: CallPath;
+  readonly outputs: Record<string, unknown>;
+  /** Driver (UHW) output, when asked for. */
+  readonly udataOut?: Uint8Array;
+}
+
+export interface DispatchOptions {
+  /** Kernel release (`uname -r`), so struct fields a kernel does not declare decode as undefined. */
+  release?: string;
+  /** Called after every syscall the dispatcher makes. */
+  trace?: (event: TraceEvent) => void;
+}
+
+export interface InvokeOptions {
+  udataIn?: Uint8Array;
+  udataOutLength?: number;
+}
+
+/** How a method was last served on this device. */
+export type MethodRoute = 'ioctl' | 'write';
+
+function isUnsupported(errno: number): boolean {
+  return errno === ENOSYS || errno === EOPNOTSUPP || errno === EPROTONOSUPPORT;
+}
+
+export class Dispatcher {
+  readonly #sys: Sys;
+  readonly #fd: number;
+  readonly #driverId: number;
+  readonly #scratch: Scratch;
+  readonly #options: DispatchOptions;
+  /** false once the kernel answered ENOTTY: no ioctl framework on this device. */
+  #ioctl = true;
+  readonly #routes = new Map<MethodSpec, MethodRoute>();
+  #lastPath: CallPath | undefined;
+
+  constructor(sys: Sys, fd: number, driverId: number, scratch: Scratch, options: DispatchOptions = {}) {
+    this.#sys = sys;
+    this.#fd = fd;
+    this.#driverId = driverId;
+    this.#scratch = scratch;
+    this.#options = options;
+  }
+
+  /** The path the most recent call took. */
+  get lastPath(): CallPath | undefined {
+    return this.#lastPath;
+  }
+
+  /** Whether the ioctl framework is (still believed to be) present. */
+  get ioctlAvailable(): boolean {
+    return this.#ioctl;
+  }
+
+  /** The cached route for a method, if a call already decided it. */
+  route(method: MethodSpec): MethodRoute | undefined {
+    return this.#routes.get(method);
+  }
+
+  #traced(object: string, method: string, path: CallPath, errno: number): void {
+    this.#lastPath = path;
+    this.#options.trace?.({ object, method, path, errno });
+  }
+
+  #error(
+    errno: number,
+    object: string,
+    method: string,
+    path: CallPath,
+    unsupported = isUnsupported(errno),
+  ): UverbsError {
+    const details = { errno, syscall: path === 'ioctl' ? 'ioctl' : 'write', object, method, path };
+    return unsupported ? new UverbsUnsupportedError(details) : new UverbsError(details);
+  }
+
+  /** Sends an ioctl method once, with no fallback: the raw errno (0 on success) and the decoded outputs. */
+  ioctlOnce(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}) {
+    this.#scratch.reset();
+    const full = { ...args };
+    if (options.udataIn) full.uhwIn = options.udataIn;
+    if (options.udataOutLength !== undefined) full.uhwOut = options.udataOutLength;
+    const encoded = encodeMethod(method, full, this.#driverId, this.#scratch);
+    const header = encoded.command.finish();
+    const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
+    const errno = r < 0 ? -r : 0;
+    this.#traced(method.objectName, method.name, 'ioctl', errno);
+    return { errno, outputs: errno === 0 ? decodeMethod(method, encoded, this.#options.release) : {} };
+  }
+
+  /** Calls an ioctl method, falling back to its write command where the kernel lacks it. */
+  invoke(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}): CallResult {
+    if (this.#ioctl && this.#routes.get(method) !== 'write') {
+      const { errno, outputs } = this.ioctlOnce(method, args, options);
+      if (errno === 0) {
+        this.#routes.set(method, 'ioctl');
+        const udataOut = outputs.uhwOut as Uint8Array | undefined;
+        delete outputs.uhwOut;
+        return { path: 'ioctl', outputs, udataOut };
+      }
+      if (errno === ENOTTY) this.#ioctl = false;
+      else if (errno === EPROTONOSUPPORT) this.#routes.set(method, 'write');
+      else throw this.#error(errno, method.objectName, method.name, 'ioctl');
+    }
+    if (!method.fallback) {
+      // No write form: the kernel's own answer (ENOTTY or EPROTONOSUPPORT) is the unsupported errno.
+      const errno = this.#ioctl ? EPROTONOSUPPORT : ENOTTY;
+      throw this.#error(errno, method.objectName, method.name, 'ioctl', true);
+    }
+    return this.#viaWrite(method, method.fallback, args, options);
+  }
+
+  #viaWrite(
+    method: MethodSpec,
+    fallback: WriteFallback,
+    args: Readonly<Record<string, unknown>>,
+    options: InvokeOptions,
+  ): CallResult {
+    const request: Record<string, unknown> = {};
+    for (const [field, source] of Object.entries(fallback.request)) {
+      request[field] = typeof source === 'string' ? args[source] : source.value;
+    }
+    for (const key of Object.keys(args)) {
+      const used = Object.values(fallback.request).includes(key);
+      if (!used && args[key] !== undefined) {
+        throw invalidArgType(`${method.name}.${key}`, `absent: ${fallback.command.name} cannot carry it`, args[key]);
+      }
+    }
+    const result = this.write(fallback.command, request as Input<WriteCommand['request']>, options);
+    const outputs: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(fallback.response)) {
+      const value = field === '*' ? result.response : result.response?.[field];
+      const path = key.split('.');
+      let target = outputs;
+      for (const part of path.slice(0, -1)) {
+        target[part] ??= {};
+        target = target[part] as Record<string, unknown>;
+      }
+      target[path[path.length - 1] as string] = value;
+    }
+    return { path: result.path, outputs, udataOut: result.udataOut };
+  }
+
+  /** Sends a write / write-ex command (no ioctl equivalent, or as a fallback). */
+  write(
+    command: WriteCommand,
+    request: Input<WriteCommand['request']>,
+    options: WriteOptions = {},
+  ): { path: CallPath; response: Record<string, unknown> | undefined; udataOut: Uint8Array } {
+    this.#scratch.reset();
+    const encoded = encodeWrite(command, request, this.#scratch, options);
+    const path: CallPath = command.extended ? 'write-ex' : 'write';
+    const r = this.#sys.write(this.#fd, encoded.buffer.address, encoded.buffer.bytes.byteLength);
+    const errno = r < 0 ? -r : 0;
+    this.#traced(command.objectName, command.name, path, errno);
+    if (errno) throw this.#error(errno, command.objectName, command.name, path);
+    return { path, ...decodeWrite(encoded) };
+  }
+}
