@@ -159,7 +159,7 @@ export class PrivateApt {
   update(maxAgeHours = 24): void {
     const lists = join(this.root, 'lists');
     const fresh = readdirSync(lists).some(
-      (f) => f.endsWith('_Packages') && Date.now() - statSync(join(lists, f)).mtimeMs < maxAgeHours * 3600e3,
+      (f) => f.includes('_Packages') && Date.now() - statSync(join(lists, f)).mtimeMs < maxAgeHours * 3600e3,
     );
     if (fresh) return;
     this.#progress(`apt: updating package lists for ${this.suite}`);

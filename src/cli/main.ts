@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * The `uverbs` command. Data goes to stdout, diagnostics to stderr; exit
+ * status 0 for success, 1 for an error, 2 for a usage mistake (`uverbs vm`
+ * passes its command's status through).
+ */
+
+import { UsageError } from './usage.js';
+import { vmCommand } from './vm.js';
+
+const HELP = `Usage: uverbs COMMAND [options]
+
+Commands:
+  vm        run a command inside a QEMU guest with real rxe/siw devices
+
+Run 'uverbs COMMAND --help' for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'vm':
+      return vmCommand(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(`${HELP}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`uverbs: unknown command '${command}'\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = usage ? 2 : 1;
+  },
+);

@@ -1,0 +1,80 @@
+/**
+ * The guest's /init (busybox sh). It:
+ * 1. mounts proc, sys, devtmpfs and loads the modules in /modules.order;
+ * 2. mounts the host root read-only over 9p, tmpfs on /tmp /run /var/tmp,
+ *    the writable results share at /run/uverbs, and the caller's writable
+ *    shares (listed in /run/uverbs/shares as "tag path" lines);
+ * 3. brings up lo and eth0 (10.0.2.15/24, QEMU user networking, restricted)
+ *    and creates the RDMA links named in /run/uverbs/links ("rxe0 rxe");
+ * 4. runs /run/uverbs/command in the chroot with stdout and stderr on the
+ *    virtio-serial ports `uverbs.stdout` / `uverbs.stderr`;
+ * 5. writes the exit status to /run/uverbs/status and powers off.
+ * Anything that fails before the command is reported on the console with
+ * an `uverbs-init:` prefix and leaves no status file.
+ */
+
+export const GUEST_INIT = `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /tmp
+say() { echo "uverbs-init: $*" >/dev/console; }
+die() { say "FATAL: $*"; sync; poweroff -f; sleep 5; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "uverbs-init: start $(cut -d' ' -f1 /proc/uptime)" >/dev/console
+
+while read -r ko; do
+  [ -n "$ko" ] || continue
+  insmod "$ko" 2>/tmp/insmod.err || say "insmod $ko: $(cat /tmp/insmod.err)"
+done </modules.order
+
+NINEP="trans=virtio,version=9p2000.L,msize=512000"
+mount -t 9p -o "$NINEP,ro,cache=loose" uverbs.root /newroot || die "cannot mount the host root (9p)"
+R=/newroot
+mount -t proc proc $R/proc || die "mount proc"
+mount -t sysfs sysfs $R/sys || die "mount sys"
+mount -t devtmpfs devtmpfs $R/dev || die "mount dev"
+mkdir -p $R/dev/shm
+for d in /tmp /run /var/tmp /dev/shm; do mount -t tmpfs -o mode=1777 tmpfs $R$d || die "tmpfs $d"; done
+mkdir -p $R/run/uverbs
+mount -t 9p -o "$NINEP" uverbs.results $R/run/uverbs || die "cannot mount the results share"
+if [ -f $R/run/uverbs/shares ]; then
+  while read -r tag path; do
+    [ -n "$tag" ] || continue
+    mount -t 9p -o "$NINEP" "$tag" "$R$path" || die "cannot mount share $tag at $path"
+  done <$R/run/uverbs/shares
+fi
+
+ip link set lo up
+ip link set eth0 up || die "no eth0"
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2 dev eth0 2>/dev/null
+if [ -f $R/run/uverbs/links ]; then
+  while read -r name type; do
+    [ -n "$name" ] || continue
+    chroot $R rdma link add "$name" type "$type" netdev eth0 || die "rdma link add $name type $type failed"
+  done <$R/run/uverbs/links
+fi
+
+out=/dev/null; err=/dev/null
+for p in /sys/class/virtio-ports/*; do
+  [ -f "$p/name" ] || continue
+  case "$(cat "$p/name")" in
+    uverbs.stdout) out=/dev/$(basename "$p") ;;
+    uverbs.stderr) err=/dev/$(basename "$p") ;;
+  esac
+done
+[ "$out" != /dev/null ] || die "no uverbs.stdout port"
+
+cut -d' ' -f1 /proc/uptime >$R/run/uverbs/started
+chroot $R /bin/sh /run/uverbs/command >"$out" 2>"$err" </dev/null
+status=$?
+cut -d' ' -f1 /proc/uptime >$R/run/uverbs/finished
+dmesg >$R/run/uverbs/dmesg 2>/dev/null
+echo $status >$R/run/uverbs/status
+sync
+poweroff -f
+sleep 5
+`;

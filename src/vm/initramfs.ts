@@ -1,0 +1,102 @@
+/**
+ * The guest's initramfs: a static busybox, the RDMA and virtio modules of
+ * one kernel (dependencies resolved by `modprobe --show-depends`,
+ * decompressed on the host), and the init script. Built once per kernel and
+ * init version, cached as an uncompressed newc cpio.
+ */
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { cacheDir, type Progress } from './apt.js';
+import { GUEST_INIT } from './guest-init.js';
+import type { Kernel } from './kernels.js';
+
+/**
+ * Modules the guest loads, in this order (each after its own dependencies).
+ * crc32_generic first: rdma_rxe needs it but does not declare it ("failed to
+ * init crc32 algorithm err:-2"). Modules a kernel builds in are skipped.
+ */
+export const GUEST_MODULES = [
+  'crc32_generic',
+  'crc32c_generic',
+  'virtio_pci',
+  'virtio_net',
+  'virtio_console',
+  '9pnet_virtio',
+  '9p',
+  'ib_uverbs',
+  'ib_umad',
+  'rdma_ucm',
+  'rdma_rxe',
+] as const;
+
+const BUSYBOX = '/bin/busybox';
+
+export interface Initramfs {
+  path: string;
+  /** Guest paths of the modules, in load order. */
+  modules: string[];
+  /** Requested modules this kernel has built in (or lacks). */
+  notModules: string[];
+}
+
+/** insmod lines for a module and its dependencies, or undefined when modprobe finds no such module. */
+function dependencies(kernel: Kernel, module: string): string[] | undefined {
+  const r = spawnSync('modprobe', ['-d', kernel.root, '-S', kernel.release, '--show-depends', module], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) return undefined;
+  return r.stdout
+    .split('\n')
+    .map((l) => /^insmod (\S+)/.exec(l.trim())?.[1])
+    .filter((p): p is string => p !== undefined);
+}
+
+function decompress(source: string, target: string): void {
+  mkdirSync(dirname(target), { recursive: true });
+  if (source.endsWith('.xz')) writeFileSync(target, execFileSync('xz', ['-dc', source], { maxBuffer: 1 << 28 }));
+  else if (source.endsWith('.zst'))
+    writeFileSync(target, execFileSync('zstd', ['-dcq', source], { maxBuffer: 1 << 28 }));
+  else if (source.endsWith('.gz')) writeFileSync(target, execFileSync('gzip', ['-dc', source], { maxBuffer: 1 << 28 }));
+  else copyFileSync(source, target);
+}
+
+/** Builds (once) the initramfs for a kernel plus any extra out-of-tree modules (siw). */
+export function buildInitramfs(kernel: Kernel, extraModules: string[] = [], progress: Progress = () => {}): Initramfs {
+  const order: string[] = [];
+  const notModules: string[] = [];
+  for (const m of GUEST_MODULES) {
+    const deps = dependencies(kernel, m);
+    if (deps === undefined) notModules.push(m);
+    else for (const d of deps) if (!order.includes(d)) order.push(d);
+  }
+  const key = createHash('sha256')
+    .update(JSON.stringify({ release: kernel.release, order, extraModules, init: GUEST_INIT }))
+    .digest('hex')
+    .slice(0, 16);
+  const path = join(cacheDir('initramfs'), `${kernel.release}-${key}.cpio`);
+  const guestModules = [...order, ...extraModules].map((p) => `/modules/${basename(p).replace(/\.(xz|zst|gz)$/, '')}`);
+  if (existsSync(path)) return { path, modules: guestModules, notModules };
+
+  progress(`vm: building initramfs for ${kernel.release}`);
+  const stage = join(cacheDir('initramfs'), `stage-${key}`);
+  rmSync(stage, { recursive: true, force: true });
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'newroot', 'modules', 'results'])
+    mkdirSync(join(stage, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(stage, 'bin', 'busybox'));
+  chmodSync(join(stage, 'bin', 'busybox'), 0o755);
+  // modprobe -d prints absolute host paths under the kernel root
+  for (const [i, source] of [...order, ...extraModules].entries()) {
+    decompress(source, join(stage, (guestModules[i] as string).slice(1)));
+  }
+  writeFileSync(join(stage, 'modules.order'), `${guestModules.join('\n')}\n`);
+  writeFileSync(join(stage, 'init'), GUEST_INIT, { mode: 0o755 });
+  const files = execFileSync('find', ['.', '-mindepth', '1'], { cwd: stage, encoding: 'utf8' });
+  const cpio = execFileSync('cpio', ['--quiet', '-o', '-H', 'newc'], { cwd: stage, input: files, maxBuffer: 1 << 30 });
+  writeFileSync(`${path}.tmp`, cpio);
+  renameSync(`${path}.tmp`, path);
+  rmSync(stage, { recursive: true, force: true });
+  return { path, modules: guestModules, notModules };
+}

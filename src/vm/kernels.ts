@@ -1,0 +1,106 @@
+/**
+ * Debian kernels for the guest: resolved, downloaded and unpacked once into
+ * the cache, from the suite that carries each series.
+ *
+ * | series | suite    |
+ * |--------|----------|
+ * | 6.1    | bookworm |
+ * | 6.12   | trixie   |
+ * | 7      | sid      |
+ *
+ * `linux-image-amd64` is followed to the real packages: 6.1 and 6.12 ship
+ * one `linux-image-<ver>` with /boot/vmlinuz and /lib/modules; 7.x splits
+ * it into `linux-binary-<ver>` (/usr/lib/modules/<ver>/vmlinuz) and
+ * `linux-modules-<ver>`, without modules.dep (we run depmod).
+ */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, PrivateApt, type Progress } from './apt.js';
+
+export const KERNEL_SERIES = ['6.1', '6.12', '7'] as const;
+export type KernelSeries = (typeof KERNEL_SERIES)[number];
+
+export const KERNEL_SUITES: Record<KernelSeries, string> = { '6.1': 'bookworm', '6.12': 'trixie', '7': 'sid' };
+
+export interface Kernel {
+  series: KernelSeries;
+  suite: string;
+  /** The kernel release, as `uname -r` will print it (`6.1.0-50-amd64`). */
+  release: string;
+  /** Debian package version (`6.1.176-1`). */
+  packageVersion: string;
+  /** Unpacked root holding lib/modules/<release>. */
+  root: string;
+  vmlinuz: string;
+  modulesDir: string;
+}
+
+const KERNEL_PACKAGE = /^linux-(image|binary|modules)-\d/;
+
+/** The package names behind `linux-image-amd64` in a suite, with versions. */
+function resolvePackages(apt: PrivateApt): { name: string; version: string }[] {
+  apt.update();
+  const seen = new Set<string>();
+  const out: { name: string; version: string }[] = [];
+  const visit = (pkg: string) => {
+    const deps = execFileSync('apt-cache', [...apt.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
+      encoding: 'utf8',
+    });
+    for (const m of deps.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)) {
+      const dep = m[1] as string;
+      if (!KERNEL_PACKAGE.test(dep) || seen.has(dep)) continue;
+      seen.add(dep);
+      out.push({ name: dep, version: apt.version(dep) });
+      visit(dep);
+    }
+  };
+  visit('linux-image-amd64');
+  if (out.length === 0) throw new Error(`${apt.suite}: linux-image-amd64 leads to no kernel package`);
+  return out;
+}
+
+function findOne(dir: string, test: (name: string) => boolean): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const hit = readdirSync(dir).find(test);
+  return hit === undefined ? undefined : join(dir, hit);
+}
+
+/** Downloads (once) and unpacks the newest kernel of a series; a second call downloads nothing. */
+export function fetchKernel(series: KernelSeries, progress: Progress = () => {}): Kernel {
+  const suite = KERNEL_SUITES[series];
+  const apt = new PrivateApt(suite, { progress });
+  const packages = resolvePackages(apt);
+  const image = packages.find((p) => p.name.startsWith('linux-image-')) ?? packages[0];
+  if (!image) throw new Error(`${suite}: no kernel image package`);
+  const release = image.name.replace(/^linux-(image|binary|modules)-/, '');
+  if (!(release === series || release.startsWith(`${series}.`))) {
+    throw new Error(`${suite} carries kernel ${release}, not the ${series} series`);
+  }
+  const root = cacheDir('kernels', release);
+  for (const p of packages) {
+    const stamp = join(root, `.unpacked-${p.name}_${p.version}`);
+    if (existsSync(stamp)) continue;
+    const deb = apt.download(p.name, p.version);
+    progress(`vm: unpacking ${p.name}`);
+    execFileSync('dpkg-deb', ['-x', deb, root]);
+    writeFileSync(stamp, '');
+  }
+  // 7.x keeps modules under /usr/lib/modules; give depmod/modprobe the classic path too.
+  const usrModules = join(root, 'usr', 'lib', 'modules', release);
+  const libModules = join(root, 'lib', 'modules');
+  if (!existsSync(join(libModules, release)) && existsSync(usrModules)) {
+    mkdirSync(libModules, { recursive: true });
+    symlinkSync(usrModules, join(libModules, release));
+  }
+  const modulesDir = join(libModules, release);
+  if (!existsSync(join(modulesDir, 'modules.dep'))) {
+    progress(`vm: depmod ${release}`);
+    execFileSync('depmod', ['-b', root, release]);
+  }
+  const vmlinuz =
+    findOne(join(root, 'boot'), (n) => n === `vmlinuz-${release}`) ?? findOne(usrModules, (n) => n === 'vmlinuz');
+  if (!vmlinuz) throw new Error(`kernel ${release}: no vmlinuz in ${root}`);
+  return { series, suite, release, packageVersion: image.version, root, vmlinuz, modulesDir };
+}

@@ -1,0 +1,224 @@
+/**
+ * Runs one command inside a QEMU (TCG) guest booted from a Debian kernel,
+ * with rxe0 (and siw0 where built) on a virtio NIC, the host root shared
+ * read-only, and the command's output streamed back over virtio-serial.
+ *
+ * Exit status: the command's own, or one of VM_EXIT for the harness.
+ */
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Progress } from './apt.js';
+import { buildInitramfs } from './initramfs.js';
+import { fetchKernel, type KernelSeries } from './kernels.js';
+import { buildSiw } from './siw.js';
+
+/** Exit statuses of the harness itself (a command's own status passes through). */
+export const VM_EXIT = {
+  /** The guest died before the command finished: kernel panic, init failure. */
+  GUEST_FAILED: 123,
+  /** The command (or the boot) outran --timeout. */
+  TIMEOUT: 124,
+  /** The host could not prepare the VM: missing tool or package, download failure. */
+  SETUP_FAILED: 125,
+} as const;
+
+export type RdmaDevice = 'rxe' | 'siw';
+
+export interface VmOptions {
+  kernel: KernelSeries;
+  devs: RdmaDevice[];
+  memory: string;
+  smp: number;
+  /** Seconds for the whole run, boot included. */
+  timeout: number;
+  /** Host directories the guest may write (mounted at the same path). */
+  writable: string[];
+  /** Extra environment for the command. */
+  env: Record<string, string>;
+  cwd: string;
+  progress: Progress;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export interface VmResult {
+  status: number;
+  /** Kernel release the guest ran. */
+  release: string;
+  /** Guest uptime when the command started: kernel boot, modules, mounts, links. */
+  bootSeconds?: number;
+  /** Host wall time of the whole run: downloads (if any), QEMU start, boot, command, power-off. */
+  totalSeconds: number;
+  /** Guest seconds the command ran. */
+  commandSeconds?: number;
+  /** The guest's dmesg after the command, when it got that far. */
+  dmesg?: string;
+  /** Why the harness failed, when status is a VM_EXIT value set by the harness. */
+  failure?: string;
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A unix socket QEMU connects to (chardev socket, client mode); bytes go to `sink`. */
+function listen(path: string, sink: NodeJS.WritableStream): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => {
+      socket.on('data', (chunk) => sink.write(chunk));
+    });
+    server.once('error', reject);
+    server.listen(path, () => resolve(server));
+  });
+}
+
+function readNumber(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const n = Number.parseFloat(readFileSync(path, 'utf8'));
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export async function runInVm(command: string[], options: VmOptions): Promise<VmResult> {
+  const started = Date.now();
+  const kernel = fetchKernel(options.kernel, options.progress);
+  const extra: string[] = [];
+  if (options.devs.includes('siw')) extra.push(...buildSiw(kernel, options.progress));
+  const initramfs = buildInitramfs(kernel, extra, options.progress);
+
+  const run = mkdtempSync(join(tmpdir(), 'uverbs-vm-'));
+  const servers: Server[] = [];
+  try {
+    const env = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/tmp',
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      TERM: process.env.TERM ?? 'dumb',
+      UVERBS_IN_VM: '1',
+      UVERBS_VM_KERNEL: options.kernel,
+      UVERBS_TEST_DEVICE: options.devs.includes('rxe') ? 'rxe0' : 'siw0',
+      ...options.env,
+    };
+    const script = [
+      ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
+      `cd ${shellQuote(options.cwd)} || exit 125`,
+      `exec ${command.map(shellQuote).join(' ')}`,
+      '',
+    ].join('\n');
+    writeFileSync(join(run, 'command'), script);
+    writeFileSync(join(run, 'links'), options.devs.map((d) => `${d}0 ${d}\n`).join(''));
+    const shares = options.writable.map((dir, i) => ({ tag: `uverbs.rw${i}`, dir: realpathSync(dir) }));
+    writeFileSync(join(run, 'shares'), shares.map((s) => `${s.tag} ${s.dir}\n`).join(''));
+
+    servers.push(await listen(join(run, 'stdout.sock'), options.stdout));
+    servers.push(await listen(join(run, 'stderr.sock'), options.stderr));
+
+    const fs9p = (id: string, path: string, tag: string, readonly: boolean) => [
+      '-fsdev',
+      `local,id=${id},path=${path},security_model=none,multidevs=remap${readonly ? ',readonly=on' : ''}`,
+      '-device',
+      `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
+    ];
+    const args = [
+      '-nodefaults',
+      '-no-user-config',
+      '-no-reboot',
+      '-display',
+      'none',
+      '-machine',
+      'pc,accel=tcg',
+      '-cpu',
+      'max',
+      '-smp',
+      String(options.smp),
+      '-m',
+      options.memory,
+      '-kernel',
+      kernel.vmlinuz,
+      '-initrd',
+      initramfs.path,
+      '-append',
+      'console=ttyS0 quiet loglevel=4 panic=-1 mitigations=off',
+      '-chardev',
+      `file,id=console,path=${join(run, 'console.log')}`,
+      '-serial',
+      'chardev:console',
+      '-device',
+      'virtio-serial-pci,id=vser',
+      '-chardev',
+      `socket,id=out,path=${join(run, 'stdout.sock')}`,
+      '-device',
+      'virtserialport,bus=vser.0,chardev=out,name=uverbs.stdout',
+      '-chardev',
+      `socket,id=err,path=${join(run, 'stderr.sock')}`,
+      '-device',
+      'virtserialport,bus=vser.0,chardev=err,name=uverbs.stderr',
+      ...fs9p('root', '/', 'uverbs.root', true),
+      ...fs9p('results', run, 'uverbs.results', false),
+      ...shares.flatMap((s, i) => fs9p(`rw${i}`, s.dir, s.tag, false)),
+      '-netdev',
+      'user,id=n0,restrict=on',
+      '-device',
+      'virtio-net-pci,netdev=n0',
+    ];
+    options.progress(
+      `vm: booting ${kernel.release} (${options.devs.map((d) => `${d}0`).join(', ') || 'no RDMA links'})`,
+    );
+    const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let qemuErr = '';
+    qemu.stdout.on('data', (c) => {
+      qemuErr += c;
+    });
+    qemu.stderr.on('data', (c) => {
+      qemuErr += c;
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      qemu.kill('SIGKILL');
+    }, options.timeout * 1000);
+    const exit = await new Promise<number | null>((resolve) => {
+      qemu.once('error', () => resolve(-1));
+      qemu.once('exit', (code) => resolve(code));
+    });
+    clearTimeout(timer);
+    // let the sockets drain what QEMU wrote last
+    await new Promise((r) => setTimeout(r, 50));
+
+    const totalSeconds = (Date.now() - started) / 1000;
+    const console = existsSync(join(run, 'console.log')) ? readFileSync(join(run, 'console.log'), 'utf8') : '';
+    const status = readNumber(join(run, 'status'));
+    const commandStart = readNumber(join(run, 'started'));
+    const commandEnd = readNumber(join(run, 'finished'));
+    const dmesg = existsSync(join(run, 'dmesg')) ? readFileSync(join(run, 'dmesg'), 'utf8') : undefined;
+    const base = {
+      release: kernel.release,
+      totalSeconds,
+      bootSeconds: commandStart,
+      commandSeconds: commandStart !== undefined && commandEnd !== undefined ? commandEnd - commandStart : undefined,
+      dmesg,
+    };
+    if (timedOut) {
+      return { ...base, status: VM_EXIT.TIMEOUT, failure: `timed out after ${options.timeout}s${tail(console)}` };
+    }
+    if (exit === -1) return { ...base, status: VM_EXIT.SETUP_FAILED, failure: `cannot start qemu-system-x86_64` };
+    if (status === undefined) {
+      const panic = /Kernel panic[^\n]*/.exec(console)?.[0];
+      const fatal = /uverbs-init: FATAL: [^\n]*/.exec(console)?.[0];
+      const why = panic ?? fatal ?? (qemuErr.trim() || `qemu exited with ${exit} before the command finished`);
+      return { ...base, status: VM_EXIT.GUEST_FAILED, failure: `${why}${tail(console)}` };
+    }
+    return { ...base, status };
+  } finally {
+    for (const s of servers) s.close();
+    rmSync(run, { recursive: true, force: true });
+  }
+}
+
+function tail(console: string): string {
+  const lines = console.trimEnd().split('\n').slice(-15);
+  return lines.length ? `\n--- guest console (last ${lines.length} lines) ---\n${lines.join('\n')}` : '';
+}
