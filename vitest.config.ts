@@ -1,11 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // inside `uverbs vm` the project tree is read-only
+  cacheDir: process.env.UVERBS_IN_VM ? '/tmp/uverbs-vite' : undefined,
   test: {
     // forks, not threads: native code and koffi are safer in their own process
     pool: 'forks',
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
-    reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'host', include: ['test/**/*.test.ts'], exclude: ['test/device/**'] },
+      },
+      {
+        extends: true,
+        // device tests talk to a real uverbs device; `npm run test:device` runs them inside `uverbs vm`
+        test: { name: 'device', include: ['test/device/**/*.test.ts'] },
+      },
+    ],
   },
 });

@@ -128,11 +128,12 @@ export const UVERBS_METHOD_QUERY_PORT = method({
   id: MD.UVERBS_METHOD_QUERY_PORT,
   attrs: {
     portNum: constIn('UVERBS_ATTR_QUERY_PORT_PORT_NUM', QP_.UVERBS_ATTR_QUERY_PORT_PORT_NUM, MANDATORY),
+    // The kernel names active_speed_ex (6.12+; `reserved` before): both end at byte 48.
     resp: structOut(
       'UVERBS_ATTR_QUERY_PORT_RESP',
       QP_.UVERBS_ATTR_QUERY_PORT_RESP,
       s.ib_uverbs_query_port_resp_ex,
-      'legacy_resp',
+      'active_speed_ex',
       MANDATORY,
     ),
   },

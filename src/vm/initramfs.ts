@@ -67,7 +67,11 @@ function decompress(source: string, target: string): void {
 export function buildInitramfs(kernel: Kernel, extraModules: string[] = [], progress: Progress = () => {}): Initramfs {
   const order: string[] = [];
   const notModules: string[] = [];
-  for (const m of GUEST_MODULES) {
+  // out-of-tree modules (siw) declare their in-tree dependencies in modinfo
+  const declared = extraModules.flatMap((ko) =>
+    execFileSync('modinfo', ['-F', 'depends', ko], { encoding: 'utf8' }).trim().split(',').filter(Boolean),
+  );
+  for (const m of [...GUEST_MODULES, ...declared]) {
     const deps = dependencies(kernel, m);
     if (deps === undefined) notModules.push(m);
     else for (const d of deps) if (!order.includes(d)) order.push(d);

@@ -2,90 +2,120 @@
  * siw (software iWARP) for Debian kernels, which do not ship it
  * (CONFIG_RDMA_SIW is unset): built out of tree, once per kernel, from
  * Debian's own linux-source (drivers/infiniband/sw/siw) against that
- * kernel's linux-headers and linux-kbuild, all through the private apt.
- * The module is unsigned; Debian kernels load it (tainted) since module
- * signature enforcement is off.
+ * kernel's linux-headers and linux-kbuild.
+ *
+ * The build runs in a minimal chroot of the kernel's own suite
+ * (debootstrap, through the mirror the system already uses, cached), so
+ * the module is compiled by the compiler the kernel was built with (gcc-12
+ * for 6.1, gcc-14 for 6.12, gcc-16 for 7.x) and the headers sit at their
+ * real /usr/src paths. The module is unsigned; Debian kernels load it
+ * (tainted): module signature enforcement is off.
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, PrivateApt, type Progress } from './apt.js';
+import { cacheDir, debianMirror, PrivateApt, type Progress } from './apt.js';
 import type { Kernel } from './kernels.js';
 
-const BUILD_PACKAGE = /^linux-(headers|kbuild)-/;
+const HEADER_PACKAGE = /^linux-(headers|kbuild)-/;
+/** The compiler a linux-headers package asks for (`gcc-14`, `gcc-16-for-host`, `linux-compiler-gcc-12-x86`). */
+const COMPILER_PACKAGE = /^(gcc-\d+(-for-host)?|linux-compiler-gcc-\d+-x86)$/;
 
-function buildPackages(apt: PrivateApt, headers: string): { name: string; version: string }[] {
-  const out = [{ name: headers, version: apt.version(headers) }];
-  const deps = execFileSync('apt-cache', [...apt.options, 'depends', '--no-recommends', '--no-suggests', headers], {
+function depends(apt: PrivateApt, pkg: string): string[] {
+  const out = execFileSync('apt-cache', [...apt.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
     encoding: 'utf8',
   });
-  for (const m of deps.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)) {
-    const dep = m[1] as string;
-    if (BUILD_PACKAGE.test(dep)) out.push({ name: dep, version: apt.version(dep) });
-  }
-  return out;
+  return [...out.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)].map((m) => m[1] as string);
 }
 
-/** The series name Debian uses for linux-source (`6.1`, `6.12`, `7.2`). */
-function sourceSeries(release: string): string {
-  return release.split(/[.-]/).slice(0, 2).join('.');
+/** A minimal chroot of `suite` with `packages`, built once by debootstrap. */
+function suiteChroot(suite: string, packages: string[], progress: Progress): string {
+  const root = join(cacheDir('chroots'), `${suite}-${packages.join('+').replace(/[^\w.+-]/g, '_')}`);
+  if (existsSync(join(root, '.uverbs-ready'))) return root;
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  const mirror = debianMirror();
+  progress(`vm: debootstrap ${suite} with ${packages.join(', ')} (once; about a minute)`);
+  const keyring = mirror.signedBy ? [`--keyring=${mirror.signedBy}`] : [];
+  const r = spawnSync(
+    'debootstrap',
+    ['--variant=minbase', ...keyring, `--include=${packages.join(',')}`, suite, root, mirror.uri],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  if (r.status !== 0) {
+    throw new Error(
+      `debootstrap ${suite} failed (${r.error?.message ?? `status ${r.status}`}):\n${(r.stderr || r.stdout).slice(-2000)}`,
+    );
+  }
+  writeFileSync(join(root, '.uverbs-ready'), '');
+  return root;
 }
 
 /** Returns the host path of siw.ko for this kernel, building it on first use. */
 export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[] {
-  const dir = cacheDir('siw', kernel.release);
-  const module = join(dir, 'siw.ko');
+  const out = cacheDir('siw', kernel.release);
+  const module = join(out, 'siw.ko');
   if (existsSync(module)) return [module];
 
   const apt = new PrivateApt(kernel.suite, { progress });
-  const root = join(dir, 'root');
-  const series = sourceSeries(kernel.release);
-  const packages = [
-    ...buildPackages(apt, `linux-headers-${kernel.release}`),
-    { name: `linux-source-${series}`, version: apt.version(`linux-source-${series}`) },
-  ];
-  for (const p of packages) {
-    const stamp = join(root, `.unpacked-${p.name}_${p.version}`);
+  const headers = `linux-headers-${kernel.release}`;
+  const headerDeps = depends(apt, headers);
+  const compilers = headerDeps.filter((d) => COMPILER_PACKAGE.test(d));
+  if (compilers.length === 0) throw new Error(`${headers} names no compiler package`);
+  const root = suiteChroot(
+    kernel.suite,
+    [...compilers, 'make', 'libc6-dev', 'libelf-dev', 'bc', 'kmod', 'xz-utils'],
+    progress,
+  );
+
+  const series = kernel.release.split(/[.-]/).slice(0, 2).join('.');
+  const debs = [headers, ...headerDeps.filter((d) => HEADER_PACKAGE.test(d)), `linux-source-${series}`];
+  for (const pkg of debs) {
+    const version = apt.version(pkg);
+    const stamp = join(root, `.uverbs-unpacked-${pkg}_${version}`);
     if (existsSync(stamp)) continue;
-    const deb = apt.download(p.name, p.version);
-    progress(`vm: unpacking ${p.name}`);
+    const deb = apt.download(pkg, version);
+    progress(`vm: unpacking ${pkg} into the ${kernel.suite} chroot`);
     execFileSync('dpkg-deb', ['-x', deb, root]);
     writeFileSync(stamp, '');
   }
-  const src = join(dir, 'siw');
+
+  const build = join(root, 'build', kernel.release);
+  const src = join(build, 'siw');
   if (!existsSync(join(src, 'siw_main.c'))) {
+    mkdirSync(build, { recursive: true });
     const tarball = readdirSync(join(root, 'usr', 'src')).find((f) => f.startsWith(`linux-source-${series}.tar`));
     if (!tarball) throw new Error(`linux-source-${series} has no source tarball`);
     progress(`vm: extracting drivers/infiniband/sw/siw from linux-source-${series}`);
-    // linux-source-X/drivers/infiniband/sw/siw/* -> <dir>/siw/*
+    // linux-source-X/drivers/infiniband/sw/siw/* -> build/<release>/siw/*
     execFileSync('tar', [
       '-xaf',
       join(root, 'usr', 'src', tarball),
       '-C',
-      dir,
+      build,
       '--strip-components=4',
       `linux-source-${series}/drivers/infiniband/sw/siw`,
     ]);
   }
-  progress(`vm: building siw.ko for ${kernel.release}`);
-  const headers = join(root, 'usr', 'src', `linux-headers-${kernel.release}`);
-  const make = spawnSync(
+  progress(`vm: building siw.ko for ${kernel.release} (${compilers.join(', ')})`);
+  // objtool reads /proc: mount one inside a private mount namespace, gone when make exits
+  const makeArgs = [
     'make',
-    [
-      '-C',
-      headers,
-      `M=${src}`,
-      'CC=gcc',
-      'HOSTCC=gcc',
-      'CONFIG_RDMA_SIW=m',
-      // no pahole on the host: skip BTF for this module
-      'CONFIG_DEBUG_INFO_BTF_MODULES=',
-      `-j${availableParallelism()}`,
-      'modules',
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 26 },
+    '-C',
+    `/usr/src/${headers}`,
+    `M=/build/${kernel.release}/siw`,
+    'CONFIG_RDMA_SIW=m',
+    // the chroot has no pahole: no BTF for this one module
+    'CONFIG_DEBUG_INFO_BTF_MODULES=',
+    `-j${availableParallelism()}`,
+    'modules',
+  ];
+  const make = spawnSync(
+    'unshare',
+    ['--mount', '--fork', 'sh', '-c', 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', root, ...makeArgs],
+    { encoding: 'utf8', maxBuffer: 1 << 26, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } },
   );
   if (make.status !== 0 || !existsSync(join(src, 'siw.ko'))) {
     throw new Error(`building siw for ${kernel.release} failed:\n${(make.stderr || make.stdout).slice(-3000)}`);

@@ -1,0 +1,133 @@
+/**
+ * The ABI core against a real kernel (inside `uverbs vm`): dispatch takes
+ * the path each kernel offers, and the kernel's answers to malformed
+ * commands are the ones the in-process model predicts.
+ */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ib_uverbs_access_flags, rdma_user_ioctl_defines } from '../../src/abi/constants.js';
+import { encodeMethod } from '../../src/abi/ioctl-command.js';
+import { modelDevice, validateIoctl } from '../../src/abi/kernel-model.js';
+import { decode, releaseHas } from '../../src/abi/layout.js';
+import {
+  UVERBS_METHOD_GET_CONTEXT,
+  UVERBS_METHOD_MR_DESTROY,
+  UVERBS_METHOD_PD_DESTROY,
+  UVERBS_METHOD_QUERY_PORT,
+  UVERBS_METHOD_QUERY_PORT_SPEED,
+  UVERBS_METHOD_REG_MR,
+} from '../../src/abi/methods.js';
+import { siw_ureq_reg_mr, siw_uresp_reg_mr } from '../../src/abi/siw.js';
+import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
+import { UverbsUnsupportedError } from '../../src/errors.js';
+import { UserMemory } from '../../src/memory.js';
+import { driverIdOf, type Opened, openDevice, TEST_DEVICE, VM_KERNEL } from './support.js';
+
+const IB_PORT_ACTIVE = 4;
+
+describe.runIf(TEST_DEVICE)(`ABI core on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
+  let dev: Opened;
+  const ibdev = TEST_DEVICE as string;
+
+  beforeAll(() => {
+    dev = openDevice(ibdev);
+    // siw's GET_CONTEXT requires a UHW_OUT of at least 8 bytes (siw_uresp_alloc_ctx); rxe takes none.
+    const udataOutLength = ibdev.startsWith('siw') ? 8 : undefined;
+    const r = dev.dispatch.invoke(UVERBS_METHOD_GET_CONTEXT, { numCompVectors: true }, { udataOutLength });
+    expect(r.path).toBe('ioctl');
+    expect(r.outputs.numCompVectors).toBeGreaterThanOrEqual(1);
+  });
+  afterAll(() => dev?.close());
+
+  it('QUERY_PORT goes through ioctl; fields this kernel lacks are undefined, never 0', () => {
+    const r = dev.dispatch.invoke(UVERBS_METHOD_QUERY_PORT, { portNum: 1 });
+    expect(r.path).toBe('ioctl');
+    const resp = r.outputs.resp as { legacy_resp: { state: number; gid_tbl_len: number }; active_speed_ex?: number };
+    expect(resp.legacy_resp.state).toBe(IB_PORT_ACTIVE);
+    expect(resp.legacy_resp.gid_tbl_len).toBeGreaterThan(0);
+    if (releaseHas(dev.release, '6.12')) expect(typeof resp.active_speed_ex).toBe('number');
+    else expect(resp.active_speed_ex).toBeUndefined();
+  });
+
+  it('REG_MR: ioctl UVERBS_METHOD_REG_MR on 7.x, legacy write REG_MR on 6.1 and 6.12', () => {
+    const pd = dev.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_ALLOC_PD, {});
+    const pdHandle = pd.response?.pd_handle as number;
+    using memory = UserMemory.allocate(dev.sys, 4096);
+    // siw takes driver data for REG_MR (siw_ureq_reg_mr in, siw_uresp_reg_mr out); rxe none
+    const siw = ibdev.startsWith('siw');
+    const uhw = siw ? { udataIn: new Uint8Array(siw_ureq_reg_mr.size), udataOutLength: siw_uresp_reg_mr.size } : {};
+    const mr = dev.dispatch.invoke(
+      UVERBS_METHOD_REG_MR,
+      {
+        pdHandle,
+        addr: memory.address,
+        length: memory.length,
+        iova: memory.address,
+        accessFlags: ib_uverbs_access_flags.IB_UVERBS_ACCESS_LOCAL_WRITE,
+      },
+      uhw,
+    );
+    if (siw) expect(decode(siw_uresp_reg_mr, mr.udataOut as Uint8Array).stag).toBe(mr.outputs.lkey);
+    expect(mr.path).toBe(VM_KERNEL === '7' ? 'ioctl' : 'write');
+    expect(dev.dispatch.route(UVERBS_METHOD_REG_MR)).toBe(VM_KERNEL === '7' ? 'ioctl' : 'write');
+    expect(typeof mr.outputs.lkey).toBe('number');
+    if (VM_KERNEL !== '7') {
+      // the first call tried ioctl and the kernel said EPROTONOSUPPORT
+      const tried = dev.trace.filter((t) => t.method === 'UVERBS_METHOD_REG_MR');
+      expect(tried.map((t) => t.errno)).toEqual([93]);
+    }
+    expect(dev.dispatch.invoke(UVERBS_METHOD_MR_DESTROY, { handle: mr.outputs.handle }).path).toBe('ioctl');
+    expect(dev.dispatch.invoke(UVERBS_METHOD_PD_DESTROY, { handle: pdHandle }).path).toBe('ioctl');
+  });
+
+  it('QUERY_PORT_SPEED: absent before 7.x (EPROTONOSUPPORT); on 7.x the method exists and the driver answers', (ctx) => {
+    try {
+      const r = dev.dispatch.invoke(UVERBS_METHOD_QUERY_PORT_SPEED, { portNum: 1 });
+      expect(VM_KERNEL).toBe('7');
+      expect(typeof r.outputs.resp).toBe('bigint');
+    } catch (error) {
+      if (!(error instanceof UverbsUnsupportedError)) throw error;
+      // 6.x: the kernel has no such method; 7.x: the method exists, the driver declines
+      expect(error.code).toBe(VM_KERNEL === '7' ? 'EOPNOTSUPP' : 'EPROTONOSUPPORT');
+      const reason = `kernel ${dev.release}, ${ibdev}: UVERBS_METHOD_QUERY_PORT_SPEED answers ${error.code}`;
+      process.stderr.write(`skipped: ${reason}\n`);
+      ctx.skip(reason);
+    }
+  });
+
+  describe('malformed commands get the errno the model predicts', () => {
+    const model = () =>
+      modelDevice(driverIdOf(ibdev), [UVERBS_METHOD_QUERY_PORT], [], {
+        readUser: () => undefined,
+      });
+    type Mutate = (v: DataView, bytes: Uint8Array) => Uint8Array;
+    const cases: [string, Mutate, number][] = [
+      ['well formed', (_, b) => b, 0],
+      ['length off by 16', (v, b) => (v.setUint16(0, v.getUint16(0, true) + 16, true), b), 22],
+      ['reserved1 nonzero', (v, b) => (v.setUint32(8, 1, true), b), 93],
+      ['reserved2 nonzero', (v, b) => (v.setUint32(20, 1, true), b), 93],
+      ['wrong driver_id', (v, b) => (v.setUint32(16, v.getUint32(16, true) + 1, true), b), 22],
+      ['unknown method', (v, b) => (v.setUint16(4, 0x0ff0, true), b), 93],
+      ['unknown attribute marked mandatory', (v, b) => (v.setUint16(24, 0x0777, true), b), 93],
+      ['unknown attribute, optional', (v, b) => (v.setUint16(24, 0x0777, true), v.setUint16(28, 0, true), b), 22],
+      ['duplicate attribute', (v, b) => (v.setUint16(40, v.getUint16(24, true), true), b), 22],
+      ['attribute reserved nonzero', (v, b) => (v.setUint16(24 + 6, 1, true), b), 22],
+      ['const attribute of 4 bytes', (v, b) => (v.setUint16(24 + 2, 4, true), b), 22],
+    ];
+    it.each(cases)('%s', (_, mutate, expected) => {
+      dev.scratch.reset();
+      const header = encodeMethod(
+        UVERBS_METHOD_QUERY_PORT,
+        { portNum: 1 },
+        driverIdOf(ibdev),
+        dev.scratch,
+      ).command.finish();
+      const view = new DataView(header.bytes.buffer, header.bytes.byteOffset, header.bytes.byteLength);
+      const bytes = mutate(view, header.bytes);
+      const predicted = validateIoctl(model(), rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, bytes);
+      const r = dev.sys.ioctl(dev.fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
+      const actual = r < 0 ? -r : 0;
+      expect({ actual, predicted }).toEqual({ actual: expected, predicted: expected });
+    });
+  });
+});
