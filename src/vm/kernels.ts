@@ -14,8 +14,17 @@
  * `linux-modules-<ver>`, without modules.dep (we run depmod).
  */
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, PrivateApt, type Progress } from './apt.js';
 
@@ -25,6 +34,8 @@ export type KernelSeries = (typeof KERNEL_SERIES)[number];
 export const KERNEL_SUITES: Record<KernelSeries, string> = { '6.1': 'bookworm', '6.12': 'trixie', '7': 'sid' };
 
 export interface Kernel {
+  /** The uncompressed ELF kernel (booted directly via its PVH entry), when it could be extracted. */
+  vmlinux?: string;
   series: KernelSeries;
   suite: string;
   /** The kernel release, as `uname -r` will print it (`6.1.0-50-amd64`). */
@@ -61,6 +72,23 @@ function resolvePackages(apt: PrivateApt): { name: string; version: string }[] {
   return out;
 }
 
+/** How long a resolved package set is reused before apt is asked again (the lists' own freshness). */
+const RESOLUTION_HOURS = 24;
+
+/** The packages behind a series, resolved at most once a day (apt-cache costs ~2 s a run). */
+function cachedResolution(
+  series: KernelSeries,
+  resolve: () => { name: string; version: string }[],
+): { name: string; version: string }[] {
+  const file = join(cacheDir('kernels'), `${series}.json`);
+  if (existsSync(file) && Date.now() - statSync(file).mtimeMs < RESOLUTION_HOURS * 3600e3) {
+    return JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string }[];
+  }
+  const packages = resolve();
+  writeFileSync(file, JSON.stringify(packages));
+  return packages;
+}
+
 function findOne(dir: string, test: (name: string) => boolean): string | undefined {
   if (!existsSync(dir)) return undefined;
   const hit = readdirSync(dir).find(test);
@@ -71,7 +99,7 @@ function findOne(dir: string, test: (name: string) => boolean): string | undefin
 export function fetchKernel(series: KernelSeries, progress: Progress = () => {}): Kernel {
   const suite = KERNEL_SUITES[series];
   const apt = new PrivateApt(suite, { progress });
-  const packages = resolvePackages(apt);
+  const packages = cachedResolution(series, () => resolvePackages(apt));
   const image = packages.find((p) => p.name.startsWith('linux-image-')) ?? packages[0];
   if (!image) throw new Error(`${suite}: no kernel image package`);
   const release = image.name.replace(/^linux-(image|binary|modules)-/, '');
@@ -102,5 +130,39 @@ export function fetchKernel(series: KernelSeries, progress: Progress = () => {})
   const vmlinuz =
     findOne(join(root, 'boot'), (n) => n === `vmlinuz-${release}`) ?? findOne(usrModules, (n) => n === 'vmlinuz');
   if (!vmlinuz) throw new Error(`kernel ${release}: no vmlinuz in ${root}`);
-  return { series, suite, release, packageVersion: image.version, root, vmlinuz, modulesDir };
+  const vmlinux = extractVmlinux(vmlinuz, join(root, 'vmlinux'), progress);
+  return { series, suite, release, packageVersion: image.version, root, vmlinuz, vmlinux, modulesDir };
+}
+
+/** Compressed payloads a bzImage may carry: magic bytes and the tool that undoes them. */
+const PAYLOADS: { magic: Buffer; command: string[] }[] = [
+  { magic: Buffer.from('fd377a585a00', 'hex'), command: ['xz', '-dc', '--single-stream'] },
+  { magic: Buffer.from('28b52ffd', 'hex'), command: ['zstd', '-dcq'] },
+  { magic: Buffer.from('1f8b0800', 'hex'), command: ['gzip', '-dcq'] },
+];
+
+/**
+ * The ELF vmlinux inside a bzImage, decompressed once into the cache.
+ * Booting it through its PVH entry skips the firmware's real-mode boot and
+ * the in-guest decompression (seconds under TCG). Undefined if no payload
+ * decompresses to an ELF image; the caller then boots the bzImage.
+ */
+function extractVmlinux(vmlinuz: string, target: string, progress: Progress): string | undefined {
+  if (existsSync(target)) return target;
+  const image = readFileSync(vmlinuz);
+  for (const { magic, command } of PAYLOADS) {
+    for (let at = image.indexOf(magic); at >= 0; at = image.indexOf(magic, at + 1)) {
+      const [tool, ...args] = command as [string, ...string[]];
+      // trailing bytes after the stream make the tools complain; the output is what counts
+      const r = spawnSync(tool, args, { input: image.subarray(at), maxBuffer: 1 << 30 });
+      const out = r.stdout;
+      if (out && out.length > 1 << 20 && out.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+        progress(`vm: extracted vmlinux (${tool}) for PVH boot`);
+        writeFileSync(`${target}.tmp`, out);
+        renameSync(`${target}.tmp`, target);
+        return target;
+      }
+    }
+  }
+  return undefined;
 }

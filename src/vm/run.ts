@@ -137,7 +137,7 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
       '-m',
       options.memory,
       '-kernel',
-      kernel.vmlinuz,
+      kernel.vmlinux ?? kernel.vmlinuz,
       '-initrd',
       initramfs.path,
       '-append',
@@ -162,7 +162,8 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
       '-netdev',
       'user,id=n0,restrict=on',
       '-device',
-      'virtio-net-pci,netdev=n0',
+      // no option ROM: PVH boot needs no network boot firmware
+      'virtio-net-pci,netdev=n0,romfile=',
     ];
     options.progress(
       `vm: booting ${kernel.release} (${options.devs.map((d) => `${d}0`).join(', ') || 'no RDMA links'})`,

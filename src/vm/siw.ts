@@ -78,7 +78,8 @@ export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[
     if (existsSync(stamp)) continue;
     const deb = apt.download(pkg, version);
     progress(`vm: unpacking ${pkg} into the ${kernel.suite} chroot`);
-    execFileSync('dpkg-deb', ['-x', deb, root]);
+    // keep the chroot's merged-/usr symlinks (/lib -> usr/lib): `dpkg-deb -x` would replace them
+    execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x --keep-directory-symlink -C "$1"', deb, root]);
     writeFileSync(stamp, '');
   }
 

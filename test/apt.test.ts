@@ -1,0 +1,57 @@
+/**
+ * The private apt reads the system's sources to find its mirror, never
+ * writes them, and picks the entry that serves the system's own codename.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { debianMirror, parseDeb822, parseOneLine } from '../src/vm/apt.js';
+
+const DEB822 = `Types: deb
+# a comment
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+
+Types: deb-src
+URIs: http://src.example/debian
+Suites: bookworm
+Components: main
+
+Enabled: no
+Types: deb
+URIs: http://disabled.example/debian
+Suites: bookworm
+Components: main
+`;
+
+describe('apt sources', () => {
+  it('parses deb822 stanzas, skipping deb-src and disabled ones', () => {
+    const s = parseDeb822(DEB822);
+    expect(s.map((x) => x.uri)).toEqual(['http://mirror.example/debian', 'http://mirror.example/debian-security']);
+    expect(s[0]?.signedBy).toBe('/usr/share/keyrings/debian-archive-keyring.gpg');
+  });
+
+  it('parses one-line entries with options', () => {
+    const s = parseOneLine(
+      'deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian trixie main contrib\n# deb http://no.example x y\n',
+    );
+    expect(s).toEqual([
+      { uri: 'http://one.example/debian', suites: ['trixie'], components: ['main', 'contrib'], signedBy: '/k.gpg' },
+    ]);
+  });
+
+  it('chooses the source that serves the codename itself, not -security', () => {
+    const m = debianMirror(parseDeb822(DEB822).reverse(), 'bookworm');
+    expect(m.uri).toBe('http://mirror.example/debian');
+  });
+
+  it('says clearly when no source serves the codename', () => {
+    expect(() => debianMirror(parseDeb822(DEB822), 'trixie')).toThrow(/no apt source serves 'trixie main'/);
+  });
+});
