@@ -39,11 +39,11 @@ mount -t devtmpfs devtmpfs $R/dev || die "mount dev"
 mkdir -p $R/dev/shm
 for d in /tmp /run /var/tmp /dev/shm; do mount -t tmpfs -o mode=1777 tmpfs $R$d || die "tmpfs $d"; done
 mkdir -p $R/run/uverbs
-mount -t 9p -o "$NINEP" uverbs.results $R/run/uverbs || die "cannot mount the results share"
+mount -t 9p -o "$NINEP,cache=none" uverbs.results $R/run/uverbs || die "cannot mount the results share"
 if [ -f $R/run/uverbs/shares ]; then
   while read -r tag path; do
     [ -n "$tag" ] || continue
-    mount -t 9p -o "$NINEP" "$tag" "$R$path" || die "cannot mount share $tag at $path"
+    mount -t 9p -o "$NINEP,cache=none" "$tag" "$R$path" || die "cannot mount share $tag at $path"
   done <$R/run/uverbs/shares
 fi
 
@@ -69,6 +69,7 @@ done
 [ "$out" != /dev/null ] || die "no uverbs.stdout port"
 
 cut -d' ' -f1 /proc/uptime >$R/run/uverbs/started
+sync
 chroot $R /bin/sh /run/uverbs/command >"$out" 2>"$err" </dev/null
 status=$?
 cut -d' ' -f1 /proc/uptime >$R/run/uverbs/finished
