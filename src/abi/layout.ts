@@ -40,7 +40,8 @@ export function compareRelease(a: string, b: string): number {
 
 export type ScalarKind = 'u8' | 'u16' | 'u32' | 'u64' | 's16' | 's32' | 's64' | 'be16' | 'be32' | 'be64';
 
-const SCALAR_SIZE: Record<ScalarKind, number> = {
+/** Bytes per scalar kind. */
+export const SCALAR_SIZE: Readonly<Record<ScalarKind, number>> = {
   u8: 1,
   u16: 2,
   u32: 4,

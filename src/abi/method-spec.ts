@@ -10,7 +10,7 @@
  * replays.
  */
 
-import { type AnyLayout, offsetOfEnd, type ScalarKind, type UapiRelease } from './layout.js';
+import { type AnyLayout, offsetOfEnd, SCALAR_SIZE, type ScalarKind, type UapiRelease } from './layout.js';
 import type { WriteCommand } from './write-commands.js';
 
 /** UVERBS_ACCESS_*: how a method uses an object handle. */
@@ -84,18 +84,36 @@ const OPTIONAL = false;
 
 export { MANDATORY, OPTIONAL };
 
-const SCALAR_BYTES: Record<ScalarKind, number> = {
-  u8: 1,
-  u16: 2,
-  u32: 4,
-  u64: 8,
-  s16: 2,
-  s32: 4,
-  s64: 8,
-  be16: 2,
-  be32: 4,
-  be64: 8,
-};
+/** The length rule and payload of a pointer attribute: the kernel's UVERBS_ATTR_TYPE / STRUCT / SIZE macros. */
+export interface PtrSize {
+  readonly minLen: number;
+  readonly len: number;
+  readonly zeroTrailing: boolean;
+  readonly payload: Payload;
+}
+
+/** UVERBS_ATTR_TYPE(scalar): exactly that many bytes. */
+export function TYPE(scalar: ScalarKind): PtrSize {
+  const n = SCALAR_SIZE[scalar];
+  return { minLen: n, len: n, zeroTrailing: false, payload: { type: 'scalar', scalar } };
+}
+/** UVERBS_ATTR_TYPE(struct): exactly the struct, no more, no less. */
+export function EXACT(layout: AnyLayout): PtrSize {
+  return { minLen: layout.size, len: layout.size, zeroTrailing: false, payload: { type: 'struct', layout } };
+}
+/** UVERBS_ATTR_STRUCT(struct, last): at least up to `last`; bytes past the struct must be zero. */
+export function STRUCT(layout: AnyLayout, last: string): PtrSize {
+  return {
+    minLen: offsetOfEnd(layout, last),
+    len: layout.size,
+    zeroTrailing: true,
+    payload: { type: 'struct', layout },
+  };
+}
+/** UVERBS_ATTR_MIN_SIZE(min): at least `min` bytes, up to the protocol maximum. */
+export function MIN_SIZE(minLen: number): PtrSize {
+  return { minLen, len: USHRT_MAX, zeroTrailing: false, payload: { type: 'bytes' } };
+}
 
 /** UVERBS_ATTR_IDR(id, obj, access, mandatory) */
 export function idr(
@@ -123,167 +141,21 @@ export function fd(
 export function rawFd(name: string, id: number, mandatory: boolean, o: Opt = {}): RawFdAttr {
   return { kind: 'rawFd', name, id, mandatory, ...o };
 }
-/** UVERBS_ATTR_PTR_IN(id, UVERBS_ATTR_TYPE(scalar)) */
-export function typeIn(name: string, id: number, scalar: ScalarKind, mandatory: boolean, o: Opt = {}): PtrInAttr {
-  const n = SCALAR_BYTES[scalar];
-  return {
-    kind: 'ptrIn',
-    name,
-    id,
-    mandatory,
-    minLen: n,
-    len: n,
-    zeroTrailing: false,
-    payload: { type: 'scalar', scalar },
-    ...o,
-  };
+/** UVERBS_ATTR_PTR_IN(id, size, mandatory) */
+export function ptrIn(name: string, id: number, size: PtrSize, mandatory: boolean, o: Opt = {}): PtrInAttr {
+  return { kind: 'ptrIn', name, id, mandatory, ...size, ...o };
+}
+/** UVERBS_ATTR_PTR_OUT(id, size, mandatory) */
+export function ptrOut(name: string, id: number, size: PtrSize, mandatory: boolean, o: Opt = {}): PtrOutAttr {
+  return { kind: 'ptrOut', name, id, mandatory, ...size, ...o };
 }
 /** UVERBS_ATTR_CONST_IN(id, enum): always a u64. */
 export function constIn(name: string, id: number, mandatory: boolean, o: Opt = {}): PtrInAttr {
-  return {
-    kind: 'ptrIn',
-    name,
-    id,
-    mandatory,
-    minLen: 8,
-    len: 8,
-    zeroTrailing: false,
-    payload: { type: 'scalar', scalar: 'u64' },
-    ...o,
-  };
+  return ptrIn(name, id, TYPE('u64'), mandatory, o);
 }
-/** UVERBS_ATTR_FLAGS_IN(id, enum): u32 or u64; the library always sends a u64. */
+/** UVERBS_ATTR_FLAGS_IN(id, enum): a u32 or a u64; the library always sends a u64. */
 export function flagsIn(name: string, id: number, mandatory: boolean, o: Opt = {}): PtrInAttr {
-  return {
-    kind: 'ptrIn',
-    name,
-    id,
-    mandatory,
-    minLen: 4,
-    len: 8,
-    zeroTrailing: false,
-    payload: { type: 'scalar', scalar: 'u64' },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_IN(id, UVERBS_ATTR_STRUCT(type, last)) */
-export function structIn(
-  name: string,
-  id: number,
-  layout: AnyLayout,
-  last: string,
-  mandatory: boolean,
-  o: Opt = {},
-): PtrInAttr {
-  return {
-    kind: 'ptrIn',
-    name,
-    id,
-    mandatory,
-    minLen: offsetOfEnd(layout, last),
-    len: layout.size,
-    zeroTrailing: true,
-    payload: { type: 'struct', layout },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_IN(id, UVERBS_ATTR_TYPE(struct)) — the exact struct, no more, no less. */
-export function exactStructIn(name: string, id: number, layout: AnyLayout, mandatory: boolean, o: Opt = {}): PtrInAttr {
-  return {
-    kind: 'ptrIn',
-    name,
-    id,
-    mandatory,
-    minLen: layout.size,
-    len: layout.size,
-    zeroTrailing: false,
-    payload: { type: 'struct', layout },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_IN(id, UVERBS_ATTR_MIN_SIZE(min)) */
-export function minSizeIn(name: string, id: number, minLen: number, mandatory: boolean, o: Opt = {}): PtrInAttr {
-  return {
-    kind: 'ptrIn',
-    name,
-    id,
-    mandatory,
-    minLen,
-    len: USHRT_MAX,
-    zeroTrailing: false,
-    payload: { type: 'bytes' },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_OUT(id, UVERBS_ATTR_TYPE(scalar)) */
-export function typeOut(name: string, id: number, scalar: ScalarKind, mandatory: boolean, o: Opt = {}): PtrOutAttr {
-  const n = SCALAR_BYTES[scalar];
-  return {
-    kind: 'ptrOut',
-    name,
-    id,
-    mandatory,
-    minLen: n,
-    len: n,
-    zeroTrailing: false,
-    payload: { type: 'scalar', scalar },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_OUT(id, UVERBS_ATTR_STRUCT(type, last)) */
-export function structOut(
-  name: string,
-  id: number,
-  layout: AnyLayout,
-  last: string,
-  mandatory: boolean,
-  o: Opt = {},
-): PtrOutAttr {
-  return {
-    kind: 'ptrOut',
-    name,
-    id,
-    mandatory,
-    minLen: offsetOfEnd(layout, last),
-    len: layout.size,
-    zeroTrailing: true,
-    payload: { type: 'struct', layout },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_OUT(id, UVERBS_ATTR_TYPE(struct)) */
-export function exactStructOut(
-  name: string,
-  id: number,
-  layout: AnyLayout,
-  mandatory: boolean,
-  o: Opt = {},
-): PtrOutAttr {
-  return {
-    kind: 'ptrOut',
-    name,
-    id,
-    mandatory,
-    minLen: layout.size,
-    len: layout.size,
-    zeroTrailing: false,
-    payload: { type: 'struct', layout },
-    ...o,
-  };
-}
-/** UVERBS_ATTR_PTR_OUT(id, UVERBS_ATTR_MIN_SIZE(min)) */
-export function minSizeOut(name: string, id: number, minLen: number, mandatory: boolean, o: Opt = {}): PtrOutAttr {
-  return {
-    kind: 'ptrOut',
-    name,
-    id,
-    mandatory,
-    minLen,
-    len: USHRT_MAX,
-    zeroTrailing: false,
-    payload: { type: 'bytes' },
-    ...o,
-  };
+  return ptrIn(name, id, { ...TYPE('u64'), minLen: 4 }, mandatory, o);
 }
 /** UVERBS_ATTR_IDRS_ARR(id, obj, access, min, max) */
 export function idrsArray(
@@ -300,8 +172,8 @@ export function idrsArray(
 /** UVERBS_ATTR_UHW(): driver data in and out, both optional, any size. */
 export function uhw(ids: { in: number; out: number }): { uhwIn: PtrInAttr; uhwOut: PtrOutAttr } {
   return {
-    uhwIn: { ...minSizeIn('UVERBS_ATTR_UHW_IN', ids.in, 0, OPTIONAL), uhw: true },
-    uhwOut: { ...minSizeOut('UVERBS_ATTR_UHW_OUT', ids.out, 0, OPTIONAL), uhw: true },
+    uhwIn: { ...ptrIn('UVERBS_ATTR_UHW_IN', ids.in, MIN_SIZE(0), OPTIONAL), uhw: true },
+    uhwOut: { ...ptrOut('UVERBS_ATTR_UHW_OUT', ids.out, MIN_SIZE(0), OPTIONAL), uhw: true },
   };
 }
 

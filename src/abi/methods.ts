@@ -10,21 +10,19 @@ import * as I from './ids.js';
 import { uverbs_default_objects as O } from './ids.js';
 import {
   constIn,
-  exactStructIn,
-  exactStructOut,
+  EXACT,
   fd,
   flagsIn,
   idr,
   MANDATORY,
+  MIN_SIZE,
   method,
-  minSizeIn,
-  minSizeOut,
   OPTIONAL,
+  ptrIn,
+  ptrOut,
   rawFd,
-  structIn,
-  structOut,
-  typeIn,
-  typeOut,
+  STRUCT,
+  TYPE,
   uhw,
 } from './method-spec.js';
 import * as s from './structs.js';
@@ -47,11 +45,16 @@ export const UVERBS_METHOD_INVOKE_WRITE = method({
       I.uverbs_attrs_invoke_write_cmd_attr_ids.UVERBS_ATTR_WRITE_CMD,
       MANDATORY,
     ),
-    coreIn: minSizeIn('UVERBS_ATTR_CORE_IN', I.uverbs_attrs_invoke_write_cmd_attr_ids.UVERBS_ATTR_CORE_IN, 4, OPTIONAL),
-    coreOut: minSizeOut(
+    coreIn: ptrIn(
+      'UVERBS_ATTR_CORE_IN',
+      I.uverbs_attrs_invoke_write_cmd_attr_ids.UVERBS_ATTR_CORE_IN,
+      MIN_SIZE(4),
+      OPTIONAL,
+    ),
+    coreOut: ptrOut(
       'UVERBS_ATTR_CORE_OUT',
       I.uverbs_attrs_invoke_write_cmd_attr_ids.UVERBS_ATTR_CORE_OUT,
-      0,
+      MIN_SIZE(0),
       OPTIONAL,
     ),
     ...UHW,
@@ -64,19 +67,19 @@ export const UVERBS_METHOD_GET_CONTEXT = method({
   name: 'UVERBS_METHOD_GET_CONTEXT',
   id: MD.UVERBS_METHOD_GET_CONTEXT,
   attrs: {
-    numCompVectors: typeOut(
+    numCompVectors: ptrOut(
       'UVERBS_ATTR_GET_CONTEXT_NUM_COMP_VECTORS',
       GC.UVERBS_ATTR_GET_CONTEXT_NUM_COMP_VECTORS,
-      'u32',
+      TYPE('u32'),
       OPTIONAL,
     ),
-    coreSupport: typeOut(
+    coreSupport: ptrOut(
       'UVERBS_ATTR_GET_CONTEXT_CORE_SUPPORT',
       GC.UVERBS_ATTR_GET_CONTEXT_CORE_SUPPORT,
-      'u64',
+      TYPE('u64'),
       OPTIONAL,
     ),
-    fdArr: minSizeIn('UVERBS_ATTR_GET_CONTEXT_FD_ARR', GC.UVERBS_ATTR_GET_CONTEXT_FD_ARR, 4, OPTIONAL, {
+    fdArr: ptrIn('UVERBS_ATTR_GET_CONTEXT_FD_ARR', GC.UVERBS_ATTR_GET_CONTEXT_FD_ARR, MIN_SIZE(4), OPTIONAL, {
       since: '7.2',
     }),
     ...UHW,
@@ -94,16 +97,16 @@ export const UVERBS_METHOD_QUERY_CONTEXT = method({
   name: 'UVERBS_METHOD_QUERY_CONTEXT',
   id: MD.UVERBS_METHOD_QUERY_CONTEXT,
   attrs: {
-    numCompVectors: typeOut(
+    numCompVectors: ptrOut(
       'UVERBS_ATTR_QUERY_CONTEXT_NUM_COMP_VECTORS',
       QC.UVERBS_ATTR_QUERY_CONTEXT_NUM_COMP_VECTORS,
-      'u32',
+      TYPE('u32'),
       OPTIONAL,
     ),
-    coreSupport: typeOut(
+    coreSupport: ptrOut(
       'UVERBS_ATTR_QUERY_CONTEXT_CORE_SUPPORT',
       QC.UVERBS_ATTR_QUERY_CONTEXT_CORE_SUPPORT,
-      'u64',
+      TYPE('u64'),
       OPTIONAL,
     ),
   },
@@ -116,8 +119,8 @@ export const UVERBS_METHOD_INFO_HANDLES = method({
   id: MD.UVERBS_METHOD_INFO_HANDLES,
   attrs: {
     objectId: constIn('UVERBS_ATTR_INFO_OBJECT_ID', IH.UVERBS_ATTR_INFO_OBJECT_ID, MANDATORY),
-    totalHandles: typeOut('UVERBS_ATTR_INFO_TOTAL_HANDLES', IH.UVERBS_ATTR_INFO_TOTAL_HANDLES, 'u32', OPTIONAL),
-    handlesList: minSizeOut('UVERBS_ATTR_INFO_HANDLES_LIST', IH.UVERBS_ATTR_INFO_HANDLES_LIST, 4, OPTIONAL),
+    totalHandles: ptrOut('UVERBS_ATTR_INFO_TOTAL_HANDLES', IH.UVERBS_ATTR_INFO_TOTAL_HANDLES, TYPE('u32'), OPTIONAL),
+    handlesList: ptrOut('UVERBS_ATTR_INFO_HANDLES_LIST', IH.UVERBS_ATTR_INFO_HANDLES_LIST, MIN_SIZE(4), OPTIONAL),
   },
 });
 
@@ -129,11 +132,10 @@ export const UVERBS_METHOD_QUERY_PORT = method({
   attrs: {
     portNum: constIn('UVERBS_ATTR_QUERY_PORT_PORT_NUM', QP_.UVERBS_ATTR_QUERY_PORT_PORT_NUM, MANDATORY),
     // The kernel names active_speed_ex (6.12+; `reserved` before): both end at byte 48.
-    resp: structOut(
+    resp: ptrOut(
       'UVERBS_ATTR_QUERY_PORT_RESP',
       QP_.UVERBS_ATTR_QUERY_PORT_RESP,
-      s.ib_uverbs_query_port_resp_ex,
-      'active_speed_ex',
+      STRUCT(s.ib_uverbs_query_port_resp_ex, 'active_speed_ex'),
       MANDATORY,
     ),
   },
@@ -152,7 +154,7 @@ export const UVERBS_METHOD_QUERY_PORT_SPEED = method({
   since: '7.2',
   attrs: {
     portNum: constIn('UVERBS_ATTR_QUERY_PORT_SPEED_PORT_NUM', QPS.UVERBS_ATTR_QUERY_PORT_SPEED_PORT_NUM, MANDATORY),
-    resp: typeOut('UVERBS_ATTR_QUERY_PORT_SPEED_RESP', QPS.UVERBS_ATTR_QUERY_PORT_SPEED_RESP, 'u64', MANDATORY),
+    resp: ptrOut('UVERBS_ATTR_QUERY_PORT_SPEED_RESP', QPS.UVERBS_ATTR_QUERY_PORT_SPEED_RESP, TYPE('u64'), MANDATORY),
   },
 });
 
@@ -164,16 +166,16 @@ export const UVERBS_METHOD_QUERY_GID_TABLE = method({
   attrs: {
     entrySize: constIn('UVERBS_ATTR_QUERY_GID_TABLE_ENTRY_SIZE', GT.UVERBS_ATTR_QUERY_GID_TABLE_ENTRY_SIZE, MANDATORY),
     flags: flagsIn('UVERBS_ATTR_QUERY_GID_TABLE_FLAGS', GT.UVERBS_ATTR_QUERY_GID_TABLE_FLAGS, OPTIONAL),
-    entries: minSizeOut(
+    entries: ptrOut(
       'UVERBS_ATTR_QUERY_GID_TABLE_RESP_ENTRIES',
       GT.UVERBS_ATTR_QUERY_GID_TABLE_RESP_ENTRIES,
-      0,
+      MIN_SIZE(0),
       MANDATORY,
     ),
-    numEntries: typeOut(
+    numEntries: ptrOut(
       'UVERBS_ATTR_QUERY_GID_TABLE_RESP_NUM_ENTRIES',
       GT.UVERBS_ATTR_QUERY_GID_TABLE_RESP_NUM_ENTRIES,
-      'u64',
+      TYPE('u64'),
       MANDATORY,
     ),
   },
@@ -188,11 +190,10 @@ export const UVERBS_METHOD_QUERY_GID_ENTRY = method({
     port: constIn('UVERBS_ATTR_QUERY_GID_ENTRY_PORT', GE.UVERBS_ATTR_QUERY_GID_ENTRY_PORT, MANDATORY),
     gidIndex: constIn('UVERBS_ATTR_QUERY_GID_ENTRY_GID_INDEX', GE.UVERBS_ATTR_QUERY_GID_ENTRY_GID_INDEX, MANDATORY),
     flags: flagsIn('UVERBS_ATTR_QUERY_GID_ENTRY_FLAGS', GE.UVERBS_ATTR_QUERY_GID_ENTRY_FLAGS, MANDATORY),
-    entry: structOut(
+    entry: ptrOut(
       'UVERBS_ATTR_QUERY_GID_ENTRY_RESP_ENTRY',
       GE.UVERBS_ATTR_QUERY_GID_ENTRY_RESP_ENTRY,
-      s.ib_uverbs_gid_entry,
-      'netdev_ifindex',
+      STRUCT(s.ib_uverbs_gid_entry, 'netdev_ifindex'),
       MANDATORY,
     ),
   },
@@ -278,14 +279,14 @@ export const UVERBS_METHOD_REG_MR = method({
       'read',
       OPTIONAL,
     ),
-    iova: typeIn('UVERBS_ATTR_REG_MR_IOVA', RM.UVERBS_ATTR_REG_MR_IOVA, 'u64', MANDATORY),
-    length: typeIn('UVERBS_ATTR_REG_MR_LENGTH', RM.UVERBS_ATTR_REG_MR_LENGTH, 'u64', MANDATORY),
+    iova: ptrIn('UVERBS_ATTR_REG_MR_IOVA', RM.UVERBS_ATTR_REG_MR_IOVA, TYPE('u64'), MANDATORY),
+    length: ptrIn('UVERBS_ATTR_REG_MR_LENGTH', RM.UVERBS_ATTR_REG_MR_LENGTH, TYPE('u64'), MANDATORY),
     accessFlags: flagsIn('UVERBS_ATTR_REG_MR_ACCESS_FLAGS', RM.UVERBS_ATTR_REG_MR_ACCESS_FLAGS, MANDATORY),
-    addr: typeIn('UVERBS_ATTR_REG_MR_ADDR', RM.UVERBS_ATTR_REG_MR_ADDR, 'u64', OPTIONAL),
-    fdOffset: typeIn('UVERBS_ATTR_REG_MR_FD_OFFSET', RM.UVERBS_ATTR_REG_MR_FD_OFFSET, 'u64', OPTIONAL),
+    addr: ptrIn('UVERBS_ATTR_REG_MR_ADDR', RM.UVERBS_ATTR_REG_MR_ADDR, TYPE('u64'), OPTIONAL),
+    fdOffset: ptrIn('UVERBS_ATTR_REG_MR_FD_OFFSET', RM.UVERBS_ATTR_REG_MR_FD_OFFSET, TYPE('u64'), OPTIONAL),
     fd: rawFd('UVERBS_ATTR_REG_MR_FD', RM.UVERBS_ATTR_REG_MR_FD, OPTIONAL),
-    lkey: typeOut('UVERBS_ATTR_REG_MR_RESP_LKEY', RM.UVERBS_ATTR_REG_MR_RESP_LKEY, 'u32', MANDATORY),
-    rkey: typeOut('UVERBS_ATTR_REG_MR_RESP_RKEY', RM.UVERBS_ATTR_REG_MR_RESP_RKEY, 'u32', MANDATORY),
+    lkey: ptrOut('UVERBS_ATTR_REG_MR_RESP_LKEY', RM.UVERBS_ATTR_REG_MR_RESP_LKEY, TYPE('u32'), MANDATORY),
+    rkey: ptrOut('UVERBS_ATTR_REG_MR_RESP_RKEY', RM.UVERBS_ATTR_REG_MR_RESP_RKEY, TYPE('u32'), MANDATORY),
     ...UHW,
   },
   fallback: {
@@ -318,10 +319,10 @@ export const UVERBS_METHOD_QUERY_MR = method({
   id: MM.UVERBS_METHOD_QUERY_MR,
   attrs: {
     handle: idr('UVERBS_ATTR_QUERY_MR_HANDLE', QM.UVERBS_ATTR_QUERY_MR_HANDLE, O.UVERBS_OBJECT_MR, 'read', MANDATORY),
-    rkey: typeOut('UVERBS_ATTR_QUERY_MR_RESP_RKEY', QM.UVERBS_ATTR_QUERY_MR_RESP_RKEY, 'u32', MANDATORY),
-    lkey: typeOut('UVERBS_ATTR_QUERY_MR_RESP_LKEY', QM.UVERBS_ATTR_QUERY_MR_RESP_LKEY, 'u32', MANDATORY),
-    length: typeOut('UVERBS_ATTR_QUERY_MR_RESP_LENGTH', QM.UVERBS_ATTR_QUERY_MR_RESP_LENGTH, 'u64', MANDATORY),
-    iova: typeOut('UVERBS_ATTR_QUERY_MR_RESP_IOVA', QM.UVERBS_ATTR_QUERY_MR_RESP_IOVA, 'u64', OPTIONAL),
+    rkey: ptrOut('UVERBS_ATTR_QUERY_MR_RESP_RKEY', QM.UVERBS_ATTR_QUERY_MR_RESP_RKEY, TYPE('u32'), MANDATORY),
+    lkey: ptrOut('UVERBS_ATTR_QUERY_MR_RESP_LKEY', QM.UVERBS_ATTR_QUERY_MR_RESP_LKEY, TYPE('u32'), MANDATORY),
+    length: ptrOut('UVERBS_ATTR_QUERY_MR_RESP_LENGTH', QM.UVERBS_ATTR_QUERY_MR_RESP_LENGTH, TYPE('u64'), MANDATORY),
+    iova: ptrOut('UVERBS_ATTR_QUERY_MR_RESP_IOVA', QM.UVERBS_ATTR_QUERY_MR_RESP_IOVA, TYPE('u64'), OPTIONAL),
   },
 });
 
@@ -332,8 +333,8 @@ export const UVERBS_METHOD_DM_MR_REG = method({
   id: MM.UVERBS_METHOD_DM_MR_REG,
   attrs: {
     handle: idr('UVERBS_ATTR_REG_DM_MR_HANDLE', DMR.UVERBS_ATTR_REG_DM_MR_HANDLE, O.UVERBS_OBJECT_MR, 'new', MANDATORY),
-    offset: typeIn('UVERBS_ATTR_REG_DM_MR_OFFSET', DMR.UVERBS_ATTR_REG_DM_MR_OFFSET, 'u64', MANDATORY),
-    length: typeIn('UVERBS_ATTR_REG_DM_MR_LENGTH', DMR.UVERBS_ATTR_REG_DM_MR_LENGTH, 'u64', MANDATORY),
+    offset: ptrIn('UVERBS_ATTR_REG_DM_MR_OFFSET', DMR.UVERBS_ATTR_REG_DM_MR_OFFSET, TYPE('u64'), MANDATORY),
+    length: ptrIn('UVERBS_ATTR_REG_DM_MR_LENGTH', DMR.UVERBS_ATTR_REG_DM_MR_LENGTH, TYPE('u64'), MANDATORY),
     pdHandle: idr(
       'UVERBS_ATTR_REG_DM_MR_PD_HANDLE',
       DMR.UVERBS_ATTR_REG_DM_MR_PD_HANDLE,
@@ -349,8 +350,8 @@ export const UVERBS_METHOD_DM_MR_REG = method({
       'read',
       MANDATORY,
     ),
-    lkey: typeOut('UVERBS_ATTR_REG_DM_MR_RESP_LKEY', DMR.UVERBS_ATTR_REG_DM_MR_RESP_LKEY, 'u32', MANDATORY),
-    rkey: typeOut('UVERBS_ATTR_REG_DM_MR_RESP_RKEY', DMR.UVERBS_ATTR_REG_DM_MR_RESP_RKEY, 'u32', MANDATORY),
+    lkey: ptrOut('UVERBS_ATTR_REG_DM_MR_RESP_LKEY', DMR.UVERBS_ATTR_REG_DM_MR_RESP_LKEY, TYPE('u32'), MANDATORY),
+    rkey: ptrOut('UVERBS_ATTR_REG_DM_MR_RESP_RKEY', DMR.UVERBS_ATTR_REG_DM_MR_RESP_RKEY, TYPE('u32'), MANDATORY),
   },
 });
 
@@ -364,8 +365,13 @@ export const UVERBS_METHOD_CQ_CREATE = method({
   id: I.uverbs_methods_cq.UVERBS_METHOD_CQ_CREATE,
   attrs: {
     handle: idr('UVERBS_ATTR_CREATE_CQ_HANDLE', CC.UVERBS_ATTR_CREATE_CQ_HANDLE, O.UVERBS_OBJECT_CQ, 'new', MANDATORY),
-    cqe: typeIn('UVERBS_ATTR_CREATE_CQ_CQE', CC.UVERBS_ATTR_CREATE_CQ_CQE, 'u32', MANDATORY),
-    userHandle: typeIn('UVERBS_ATTR_CREATE_CQ_USER_HANDLE', CC.UVERBS_ATTR_CREATE_CQ_USER_HANDLE, 'u64', MANDATORY),
+    cqe: ptrIn('UVERBS_ATTR_CREATE_CQ_CQE', CC.UVERBS_ATTR_CREATE_CQ_CQE, TYPE('u32'), MANDATORY),
+    userHandle: ptrIn(
+      'UVERBS_ATTR_CREATE_CQ_USER_HANDLE',
+      CC.UVERBS_ATTR_CREATE_CQ_USER_HANDLE,
+      TYPE('u64'),
+      MANDATORY,
+    ),
     compChannel: fd(
       'UVERBS_ATTR_CREATE_CQ_COMP_CHANNEL',
       CC.UVERBS_ATTR_CREATE_CQ_COMP_CHANNEL,
@@ -373,9 +379,14 @@ export const UVERBS_METHOD_CQ_CREATE = method({
       'read',
       OPTIONAL,
     ),
-    compVector: typeIn('UVERBS_ATTR_CREATE_CQ_COMP_VECTOR', CC.UVERBS_ATTR_CREATE_CQ_COMP_VECTOR, 'u32', MANDATORY),
+    compVector: ptrIn(
+      'UVERBS_ATTR_CREATE_CQ_COMP_VECTOR',
+      CC.UVERBS_ATTR_CREATE_CQ_COMP_VECTOR,
+      TYPE('u32'),
+      MANDATORY,
+    ),
     flags: flagsIn('UVERBS_ATTR_CREATE_CQ_FLAGS', CC.UVERBS_ATTR_CREATE_CQ_FLAGS, OPTIONAL),
-    respCqe: typeOut('UVERBS_ATTR_CREATE_CQ_RESP_CQE', CC.UVERBS_ATTR_CREATE_CQ_RESP_CQE, 'u32', MANDATORY),
+    respCqe: ptrOut('UVERBS_ATTR_CREATE_CQ_RESP_CQE', CC.UVERBS_ATTR_CREATE_CQ_RESP_CQE, TYPE('u32'), MANDATORY),
     eventFd: fd(
       'UVERBS_ATTR_CREATE_CQ_EVENT_FD',
       CC.UVERBS_ATTR_CREATE_CQ_EVENT_FD,
@@ -383,28 +394,28 @@ export const UVERBS_METHOD_CQ_CREATE = method({
       'read',
       OPTIONAL,
     ),
-    bufferVa: typeIn('UVERBS_ATTR_CREATE_CQ_BUFFER_VA', CC.UVERBS_ATTR_CREATE_CQ_BUFFER_VA, 'u64', OPTIONAL, {
+    bufferVa: ptrIn('UVERBS_ATTR_CREATE_CQ_BUFFER_VA', CC.UVERBS_ATTR_CREATE_CQ_BUFFER_VA, TYPE('u64'), OPTIONAL, {
       since: '7.2',
     }),
-    bufferLength: typeIn(
+    bufferLength: ptrIn(
       'UVERBS_ATTR_CREATE_CQ_BUFFER_LENGTH',
       CC.UVERBS_ATTR_CREATE_CQ_BUFFER_LENGTH,
-      'u64',
+      TYPE('u64'),
       OPTIONAL,
       { since: '7.2' },
     ),
     bufferFd: rawFd('UVERBS_ATTR_CREATE_CQ_BUFFER_FD', CC.UVERBS_ATTR_CREATE_CQ_BUFFER_FD, OPTIONAL, { since: '7.2' }),
-    bufferOffset: typeIn(
+    bufferOffset: ptrIn(
       'UVERBS_ATTR_CREATE_CQ_BUFFER_OFFSET',
       CC.UVERBS_ATTR_CREATE_CQ_BUFFER_OFFSET,
-      'u64',
+      TYPE('u64'),
       OPTIONAL,
       { since: '7.2' },
     ),
-    bufUmem: exactStructIn(
+    bufUmem: ptrIn(
       'UVERBS_ATTR_CREATE_CQ_BUF_UMEM',
       CC.UVERBS_ATTR_CREATE_CQ_BUF_UMEM,
-      s.ib_uverbs_buffer_desc,
+      EXACT(s.ib_uverbs_buffer_desc),
       OPTIONAL,
       { since: '7.2' },
     ),
@@ -424,10 +435,10 @@ export const UVERBS_METHOD_CQ_DESTROY = method({
       'destroy',
       MANDATORY,
     ),
-    resp: exactStructOut(
+    resp: ptrOut(
       'UVERBS_ATTR_DESTROY_CQ_RESP',
       I.uverbs_attrs_destroy_cq_cmd_attr_ids.UVERBS_ATTR_DESTROY_CQ_RESP,
-      s.ib_uverbs_destroy_cq_resp,
+      EXACT(s.ib_uverbs_destroy_cq_resp),
       MANDATORY,
     ),
   },
@@ -490,17 +501,21 @@ export const UVERBS_METHOD_QP_CREATE = method({
       'read',
       OPTIONAL,
     ),
-    userHandle: typeIn('UVERBS_ATTR_CREATE_QP_USER_HANDLE', CQP.UVERBS_ATTR_CREATE_QP_USER_HANDLE, 'u64', MANDATORY),
-    cap: structIn(
+    userHandle: ptrIn(
+      'UVERBS_ATTR_CREATE_QP_USER_HANDLE',
+      CQP.UVERBS_ATTR_CREATE_QP_USER_HANDLE,
+      TYPE('u64'),
+      MANDATORY,
+    ),
+    cap: ptrIn(
       'UVERBS_ATTR_CREATE_QP_CAP',
       CQP.UVERBS_ATTR_CREATE_QP_CAP,
-      s.ib_uverbs_qp_cap,
-      'max_inline_data',
+      STRUCT(s.ib_uverbs_qp_cap, 'max_inline_data'),
       MANDATORY,
     ),
     type: constIn('UVERBS_ATTR_CREATE_QP_TYPE', CQP.UVERBS_ATTR_CREATE_QP_TYPE, MANDATORY),
     flags: flagsIn('UVERBS_ATTR_CREATE_QP_FLAGS', CQP.UVERBS_ATTR_CREATE_QP_FLAGS, OPTIONAL),
-    sourceQpn: typeIn('UVERBS_ATTR_CREATE_QP_SOURCE_QPN', CQP.UVERBS_ATTR_CREATE_QP_SOURCE_QPN, 'u32', OPTIONAL),
+    sourceQpn: ptrIn('UVERBS_ATTR_CREATE_QP_SOURCE_QPN', CQP.UVERBS_ATTR_CREATE_QP_SOURCE_QPN, TYPE('u32'), OPTIONAL),
     eventFd: fd(
       'UVERBS_ATTR_CREATE_QP_EVENT_FD',
       CQP.UVERBS_ATTR_CREATE_QP_EVENT_FD,
@@ -508,32 +523,36 @@ export const UVERBS_METHOD_QP_CREATE = method({
       'read',
       OPTIONAL,
     ),
-    respCap: structOut(
+    respCap: ptrOut(
       'UVERBS_ATTR_CREATE_QP_RESP_CAP',
       CQP.UVERBS_ATTR_CREATE_QP_RESP_CAP,
-      s.ib_uverbs_qp_cap,
-      'max_inline_data',
+      STRUCT(s.ib_uverbs_qp_cap, 'max_inline_data'),
       MANDATORY,
     ),
-    respQpNum: typeOut('UVERBS_ATTR_CREATE_QP_RESP_QP_NUM', CQP.UVERBS_ATTR_CREATE_QP_RESP_QP_NUM, 'u32', MANDATORY),
-    bufUmem: exactStructIn(
+    respQpNum: ptrOut(
+      'UVERBS_ATTR_CREATE_QP_RESP_QP_NUM',
+      CQP.UVERBS_ATTR_CREATE_QP_RESP_QP_NUM,
+      TYPE('u32'),
+      MANDATORY,
+    ),
+    bufUmem: ptrIn(
       'UVERBS_ATTR_CREATE_QP_BUF_UMEM',
       CQP.UVERBS_ATTR_CREATE_QP_BUF_UMEM,
-      s.ib_uverbs_buffer_desc,
+      EXACT(s.ib_uverbs_buffer_desc),
       OPTIONAL,
       { since: '7.2' },
     ),
-    rqBufUmem: exactStructIn(
+    rqBufUmem: ptrIn(
       'UVERBS_ATTR_CREATE_QP_RQ_BUF_UMEM',
       CQP.UVERBS_ATTR_CREATE_QP_RQ_BUF_UMEM,
-      s.ib_uverbs_buffer_desc,
+      EXACT(s.ib_uverbs_buffer_desc),
       OPTIONAL,
       { since: '7.2' },
     ),
-    sqBufUmem: exactStructIn(
+    sqBufUmem: ptrIn(
       'UVERBS_ATTR_CREATE_QP_SQ_BUF_UMEM',
       CQP.UVERBS_ATTR_CREATE_QP_SQ_BUF_UMEM,
-      s.ib_uverbs_buffer_desc,
+      EXACT(s.ib_uverbs_buffer_desc),
       OPTIONAL,
       { since: '7.2' },
     ),
@@ -553,10 +572,10 @@ export const UVERBS_METHOD_QP_DESTROY = method({
       'destroy',
       MANDATORY,
     ),
-    resp: exactStructOut(
+    resp: ptrOut(
       'UVERBS_ATTR_DESTROY_QP_RESP',
       I.uverbs_attrs_destroy_qp_cmd_attr_ids.UVERBS_ATTR_DESTROY_QP_RESP,
-      s.ib_uverbs_destroy_qp_resp,
+      EXACT(s.ib_uverbs_destroy_qp_resp),
       MANDATORY,
     ),
   },
@@ -587,10 +606,15 @@ export const UVERBS_METHOD_SRQ_CREATE = method({
       MANDATORY,
     ),
     type: constIn('UVERBS_ATTR_CREATE_SRQ_TYPE', CS.UVERBS_ATTR_CREATE_SRQ_TYPE, MANDATORY),
-    userHandle: typeIn('UVERBS_ATTR_CREATE_SRQ_USER_HANDLE', CS.UVERBS_ATTR_CREATE_SRQ_USER_HANDLE, 'u64', MANDATORY),
-    maxWr: typeIn('UVERBS_ATTR_CREATE_SRQ_MAX_WR', CS.UVERBS_ATTR_CREATE_SRQ_MAX_WR, 'u32', MANDATORY),
-    maxSge: typeIn('UVERBS_ATTR_CREATE_SRQ_MAX_SGE', CS.UVERBS_ATTR_CREATE_SRQ_MAX_SGE, 'u32', MANDATORY),
-    limit: typeIn('UVERBS_ATTR_CREATE_SRQ_LIMIT', CS.UVERBS_ATTR_CREATE_SRQ_LIMIT, 'u32', MANDATORY),
+    userHandle: ptrIn(
+      'UVERBS_ATTR_CREATE_SRQ_USER_HANDLE',
+      CS.UVERBS_ATTR_CREATE_SRQ_USER_HANDLE,
+      TYPE('u64'),
+      MANDATORY,
+    ),
+    maxWr: ptrIn('UVERBS_ATTR_CREATE_SRQ_MAX_WR', CS.UVERBS_ATTR_CREATE_SRQ_MAX_WR, TYPE('u32'), MANDATORY),
+    maxSge: ptrIn('UVERBS_ATTR_CREATE_SRQ_MAX_SGE', CS.UVERBS_ATTR_CREATE_SRQ_MAX_SGE, TYPE('u32'), MANDATORY),
+    limit: ptrIn('UVERBS_ATTR_CREATE_SRQ_LIMIT', CS.UVERBS_ATTR_CREATE_SRQ_LIMIT, TYPE('u32'), MANDATORY),
     xrcdHandle: idr(
       'UVERBS_ATTR_CREATE_SRQ_XRCD_HANDLE',
       CS.UVERBS_ATTR_CREATE_SRQ_XRCD_HANDLE,
@@ -605,7 +629,12 @@ export const UVERBS_METHOD_SRQ_CREATE = method({
       'read',
       OPTIONAL,
     ),
-    maxNumTags: typeIn('UVERBS_ATTR_CREATE_SRQ_MAX_NUM_TAGS', CS.UVERBS_ATTR_CREATE_SRQ_MAX_NUM_TAGS, 'u32', OPTIONAL),
+    maxNumTags: ptrIn(
+      'UVERBS_ATTR_CREATE_SRQ_MAX_NUM_TAGS',
+      CS.UVERBS_ATTR_CREATE_SRQ_MAX_NUM_TAGS,
+      TYPE('u32'),
+      OPTIONAL,
+    ),
     eventFd: fd(
       'UVERBS_ATTR_CREATE_SRQ_EVENT_FD',
       CS.UVERBS_ATTR_CREATE_SRQ_EVENT_FD,
@@ -613,14 +642,24 @@ export const UVERBS_METHOD_SRQ_CREATE = method({
       'read',
       OPTIONAL,
     ),
-    respMaxWr: typeOut('UVERBS_ATTR_CREATE_SRQ_RESP_MAX_WR', CS.UVERBS_ATTR_CREATE_SRQ_RESP_MAX_WR, 'u32', MANDATORY),
-    respMaxSge: typeOut(
-      'UVERBS_ATTR_CREATE_SRQ_RESP_MAX_SGE',
-      CS.UVERBS_ATTR_CREATE_SRQ_RESP_MAX_SGE,
-      'u32',
+    respMaxWr: ptrOut(
+      'UVERBS_ATTR_CREATE_SRQ_RESP_MAX_WR',
+      CS.UVERBS_ATTR_CREATE_SRQ_RESP_MAX_WR,
+      TYPE('u32'),
       MANDATORY,
     ),
-    respSrqNum: typeOut('UVERBS_ATTR_CREATE_SRQ_RESP_SRQ_NUM', CS.UVERBS_ATTR_CREATE_SRQ_RESP_SRQ_NUM, 'u32', OPTIONAL),
+    respMaxSge: ptrOut(
+      'UVERBS_ATTR_CREATE_SRQ_RESP_MAX_SGE',
+      CS.UVERBS_ATTR_CREATE_SRQ_RESP_MAX_SGE,
+      TYPE('u32'),
+      MANDATORY,
+    ),
+    respSrqNum: ptrOut(
+      'UVERBS_ATTR_CREATE_SRQ_RESP_SRQ_NUM',
+      CS.UVERBS_ATTR_CREATE_SRQ_RESP_SRQ_NUM,
+      TYPE('u32'),
+      OPTIONAL,
+    ),
     ...UHW,
   },
 });
@@ -637,10 +676,10 @@ export const UVERBS_METHOD_SRQ_DESTROY = method({
       'destroy',
       MANDATORY,
     ),
-    resp: exactStructOut(
+    resp: ptrOut(
       'UVERBS_ATTR_DESTROY_SRQ_RESP',
       I.uverbs_attrs_destroy_srq_cmd_attr_ids.UVERBS_ATTR_DESTROY_SRQ_RESP,
-      s.ib_uverbs_destroy_srq_resp,
+      EXACT(s.ib_uverbs_destroy_srq_resp),
       MANDATORY,
     ),
   },
