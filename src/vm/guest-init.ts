@@ -2,8 +2,8 @@
  * The guest's /init (busybox sh). It:
  * 1. mounts proc, sys, devtmpfs and loads the modules in /modules.order;
  * 2. mounts the host root read-only over 9p, tmpfs on /tmp /run /var/tmp,
- *    the writable results share at /run/uverbs, and the caller's writable
- *    shares (listed in /run/uverbs/shares as "tag path" lines);
+ *    the writable results share at /run/uverbs, and the caller's shares
+ *    (listed in /run/uverbs/shares as "tag path ro|rw" lines);
  * 3. brings up lo and eth0 (10.0.2.15/24, QEMU user networking, restricted)
  *    and creates the RDMA links named in /run/uverbs/links ("rxe0 rxe");
  * 4. runs /run/uverbs/command in the chroot with stdout and stderr on the
@@ -41,9 +41,12 @@ for d in /tmp /run /var/tmp /dev/shm; do mount -t tmpfs -o mode=1777 tmpfs $R$d 
 mkdir -p $R/run/uverbs
 mount -t 9p -o "$NINEP,cache=none" uverbs.results $R/run/uverbs || die "cannot mount the results share"
 if [ -f $R/run/uverbs/shares ]; then
-  while read -r tag path; do
+  while read -r tag path mode; do
     [ -n "$tag" ] || continue
-    mount -t 9p -o "$NINEP,cache=none" "$tag" "$R$path" || die "cannot mount share $tag at $path"
+    # a share under the guest's own tmpfs (/tmp, /run, ...) needs its mountpoint made there
+    [ -d "$R$path" ] || mkdir -p "$R$path" || die "cannot make a mountpoint for $path"
+    if [ "$mode" = ro ]; then opts="$NINEP,ro,cache=loose"; else opts="$NINEP,cache=none"; fi
+    mount -t 9p -o "$opts" "$tag" "$R$path" || die "cannot mount share $tag at $path"
   done <$R/run/uverbs/shares
 fi
 

@@ -110,8 +110,11 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     ].join('\n');
     writeFileSync(join(run, 'command'), script);
     writeFileSync(join(run, 'links'), options.devs.map((d) => `${d}0 ${d}\n`).join(''));
-    const shares = options.writable.map((dir, i) => ({ tag: `uverbs.rw${i}`, dir: realpathSync(dir) }));
-    writeFileSync(join(run, 'shares'), shares.map((s) => `${s.tag} ${s.dir}\n`).join(''));
+    const shares = guestShares(
+      realpathSync(options.cwd),
+      options.writable.map((d) => realpathSync(d)),
+    );
+    writeFileSync(join(run, 'shares'), shares.map((s) => `${s.tag} ${s.dir} ${s.readonly ? 'ro' : 'rw'}\n`).join(''));
 
     servers.push(await listen(join(run, 'stdout.sock'), options.stdout));
     servers.push(await listen(join(run, 'stderr.sock'), options.stderr));
@@ -158,7 +161,7 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
       'virtserialport,bus=vser.0,chardev=err,name=uverbs.stderr',
       ...fs9p('root', '/', 'uverbs.root', true),
       ...fs9p('results', run, 'uverbs.results', false),
-      ...shares.flatMap((s, i) => fs9p(`rw${i}`, s.dir, s.tag, false)),
+      ...shares.flatMap((s, i) => fs9p(`share${i}`, s.dir, s.tag, s.readonly)),
       '-netdev',
       'user,id=n0,restrict=on',
       '-device',
@@ -217,6 +220,25 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     for (const s of servers) s.close();
     rmSync(run, { recursive: true, force: true });
   }
+}
+
+/** Host paths the guest covers with its own tmpfs: the host's files there are invisible unless shared. */
+const GUEST_TMPFS = ['/tmp', '/run', '/var/tmp', '/dev/shm'];
+
+function under(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+/**
+ * The 9p shares beyond the root: every writable directory, and the caller's
+ * directory read-only when it lies under a path the guest hides (a checkout
+ * in /tmp). Parents come first so nested mounts land on top of them.
+ */
+export function guestShares(cwd: string, writable: string[]): { tag: string; dir: string; readonly: boolean }[] {
+  const list = writable.map((dir) => ({ dir, readonly: false }));
+  const hidden = GUEST_TMPFS.some((t) => under(cwd, t));
+  if (hidden && !writable.some((w) => under(cwd, w))) list.push({ dir: cwd, readonly: true });
+  return list.sort((a, b) => a.dir.length - b.dir.length).map((s, i) => ({ ...s, tag: `uverbs.share${i}` }));
 }
 
 function tail(console: string): string {
