@@ -7,6 +7,8 @@
  */
 
 export { libcSys, type Sys } from '../ioctl/index.js';
+export { Context, type OpenOptions } from './context.js';
+export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './device.js';
 export { type CallResult, Dispatcher, type DispatchOptions, type MethodRoute, type TraceEvent } from './dispatch.js';
 export { errnoName } from './errno.js';
 export {
@@ -16,4 +18,16 @@ export {
   type UverbsErrorDetails,
   UverbsUnsupportedError,
 } from './errors.js';
+export { KernelObject } from './kernel-object.js';
 export { PAGE_SIZE, type Region, Scratch, UserMemory } from './memory.js';
+export { type AccessFlags, MemoryRegion } from './memory-region.js';
+export { ProtectionDomain } from './protection-domain.js';
+export {
+  type Provider,
+  providerFor,
+  registerProvider,
+  rxeProvider,
+  siwProvider,
+  type UhwCall,
+  type UhwExchange,
+} from './providers/index.js';

@@ -1,0 +1,123 @@
+/**
+ * A device context: the open uverbs fd, its ucontext, and everything made
+ * through it. Knows its driver id (asked of the kernel), its provider, and
+ * which path each call took.
+ */
+
+import { readFileSync } from 'node:fs';
+import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../ioctl/index.js';
+import { UVERBS_METHOD_GET_CONTEXT, UVERBS_METHOD_QUERY_PORT } from './abi/methods.js';
+import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { type DeviceInfo, findDevice } from './device.js';
+import { Dispatcher, type TraceEvent } from './dispatch.js';
+import { detectDriverId } from './driver-id.js';
+import { errnoName } from './errno.js';
+import { type CallPath, invalidArgType, outOfRange, UverbsError } from './errors.js';
+import { camelize, KernelObject } from './kernel-object.js';
+import { Scratch } from './memory.js';
+import { ProtectionDomain } from './protection-domain.js';
+import { type Provider, providerFor, uhwFor } from './providers/index.js';
+
+export interface OpenOptions {
+  /** The libc to use (tests inject a fake). */
+  sys?: Sys;
+  /** Called after every syscall a call makes, with the path it took. */
+  trace?: (event: TraceEvent) => void;
+}
+
+export class Context extends KernelObject {
+  readonly device: DeviceInfo;
+  /** The kernel release this context talks to (`uname -r`). */
+  readonly release: string;
+  /** `enum rdma_driver_id`; undefined on a kernel without the ioctl framework. */
+  readonly driverId: number | undefined;
+  readonly provider: Provider | undefined;
+  readonly numCompVectors: number;
+  /** @internal */
+  readonly sys: Sys;
+  /** @internal */
+  readonly dispatch: Dispatcher;
+  readonly #fd: number;
+  readonly #scratch: Scratch;
+
+  private constructor(device: DeviceInfo, sys: Sys, fd: number, options: OpenOptions) {
+    super();
+    this.device = device;
+    this.sys = sys;
+    this.#fd = fd;
+    this.release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+    this.#scratch = new Scratch(sys);
+    try {
+      this.driverId = detectDriverId(sys, fd, this.#scratch);
+      this.provider = this.driverId === undefined ? undefined : providerFor(this.driverId);
+      this.dispatch = new Dispatcher(sys, fd, this.driverId ?? 0, this.#scratch, {
+        release: this.release,
+        trace: options.trace,
+      });
+      const r = this.dispatch.invoke(
+        UVERBS_METHOD_GET_CONTEXT,
+        { numCompVectors: true },
+        uhwFor(this.provider, 'getContext'),
+      );
+      this.numCompVectors = Number(r.outputs.numCompVectors ?? 1);
+    } catch (error) {
+      this.#scratch.free();
+      sys.close(fd);
+      throw error;
+    }
+  }
+
+  /** Opens a device by ib name (`rxe0`), uverbs node (`uverbs0`) or its `DeviceInfo`. */
+  static open(device: string | DeviceInfo, options: OpenOptions = {}): Context {
+    const info = typeof device === 'string' ? findDevice(device) : device;
+    if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', device);
+    const sys = options.sys ?? libcSys();
+    const fd = sys.open(info.path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      throw new UverbsError({ errno: -fd, syscall: 'open', object: info.name, method: info.path, path: 'ioctl' });
+    }
+    return new Context(info, sys, fd, options);
+  }
+
+  get description(): string {
+    return `Context ${this.device.name}`;
+  }
+
+  /** The path the most recent call took. */
+  get lastPath(): CallPath | undefined {
+    return this.dispatch.lastPath;
+  }
+
+  /**
+   * Port attributes (`ib_uverbs_query_port_resp_ex`, camelCased). Fields
+   * this kernel does not return (`activeSpeedEx` before 6.12) are undefined.
+   */
+  queryPort(port: number): Record<string, unknown> {
+    this.assertOpen();
+    if (!Number.isInteger(port) || port < 1 || port > 255) throw outOfRange('port', '>= 1 and <= 255', port);
+    const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_PORT, { portNum: port });
+    const { legacy_resp, reserved: _, ...ex } = r.outputs.resp as Record<string, unknown>;
+    return camelize({ ...(legacy_resp as object), ...ex }) as Record<string, unknown>;
+  }
+
+  /**
+   * Device attributes through the extended query (write-ex), camelCased:
+   * everything past the `response_length` the kernel vouched for is undefined.
+   */
+  queryDevice(): Record<string, unknown> {
+    this.assertOpen();
+    const r = this.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_EX_CMD_QUERY_DEVICE, {});
+    return camelize(r.response) as Record<string, unknown>;
+  }
+
+  allocPd(): ProtectionDomain {
+    this.assertOpen();
+    return ProtectionDomain.allocate(this);
+  }
+
+  protected destroy(): void {
+    this.#scratch.free();
+    const r = this.sys.close(this.#fd);
+    if (r < 0) throw new Error(`close(${this.device.path}): ${errnoName(-r)}`);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * A protection domain. There is no ioctl to allocate one: the legacy
+ * IB_USER_VERBS_CMD_ALLOC_PD write serves every kernel; destruction goes
+ * through UVERBS_METHOD_PD_DESTROY, falling back to DEALLOC_PD.
+ */
+
+import { UVERBS_METHOD_PD_DESTROY } from './abi/methods.js';
+import { WRITE_COMMANDS } from './abi/write-commands.js';
+import type { Context } from './context.js';
+import { KernelObject } from './kernel-object.js';
+import { type AccessFlags, MemoryRegion } from './memory-region.js';
+import { uhwFor } from './providers/index.js';
+
+export class ProtectionDomain extends KernelObject {
+  readonly context: Context;
+  /** The kernel's handle for this PD. */
+  readonly handle: number;
+
+  private constructor(context: Context, handle: number) {
+    super(context);
+    this.context = context;
+    this.handle = handle;
+  }
+
+  /** @internal use `Context.allocPd()` */
+  static allocate(context: Context): ProtectionDomain {
+    const r = context.dispatch.write(
+      WRITE_COMMANDS.IB_USER_VERBS_CMD_ALLOC_PD,
+      {},
+      uhwFor(context.provider, 'allocPd'),
+    );
+    return new ProtectionDomain(context, r.response?.pd_handle as number);
+  }
+
+  get description(): string {
+    return `ProtectionDomain ${this.handle}`;
+  }
+
+  /**
+   * Registers `length` bytes of fresh, page-aligned, zeroed memory that the
+   * library owns and keeps mapped for as long as the MR is registered.
+   * Caller buffers are never registered: their memory can move or be reused.
+   */
+  registerMemory(length: number, access: AccessFlags = {}): MemoryRegion {
+    this.assertOpen();
+    return MemoryRegion.register(this, length, access);
+  }
+
+  protected destroy(): void {
+    this.context.dispatch.invoke(UVERBS_METHOD_PD_DESTROY, { handle: this.handle });
+  }
+}

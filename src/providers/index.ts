@@ -1,0 +1,11 @@
+/** Built-in providers, registered on import; `registerProvider` adds more. */
+
+import { registerProvider } from './provider.js';
+import { rxeProvider } from './rxe.js';
+import { siwProvider } from './siw.js';
+
+registerProvider(rxeProvider);
+registerProvider(siwProvider);
+
+export { type Provider, providerFor, registerProvider, type UhwCall, type UhwExchange, uhwFor } from './provider.js';
+export { rxeProvider, siwProvider };

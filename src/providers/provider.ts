@@ -1,0 +1,53 @@
+/**
+ * Providers: what a driver adds to the core verbs — its driver data (UHW)
+ * for the calls that carry it. Core looks providers up by the ioctl
+ * `driver_id`; a third party registers its own without touching core.
+ * A device whose driver has no provider still works for every call that
+ * needs no driver data.
+ */
+
+import { outOfRange } from '../errors.js';
+
+/** Driver data for one call: what to send, and how much reply to make room for. */
+export interface UhwExchange {
+  /** Bytes after the core request (UVERBS_ATTR_UHW_IN / the write command's tail). */
+  readonly in?: () => Uint8Array;
+  /** Bytes the driver writes back (UVERBS_ATTR_UHW_OUT / after the core response). */
+  readonly outLength?: number;
+}
+
+export interface Provider {
+  /** Driver name as the kernel spells it in link types (`rxe`, `siw`). */
+  readonly name: string;
+  /** `enum rdma_driver_id` value the kernel checks in every ioctl header. */
+  readonly driverId: number;
+  /** Driver data per call; a call without an entry sends none. */
+  readonly uhw: Readonly<Partial<Record<UhwCall, UhwExchange>>>;
+}
+
+/** The calls that carry driver data. */
+export type UhwCall = 'getContext' | 'allocPd' | 'regMr' | 'createCq' | 'createQp' | 'createSrq' | 'createAh';
+
+const registry = new Map<number, Provider>();
+
+/** Makes a provider available to every device of its driver; a later registration replaces an earlier one. */
+export function registerProvider(provider: Provider): void {
+  if (!Number.isInteger(provider.driverId) || provider.driverId < 0 || provider.driverId > 0xffff_ffff) {
+    throw outOfRange('provider.driverId', 'a u32', provider.driverId);
+  }
+  registry.set(provider.driverId, Object.freeze({ ...provider }));
+}
+
+export function providerFor(driverId: number): Provider | undefined {
+  return registry.get(driverId);
+}
+
+/** The driver data a call sends and expects, or none. */
+export function uhwFor(
+  provider: Provider | undefined,
+  call: UhwCall,
+): { udataIn?: Uint8Array; udataOutLength?: number } {
+  const x = provider?.uhw[call];
+  if (!x) return {};
+  return { udataIn: x.in?.(), udataOutLength: x.outLength };
+}
