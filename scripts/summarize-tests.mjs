@@ -12,7 +12,11 @@ const reasons = [];
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   const p = report.numPassedTests;
-  const f = report.numFailedTests + (report.numFailedTestSuites ?? 0);
+  // a file that failed without any failed test (it did not load) counts once; describe blocks are not extra failures
+  const broken = (report.testResults ?? []).filter(
+    (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((t) => t.status === 'failed'),
+  ).length;
+  const f = report.numFailedTests + broken;
   const s = report.numPendingTests + (report.numTodoTests ?? 0);
   passed += p;
   failed += f;

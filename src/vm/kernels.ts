@@ -125,7 +125,9 @@ export function fetchKernel(series: KernelSeries, progress: Progress = () => {})
   const modulesDir = join(libModules, release);
   if (!existsSync(join(modulesDir, 'modules.dep'))) {
     progress(`vm: depmod ${release}`);
-    execFileSync('depmod', ['-b', root, release]);
+    // 7.x ships no modules.order / modules.builtin: depmod warns and carries on; keep that off the caller's stderr
+    const r = spawnSync('depmod', ['-b', root, release], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`depmod -b ${root} ${release} failed:\n${r.stderr}`);
   }
   const vmlinuz =
     findOne(join(root, 'boot'), (n) => n === `vmlinuz-${release}`) ?? findOne(usrModules, (n) => n === 'vmlinuz');
