@@ -24,6 +24,7 @@ Options:
   -e, --env NAME=VALUE  set a variable for COMMAND (repeatable)
       --timing          print boot and run times to stderr
       --dmesg           print the guest's kernel log to stderr afterwards
+      --console FILE    save the guest's whole serial console to FILE
   -q, --quiet           no progress messages
   -h, --help            this help
 
@@ -52,6 +53,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
       env: { type: 'string', short: 'e', multiple: true, default: [] },
       timing: { type: 'boolean', default: false },
       dmesg: { type: 'boolean', default: false },
+      console: { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -95,6 +97,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
       progress,
       stdout: process.stdout,
       stderr: process.stderr,
+      consoleLog: values.console,
     });
   } catch (error) {
     process.stderr.write(`uverbs vm: cannot prepare the VM: ${(error as Error).message}\n`);
