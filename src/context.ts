@@ -6,8 +6,10 @@
 
 import { readFileSync } from 'node:fs';
 import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../ioctl/index.js';
-import { UVERBS_METHOD_GET_CONTEXT, UVERBS_METHOD_QUERY_PORT } from './abi/methods.js';
+import { UVERBS_METHOD_GET_CONTEXT, UVERBS_METHOD_QUERY_GID_ENTRY, UVERBS_METHOD_QUERY_PORT } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { CompletionChannel } from './completion-channel.js';
+import { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
 import { type DeviceInfo, findDevice } from './device.js';
 import { Dispatcher, type TraceEvent } from './dispatch.js';
 import { detectDriverId } from './driver-id.js';
@@ -113,6 +115,30 @@ export class Context extends KernelObject {
   allocPd(): ProtectionDomain {
     this.assertOpen();
     return ProtectionDomain.allocate(this);
+  }
+
+  createCompletionChannel(): CompletionChannel {
+    this.assertOpen();
+    return CompletionChannel.create(this);
+  }
+
+  createCq(options: CompletionQueueOptions): CompletionQueue {
+    this.assertOpen();
+    return CompletionQueue.create(this, options);
+  }
+
+  /** One GID table entry (UVERBS_METHOD_QUERY_GID_ENTRY): the 16 GID bytes, its type and netdev. */
+  queryGid(port: number, index: number): { gid: Uint8Array; type: number; netdevIfindex: number } {
+    this.assertOpen();
+    if (!Number.isInteger(port) || port < 1 || port > 255) throw outOfRange('port', '>= 1 and <= 255', port);
+    if (!Number.isInteger(index) || index < 0) throw outOfRange('index', '>= 0', index);
+    const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_GID_ENTRY, { port, gidIndex: index, flags: 0 });
+    const e = r.outputs.entry as { gid: bigint[]; gid_type: number; netdev_ifindex: number };
+    const gid = new Uint8Array(16);
+    const view = new DataView(gid.buffer);
+    view.setBigUint64(0, e.gid[0] as bigint, true);
+    view.setBigUint64(8, e.gid[1] as bigint, true);
+    return { gid, type: e.gid_type, netdevIfindex: e.netdev_ifindex };
   }
 
   protected destroy(): void {

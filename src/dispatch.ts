@@ -153,11 +153,20 @@ export class Dispatcher {
     options: InvokeOptions,
   ): CallResult {
     const request: Record<string, unknown> = {};
+    const carried = new Set<string>();
     for (const [field, source] of Object.entries(fallback.request)) {
-      request[field] = typeof source === 'string' ? args[source] : source.value;
+      if (typeof source === 'string') {
+        request[field] = args[source];
+        carried.add(source);
+      } else if ('arg' in source) {
+        request[field] = args[source.arg] ?? source.absent;
+        carried.add(source.arg);
+      } else {
+        request[field] = source.value;
+      }
     }
     for (const key of Object.keys(args)) {
-      const used = Object.values(fallback.request).includes(key);
+      const used = carried.has(key);
       if (!used && args[key] !== undefined) {
         throw invalidArgType(`${method.name}.${key}`, `absent: ${fallback.command.name} cannot carry it`, args[key]);
       }

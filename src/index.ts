@@ -7,6 +7,8 @@
  */
 
 export { libcSys, type Sys } from '../ioctl/index.js';
+export { CompletionChannel } from './completion-channel.js';
+export { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
 export { Context, type OpenOptions } from './context.js';
 export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './device.js';
 export { type CallResult, Dispatcher, type DispatchOptions, type MethodRoute, type TraceEvent } from './dispatch.js';
@@ -31,3 +33,13 @@ export {
   type UhwCall,
   type UhwExchange,
 } from './providers/index.js';
+export {
+  type AddressVector,
+  type Mtu,
+  type QpAttributes,
+  type QpCapabilities,
+  type QpState,
+  type QpType,
+  QueuePair,
+  type QueuePairOptions,
+} from './queue-pair.js';

@@ -1,23 +1,31 @@
 /**
  * Explicit, ordered lifetimes for everything the kernel holds.
  *
- * Each object knows its parent and its live children. `close()` closes the
- * children first, newest first, then destroys the object itself; a context
- * closing therefore tears down QPs before CQs before PDs, as the kernel
- * requires. Every object is `Disposable` (`using pd = ctx.allocPd()`).
- * After close, any use is a `UverbsClosedError` that never reaches the kernel.
+ * An object depends on its parent and on whatever else it uses (a QP on its
+ * CQs and SRQ, an MR on its PD). `close()` first closes everything that
+ * depends on this object, newest first, then destroys the object itself:
+ * closing a context tears down QPs before the CQs they use and MRs before
+ * their PD, as the kernel requires (it refuses with EBUSY otherwise).
+ * Every object is `Disposable` (`using pd = ctx.allocPd()`). After close,
+ * any use is a `UverbsClosedError` that never reaches the kernel.
  */
 
 import { UverbsClosedError } from './errors.js';
 
 export abstract class KernelObject implements Disposable {
-  readonly #children = new Set<KernelObject>();
-  readonly #parent: KernelObject | undefined;
+  /** Objects that must close before this one: children and users, in creation order. */
+  readonly #dependents = new Set<KernelObject>();
+  /** Objects this one depends on. */
+  readonly #dependencies: KernelObject[] = [];
   #closed = false;
 
-  protected constructor(parent?: KernelObject) {
-    this.#parent = parent;
-    if (parent) parent.#children.add(this);
+  /** `parent` and every object in `uses` close only after this one. */
+  protected constructor(parent?: KernelObject, ...uses: KernelObject[]) {
+    for (const d of [parent, ...uses]) {
+      if (d === undefined || this.#dependencies.includes(d)) continue;
+      this.#dependencies.push(d);
+      d.#dependents.add(this);
+    }
   }
 
   /** What error messages call this object (`ProtectionDomain 3`). */
@@ -27,9 +35,9 @@ export abstract class KernelObject implements Disposable {
     return this.#closed;
   }
 
-  /** Live children, oldest first. */
-  protected get children(): readonly KernelObject[] {
-    return [...this.#children];
+  /** Live objects that depend on this one, oldest first. */
+  protected get dependents(): readonly KernelObject[] {
+    return [...this.#dependents];
   }
 
   /** Throws a typed error, without a syscall, once this object or an ancestor is closed. */
@@ -37,15 +45,15 @@ export abstract class KernelObject implements Disposable {
     if (this.#closed) throw new UverbsClosedError(this.description);
   }
 
-  /** Releases the kernel object itself; called once, after every child is closed. */
+  /** Releases the kernel object itself; called once, after every dependent is closed. */
   protected abstract destroy(): void;
 
   close(): void {
     if (this.#closed) return;
-    for (const child of [...this.#children].reverse()) child.close();
+    for (const dependent of [...this.#dependents].reverse()) dependent.close();
     this.destroy();
     this.#closed = true;
-    if (this.#parent) this.#parent.#children.delete(this);
+    for (const d of this.#dependencies) d.#dependents.delete(this);
   }
 
   [Symbol.dispose](): void {

@@ -10,6 +10,7 @@ import type { Context } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { type AccessFlags, MemoryRegion } from './memory-region.js';
 import { uhwFor } from './providers/index.js';
+import { QueuePair, type QueuePairOptions } from './queue-pair.js';
 
 export class ProtectionDomain extends KernelObject {
   readonly context: Context;
@@ -44,6 +45,11 @@ export class ProtectionDomain extends KernelObject {
   registerMemory(length: number, access: AccessFlags = {}): MemoryRegion {
     this.assertOpen();
     return MemoryRegion.register(this, length, access);
+  }
+
+  createQp(options: QueuePairOptions): QueuePair {
+    this.assertOpen();
+    return QueuePair.create(this, options);
   }
 
   protected destroy(): void {

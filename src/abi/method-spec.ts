@@ -180,8 +180,17 @@ export function uhw(ids: { in: number; out: number }): { uhwIn: PtrInAttr; uhwOu
 /** A method that can also be served by a legacy write / write-ex command. */
 export interface WriteFallback {
   readonly command: WriteCommand;
-  /** request struct field ← method argument key (a string), or a constant. */
-  readonly request: Readonly<Record<string, string | { readonly value: number | bigint }>>;
+  /**
+   * request struct field ← method argument key (a string), a constant, or
+   * an argument with the value the legacy struct uses when it is absent
+   * (`comp_channel: { arg: 'compChannel', absent: -1 }`).
+   */
+  readonly request: Readonly<
+    Record<
+      string,
+      string | { readonly value: number | bigint } | { readonly arg: string; readonly absent: number | bigint }
+    >
+  >;
   /**
    * method result key ← response struct field; `'*'` is the whole response
    * struct, and a dotted key (`resp.legacy_resp`) places it inside the

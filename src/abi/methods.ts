@@ -421,6 +421,16 @@ export const UVERBS_METHOD_CQ_CREATE = method({
     ),
     ...UHW,
   },
+  fallback: {
+    command: W.IB_USER_VERBS_CMD_CREATE_CQ,
+    request: {
+      user_handle: 'userHandle',
+      cqe: 'cqe',
+      comp_vector: 'compVector',
+      comp_channel: { arg: 'compChannel', absent: -1 },
+    },
+    response: { handle: 'cq_handle', respCqe: 'cqe' },
+  },
 });
 
 export const UVERBS_METHOD_CQ_DESTROY = method({

@@ -1,0 +1,56 @@
+/**
+ * Values the uverbs ABI carries but that no uapi header declares: the QP
+ * attribute mask and QP states of MODIFY_QP / QUERY_QP, and MTU codes.
+ *
+ * Source: include/rdma/ib_verbs.h (Linux 7.2; unchanged since long before
+ * 6.1), `enum ib_qp_attr_mask`, `enum ib_qp_state`, `enum ib_mtu`,
+ * `enum ib_mig_state`. Not in linux-libc-dev, so the conformance test cannot
+ * compile them; they are the IBA's own numbering, which libibverbs repeats.
+ */
+
+import { cEnum } from './c-enum.js';
+
+const IB_VERBS_H = 'rdma/ib_verbs.h (kernel-internal)';
+
+export const ib_qp_attr_mask = cEnum('ib_qp_attr_mask', IB_VERBS_H, {
+  IB_QP_STATE: 1 << 0,
+  IB_QP_CUR_STATE: 1 << 1,
+  IB_QP_EN_SQD_ASYNC_NOTIFY: 1 << 2,
+  IB_QP_ACCESS_FLAGS: 1 << 3,
+  IB_QP_PKEY_INDEX: 1 << 4,
+  IB_QP_PORT: 1 << 5,
+  IB_QP_QKEY: 1 << 6,
+  IB_QP_AV: 1 << 7,
+  IB_QP_PATH_MTU: 1 << 8,
+  IB_QP_TIMEOUT: 1 << 9,
+  IB_QP_RETRY_CNT: 1 << 10,
+  IB_QP_RNR_RETRY: 1 << 11,
+  IB_QP_RQ_PSN: 1 << 12,
+  IB_QP_MAX_QP_RD_ATOMIC: 1 << 13,
+  IB_QP_ALT_PATH: 1 << 14,
+  IB_QP_MIN_RNR_TIMER: 1 << 15,
+  IB_QP_SQ_PSN: 1 << 16,
+  IB_QP_MAX_DEST_RD_ATOMIC: 1 << 17,
+  IB_QP_PATH_MIG_STATE: 1 << 18,
+  IB_QP_CAP: 1 << 19,
+  IB_QP_DEST_QPN: 1 << 20,
+  IB_QP_RATE_LIMIT: 1 << 25,
+});
+
+export const ib_qp_state = cEnum('ib_qp_state', IB_VERBS_H, {
+  IB_QPS_RESET: 0,
+  IB_QPS_INIT: 1,
+  IB_QPS_RTR: 2,
+  IB_QPS_RTS: 3,
+  IB_QPS_SQD: 4,
+  IB_QPS_SQE: 5,
+  IB_QPS_ERR: 6,
+});
+
+export const ib_mtu = cEnum('ib_mtu', IB_VERBS_H, {
+  IB_MTU_256: 1,
+  IB_MTU_512: 2,
+  IB_MTU_1024: 3,
+  IB_MTU_2048: 4,
+  IB_MTU_4096: 5,
+});

@@ -1,0 +1,233 @@
+/**
+ * A queue pair (RC, UC, UD): created through UVERBS_METHOD_QP_CREATE,
+ * moved through its state machine with the legacy MODIFY_QP write (the
+ * attribute mask is computed from the attributes given), read back with
+ * QUERY_QP, destroyed through UVERBS_METHOD_QP_DESTROY.
+ */
+
+import { ib_uverbs_qp_type } from './abi/constants.js';
+import { ib_mtu, ib_qp_state, ib_qp_attr_mask as M } from './abi/kernel-internal.js';
+import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from './abi/methods.js';
+import { WRITE_COMMANDS } from './abi/write-commands.js';
+import type { CompletionQueue } from './completion-queue.js';
+import type { Context } from './context.js';
+import { type CallPath, invalidArgType, invalidArgValue } from './errors.js';
+import { camelize, KernelObject } from './kernel-object.js';
+import { type AccessFlags, accessBits } from './memory-region.js';
+import type { ProtectionDomain } from './protection-domain.js';
+import { uhwFor } from './providers/index.js';
+
+export type QpType = 'RC' | 'UC' | 'UD';
+export type QpState = 'RESET' | 'INIT' | 'RTR' | 'RTS' | 'SQD' | 'SQE' | 'ERR';
+export type Mtu = 256 | 512 | 1024 | 2048 | 4096;
+
+const TYPES: Record<QpType, number> = {
+  RC: ib_uverbs_qp_type.IB_UVERBS_QPT_RC,
+  UC: ib_uverbs_qp_type.IB_UVERBS_QPT_UC,
+  UD: ib_uverbs_qp_type.IB_UVERBS_QPT_UD,
+};
+const STATES: Record<QpState, number> = {
+  RESET: ib_qp_state.IB_QPS_RESET,
+  INIT: ib_qp_state.IB_QPS_INIT,
+  RTR: ib_qp_state.IB_QPS_RTR,
+  RTS: ib_qp_state.IB_QPS_RTS,
+  SQD: ib_qp_state.IB_QPS_SQD,
+  SQE: ib_qp_state.IB_QPS_SQE,
+  ERR: ib_qp_state.IB_QPS_ERR,
+};
+const MTUS: Record<Mtu, number> = {
+  256: ib_mtu.IB_MTU_256,
+  512: ib_mtu.IB_MTU_512,
+  1024: ib_mtu.IB_MTU_1024,
+  2048: ib_mtu.IB_MTU_2048,
+  4096: ib_mtu.IB_MTU_4096,
+};
+
+export interface QpCapabilities {
+  maxSendWr: number;
+  maxRecvWr: number;
+  maxSendSge: number;
+  maxRecvSge: number;
+  maxInlineData?: number;
+}
+
+export interface QueuePairOptions {
+  type: QpType;
+  sendCq: CompletionQueue;
+  recvCq: CompletionQueue;
+  cap: QpCapabilities;
+  /** Signal every send (IB_UVERBS_QP_CREATE_SQ_SIG_ALL). */
+  sqSigAll?: boolean;
+  userHandle?: bigint;
+}
+
+/** The address vector of MODIFY_QP (`ib_uverbs_qp_dest`): for RoCE, a GRH with the peer's GID. */
+export interface AddressVector {
+  /** The peer's GID, 16 bytes. */
+  dgid: Uint8Array;
+  sgidIndex: number;
+  hopLimit?: number;
+  trafficClass?: number;
+  flowLabel?: number;
+  sl?: number;
+  port: number;
+}
+
+/** What a MODIFY_QP sets; each attribute given adds its bit to the attribute mask. */
+export interface QpAttributes {
+  state?: QpState;
+  pkeyIndex?: number;
+  port?: number;
+  qkey?: number;
+  access?: AccessFlags;
+  pathMtu?: Mtu;
+  destQpn?: number;
+  rqPsn?: number;
+  sqPsn?: number;
+  maxRdAtomic?: number;
+  maxDestRdAtomic?: number;
+  minRnrTimer?: number;
+  timeout?: number;
+  retryCnt?: number;
+  rnrRetry?: number;
+  av?: AddressVector;
+}
+
+export class QueuePair extends KernelObject {
+  readonly pd: ProtectionDomain;
+  readonly type: QpType;
+  readonly handle: number;
+  /** The QP number peers address. */
+  readonly qpNum: number;
+  /** What the kernel granted. */
+  readonly cap: Readonly<QpCapabilities>;
+  readonly path: CallPath;
+  readonly driverData: Uint8Array | undefined;
+
+  private constructor(
+    pd: ProtectionDomain,
+    options: QueuePairOptions,
+    outputs: Record<string, unknown>,
+    path: CallPath,
+    driverData?: Uint8Array,
+  ) {
+    super(pd, options.sendCq, options.recvCq);
+    this.pd = pd;
+    this.type = options.type;
+    this.handle = outputs.handle as number;
+    this.qpNum = outputs.respQpNum as number;
+    this.cap = camelize(outputs.respCap) as QpCapabilities;
+    this.path = path;
+    this.driverData = driverData;
+  }
+
+  /** @internal use `ProtectionDomain.createQp()` */
+  static create(pd: ProtectionDomain, options: QueuePairOptions): QueuePair {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const type = TYPES[options.type];
+    if (type === undefined) throw invalidArgValue('options.type', "must be 'RC', 'UC' or 'UD'", options.type);
+    const context: Context = pd.context;
+    for (const key of ['sendCq', 'recvCq'] as const) {
+      if (options[key]?.context !== context)
+        throw invalidArgType(`options.${key}`, 'a CompletionQueue of this context', options[key]);
+    }
+    const c = options.cap;
+    const r = context.dispatch.invoke(
+      UVERBS_METHOD_QP_CREATE,
+      {
+        pdHandle: pd.handle,
+        sendCqHandle: options.sendCq.handle,
+        recvCqHandle: options.recvCq.handle,
+        userHandle: options.userHandle ?? 0n,
+        cap: {
+          max_send_wr: c.maxSendWr,
+          max_recv_wr: c.maxRecvWr,
+          max_send_sge: c.maxSendSge,
+          max_recv_sge: c.maxRecvSge,
+          max_inline_data: c.maxInlineData ?? 0,
+        },
+        type,
+        ...(options.sqSigAll ? { flags: 1 << 12 } : {}),
+      },
+      uhwFor(context.provider, 'createQp'),
+    );
+    return new QueuePair(pd, options, r.outputs, r.path, r.udataOut);
+  }
+
+  get description(): string {
+    return `QueuePair ${this.qpNum}`;
+  }
+
+  /** MODIFY_QP with exactly the attributes given; throws the kernel's errno for an illegal transition. */
+  modify(attributes: QpAttributes): void {
+    this.assertOpen();
+    const a = attributes;
+    let mask = 0;
+    const req: Record<string, unknown> = { qp_handle: this.handle };
+    const set = (bit: number, fields: Record<string, unknown>) => {
+      mask |= bit;
+      Object.assign(req, fields);
+    };
+    if (a.state !== undefined) {
+      const state = STATES[a.state];
+      if (state === undefined) throw invalidArgValue('attributes.state', 'must be a QP state name', a.state);
+      set(M.IB_QP_STATE, { qp_state: state });
+    }
+    if (a.pkeyIndex !== undefined) set(M.IB_QP_PKEY_INDEX, { pkey_index: a.pkeyIndex });
+    if (a.port !== undefined) set(M.IB_QP_PORT, { port_num: a.port });
+    if (a.qkey !== undefined) set(M.IB_QP_QKEY, { qkey: a.qkey });
+    if (a.access !== undefined) set(M.IB_QP_ACCESS_FLAGS, { qp_access_flags: accessBits(a.access) });
+    if (a.pathMtu !== undefined) {
+      const mtu = MTUS[a.pathMtu];
+      if (mtu === undefined)
+        throw invalidArgValue('attributes.pathMtu', 'must be 256, 512, 1024, 2048 or 4096', a.pathMtu);
+      set(M.IB_QP_PATH_MTU, { path_mtu: mtu });
+    }
+    if (a.destQpn !== undefined) set(M.IB_QP_DEST_QPN, { dest_qp_num: a.destQpn });
+    if (a.rqPsn !== undefined) set(M.IB_QP_RQ_PSN, { rq_psn: a.rqPsn });
+    if (a.sqPsn !== undefined) set(M.IB_QP_SQ_PSN, { sq_psn: a.sqPsn });
+    if (a.maxRdAtomic !== undefined) set(M.IB_QP_MAX_QP_RD_ATOMIC, { max_rd_atomic: a.maxRdAtomic });
+    if (a.maxDestRdAtomic !== undefined) set(M.IB_QP_MAX_DEST_RD_ATOMIC, { max_dest_rd_atomic: a.maxDestRdAtomic });
+    if (a.minRnrTimer !== undefined) set(M.IB_QP_MIN_RNR_TIMER, { min_rnr_timer: a.minRnrTimer });
+    if (a.timeout !== undefined) set(M.IB_QP_TIMEOUT, { timeout: a.timeout });
+    if (a.retryCnt !== undefined) set(M.IB_QP_RETRY_CNT, { retry_cnt: a.retryCnt });
+    if (a.rnrRetry !== undefined) set(M.IB_QP_RNR_RETRY, { rnr_retry: a.rnrRetry });
+    if (a.av !== undefined) {
+      const v = a.av;
+      if (!(v.dgid instanceof Uint8Array) || v.dgid.byteLength !== 16) {
+        throw invalidArgType('attributes.av.dgid', 'a 16-byte Uint8Array', v.dgid);
+      }
+      set(M.IB_QP_AV, {
+        dest: {
+          dgid: v.dgid,
+          flow_label: v.flowLabel ?? 0,
+          sgid_index: v.sgidIndex,
+          hop_limit: v.hopLimit ?? 1,
+          traffic_class: v.trafficClass ?? 0,
+          sl: v.sl ?? 0,
+          is_global: 1,
+          port_num: v.port,
+        },
+      });
+    }
+    if (mask === 0) throw invalidArgValue('attributes', 'must set at least one attribute', attributes);
+    req.attr_mask = mask;
+    this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_MODIFY_QP, req as never);
+  }
+
+  /** QUERY_QP, camelCased; `state` is the name of the QP's current state. */
+  query(): Record<string, unknown> & { state: QpState } {
+    this.assertOpen();
+    const r = this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_QUERY_QP, {
+      qp_handle: this.handle,
+      attr_mask: 0x1fffff,
+    });
+    const out = camelize(r.response) as Record<string, unknown>;
+    const state = (Object.keys(STATES) as QpState[]).find((k) => STATES[k] === out.qpState) as QpState;
+    return { ...out, state };
+  }
+
+  protected destroy(): void {
+    this.pd.context.dispatch.invoke(UVERBS_METHOD_QP_DESTROY, { handle: this.handle });
+  }
+}
