@@ -7,6 +7,7 @@
  */
 
 export { libcSys, type Sys } from '../ioctl/index.js';
+export { AddressHandle } from './address-handle.js';
 export { CompletionChannel } from './completion-channel.js';
 export { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
 export { Context, type OpenOptions } from './context.js';
@@ -23,6 +24,7 @@ export {
 export { KernelObject } from './kernel-object.js';
 export { PAGE_SIZE, type Region, Scratch, UserMemory } from './memory.js';
 export { type AccessFlags, MemoryRegion } from './memory-region.js';
+export { MemoryWindow } from './memory-window.js';
 export { ProtectionDomain } from './protection-domain.js';
 export {
   type Provider,
@@ -43,3 +45,4 @@ export {
   QueuePair,
   type QueuePairOptions,
 } from './queue-pair.js';
+export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';

@@ -6,11 +6,14 @@
 
 import { UVERBS_METHOD_PD_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { AddressHandle } from './address-handle.js';
 import type { Context } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { type AccessFlags, MemoryRegion } from './memory-region.js';
+import { MemoryWindow } from './memory-window.js';
 import { uhwFor } from './providers/index.js';
-import { QueuePair, type QueuePairOptions } from './queue-pair.js';
+import { type AddressVector, QueuePair, type QueuePairOptions } from './queue-pair.js';
+import { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';
 
 export class ProtectionDomain extends KernelObject {
   readonly context: Context;
@@ -45,6 +48,21 @@ export class ProtectionDomain extends KernelObject {
   registerMemory(length: number, access: AccessFlags = {}): MemoryRegion {
     this.assertOpen();
     return MemoryRegion.register(this, length, access);
+  }
+
+  createAh(av: AddressVector): AddressHandle {
+    this.assertOpen();
+    return AddressHandle.create(this, av);
+  }
+
+  allocMw(type: 1 | 2): MemoryWindow {
+    this.assertOpen();
+    return MemoryWindow.allocate(this, type);
+  }
+
+  createSrq(options: SharedReceiveQueueOptions): SharedReceiveQueue {
+    this.assertOpen();
+    return SharedReceiveQueue.create(this, options);
   }
 
   createQp(options: QueuePairOptions): QueuePair {

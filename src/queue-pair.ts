@@ -16,6 +16,7 @@ import { camelize, KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits } from './memory-region.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
+import type { SharedReceiveQueue } from './shared-receive-queue.js';
 
 export type QpType = 'RC' | 'UC' | 'UD';
 export type QpState = 'RESET' | 'INIT' | 'RTR' | 'RTS' | 'SQD' | 'SQE' | 'ERR';
@@ -55,6 +56,8 @@ export interface QueuePairOptions {
   type: QpType;
   sendCq: CompletionQueue;
   recvCq: CompletionQueue;
+  /** Receive from this SRQ instead of the QP's own receive queue. */
+  srq?: SharedReceiveQueue;
   cap: QpCapabilities;
   /** Signal every send (IB_UVERBS_QP_CREATE_SQ_SIG_ALL). */
   sqSigAll?: boolean;
@@ -111,7 +114,7 @@ export class QueuePair extends KernelObject {
     path: CallPath,
     driverData?: Uint8Array,
   ) {
-    super(pd, options.sendCq, options.recvCq);
+    super(pd, options.sendCq, options.recvCq, ...(options.srq ? [options.srq] : []));
     this.pd = pd;
     this.type = options.type;
     this.handle = outputs.handle as number;
@@ -131,6 +134,9 @@ export class QueuePair extends KernelObject {
       if (options[key]?.context !== context)
         throw invalidArgType(`options.${key}`, 'a CompletionQueue of this context', options[key]);
     }
+    if (options.srq !== undefined && options.srq.pd.context !== context) {
+      throw invalidArgType('options.srq', 'a SharedReceiveQueue of this context', options.srq);
+    }
     const c = options.cap;
     const r = context.dispatch.invoke(
       UVERBS_METHOD_QP_CREATE,
@@ -138,6 +144,7 @@ export class QueuePair extends KernelObject {
         pdHandle: pd.handle,
         sendCqHandle: options.sendCq.handle,
         recvCqHandle: options.recvCq.handle,
+        ...(options.srq ? { srqHandle: options.srq.handle } : {}),
         userHandle: options.userHandle ?? 0n,
         cap: {
           max_send_wr: c.maxSendWr,

@@ -54,3 +54,13 @@ export const ib_mtu = cEnum('ib_mtu', IB_VERBS_H, {
   IB_MTU_2048: 4,
   IB_MTU_4096: 5,
 });
+
+export const ib_mw_type = cEnum('ib_mw_type', IB_VERBS_H, {
+  IB_MW_TYPE_1: 1,
+  IB_MW_TYPE_2: 2,
+});
+
+export const ib_srq_attr_mask = cEnum('ib_srq_attr_mask', IB_VERBS_H, {
+  IB_SRQ_MAX_WR: 1 << 0,
+  IB_SRQ_LIMIT: 1 << 1,
+});

@@ -26,7 +26,16 @@ export interface Provider {
 }
 
 /** The calls that carry driver data. */
-export type UhwCall = 'getContext' | 'allocPd' | 'regMr' | 'createCq' | 'createQp' | 'createSrq' | 'createAh';
+export type UhwCall =
+  | 'getContext'
+  | 'allocPd'
+  | 'regMr'
+  | 'allocMw'
+  | 'createCq'
+  | 'createQp'
+  | 'createSrq'
+  | 'modifySrq'
+  | 'createAh';
 
 const registry = new Map<number, Provider>();
 

@@ -1,11 +1,17 @@
 /**
  * Soft-RoCE (rxe). Its context, PD and MR calls carry no driver data; its
  * CQ, QP and SRQ responses carry the ring mappings (`mminfo`), which the
- * datapath uses.
+ * datapath uses; its AH response carries the AH number UD sends name.
  */
 
 import { rdma_driver_id } from '../abi/constants.js';
-import { rxe_create_cq_resp, rxe_create_qp_resp, rxe_create_srq_resp } from '../abi/rxe.js';
+import {
+  rxe_create_ah_resp,
+  rxe_create_cq_resp,
+  rxe_create_qp_resp,
+  rxe_create_srq_resp,
+  rxe_modify_srq_cmd,
+} from '../abi/rxe.js';
 import type { Provider } from './provider.js';
 
 export const rxeProvider: Provider = {
@@ -15,5 +21,8 @@ export const rxeProvider: Provider = {
     createCq: { outLength: rxe_create_cq_resp.size },
     createQp: { outLength: rxe_create_qp_resp.size },
     createSrq: { outLength: rxe_create_srq_resp.size },
+    // rxe refuses MODIFY_SRQ without its command (the mmap_info_addr it fills when the SRQ is resized)
+    modifySrq: { in: () => new Uint8Array(rxe_modify_srq_cmd.size) },
+    createAh: { outLength: rxe_create_ah_resp.size },
   },
 };
