@@ -5,11 +5,10 @@
 
 import { UVERBS_METHOD_AH_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
-import { invalidArgType } from './errors.js';
+import { type AddressVector, addressFields } from './address-vector.js';
 import { KernelObject } from './kernel-object.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
-import type { AddressVector } from './queue-pair.js';
 
 export class AddressHandle extends KernelObject {
   readonly pd: ProtectionDomain;
@@ -26,26 +25,9 @@ export class AddressHandle extends KernelObject {
 
   /** @internal use `ProtectionDomain.createAh()` */
   static create(pd: ProtectionDomain, av: AddressVector): AddressHandle {
-    if (!(av?.dgid instanceof Uint8Array) || av.dgid.byteLength !== 16) {
-      throw invalidArgType('av.dgid', 'a 16-byte Uint8Array', av?.dgid);
-    }
     const r = pd.context.dispatch.write(
       WRITE_COMMANDS.IB_USER_VERBS_CMD_CREATE_AH,
-      {
-        pd_handle: pd.handle,
-        attr: {
-          grh: {
-            dgid: av.dgid,
-            flow_label: av.flowLabel ?? 0,
-            sgid_index: av.sgidIndex,
-            hop_limit: av.hopLimit ?? 1,
-            traffic_class: av.trafficClass ?? 0,
-          },
-          sl: av.sl ?? 0,
-          is_global: 1,
-          port_num: av.port,
-        },
-      },
+      { pd_handle: pd.handle, attr: addressFields(av) },
       uhwFor(pd.context.provider, 'createAh'),
     );
     return new AddressHandle(pd, r.response?.ah_handle as number, r.udataOut);

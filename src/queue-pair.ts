@@ -9,6 +9,7 @@ import { ib_uverbs_qp_type } from './abi/constants.js';
 import { ib_mtu, ib_qp_state, ib_qp_attr_mask as M } from './abi/kernel-internal.js';
 import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { type AddressVector, addressFields } from './address-vector.js';
 import type { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
 import { type CallPath, invalidArgType, invalidArgValue } from './errors.js';
@@ -18,6 +19,7 @@ import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
 
+export type { AddressVector };
 export type QpType = 'RC' | 'UC' | 'UD';
 export type QpState = 'RESET' | 'INIT' | 'RTR' | 'RTS' | 'SQD' | 'SQE' | 'ERR';
 export type Mtu = 256 | 512 | 1024 | 2048 | 4096;
@@ -62,18 +64,6 @@ export interface QueuePairOptions {
   /** Signal every send (IB_UVERBS_QP_CREATE_SQ_SIG_ALL). */
   sqSigAll?: boolean;
   userHandle?: bigint;
-}
-
-/** The address vector of MODIFY_QP (`ib_uverbs_qp_dest`): for RoCE, a GRH with the peer's GID. */
-export interface AddressVector {
-  /** The peer's GID, 16 bytes. */
-  dgid: Uint8Array;
-  sgidIndex: number;
-  hopLimit?: number;
-  trafficClass?: number;
-  flowLabel?: number;
-  sl?: number;
-  port: number;
 }
 
 /** What a MODIFY_QP sets; each attribute given adds its bit to the attribute mask. */
@@ -200,22 +190,9 @@ export class QueuePair extends KernelObject {
     if (a.retryCnt !== undefined) set(M.IB_QP_RETRY_CNT, { retry_cnt: a.retryCnt });
     if (a.rnrRetry !== undefined) set(M.IB_QP_RNR_RETRY, { rnr_retry: a.rnrRetry });
     if (a.av !== undefined) {
-      const v = a.av;
-      if (!(v.dgid instanceof Uint8Array) || v.dgid.byteLength !== 16) {
-        throw invalidArgType('attributes.av.dgid', 'a 16-byte Uint8Array', v.dgid);
-      }
-      set(M.IB_QP_AV, {
-        dest: {
-          dgid: v.dgid,
-          flow_label: v.flowLabel ?? 0,
-          sgid_index: v.sgidIndex,
-          hop_limit: v.hopLimit ?? 1,
-          traffic_class: v.trafficClass ?? 0,
-          sl: v.sl ?? 0,
-          is_global: 1,
-          port_num: v.port,
-        },
-      });
+      // ib_uverbs_qp_dest spells the global route flat
+      const { grh, ...rest } = addressFields(a.av, 'attributes.av');
+      set(M.IB_QP_AV, { dest: { ...grh, ...rest } });
     }
     if (mask === 0) throw invalidArgValue('attributes', 'must set at least one attribute', attributes);
     req.attr_mask = mask;

@@ -1,0 +1,40 @@
+/**
+ * The address vector a QP (MODIFY_QP's `ib_uverbs_qp_dest`) and an AH
+ * (CREATE_AH's `ib_uverbs_ah_attr`) carry: for RoCE and iWARP always a
+ * global route to the peer's GID.
+ */
+
+import { invalidArgType, outOfRange } from './errors.js';
+
+export interface AddressVector {
+  /** The peer's GID, 16 bytes. */
+  dgid: Uint8Array;
+  sgidIndex: number;
+  hopLimit?: number;
+  trafficClass?: number;
+  flowLabel?: number;
+  sl?: number;
+  port: number;
+}
+
+/** The kernel's field names for an address vector, validated before any syscall. */
+export function addressFields(av: AddressVector, name = 'av') {
+  if (typeof av !== 'object' || av === null) throw invalidArgType(name, 'an object', av);
+  if (!(av.dgid instanceof Uint8Array) || av.dgid.byteLength !== 16) {
+    throw invalidArgType(`${name}.dgid`, 'a 16-byte Uint8Array', av.dgid);
+  }
+  if (!Number.isInteger(av.port) || av.port < 1 || av.port > 255)
+    throw outOfRange(`${name}.port`, '>= 1 and <= 255', av.port);
+  return {
+    grh: {
+      dgid: av.dgid,
+      flow_label: av.flowLabel ?? 0,
+      sgid_index: av.sgidIndex,
+      hop_limit: av.hopLimit ?? 1,
+      traffic_class: av.trafficClass ?? 0,
+    },
+    sl: av.sl ?? 0,
+    is_global: 1,
+    port_num: av.port,
+  };
+}
