@@ -176,6 +176,31 @@ export class PrivateApt {
     return m[1];
   }
 
+  /** Direct dependencies of a package (alternatives included), as apt-cache lists them. */
+  depends(pkg: string): string[] {
+    this.update();
+    const out = execFileSync('apt-cache', [...this.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
+      encoding: 'utf8',
+    });
+    return [...out.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)].map((m) => m[1] as string);
+  }
+
+  /**
+   * Downloads (once) and extracts (once) a package's files into `root`.
+   * Directory symlinks already there are kept: a chroot's merged /usr
+   * (`/lib -> usr/lib`) survives a package that ships files under /lib,
+   * which `dpkg-deb -x` would break.
+   */
+  unpack(pkg: string, version: string, root: string): void {
+    const stamp = join(root, `.uverbs-unpacked-${pkg}_${version}`);
+    if (existsSync(stamp)) return;
+    const deb = this.download(pkg, version);
+    this.#progress(`apt: unpacking ${pkg} ${version}`);
+    mkdirSync(root, { recursive: true });
+    execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x --keep-directory-symlink -C "$1"', deb, root]);
+    writeFileSync(stamp, '');
+  }
+
   /**
    * Downloads `pkg` (candidate version unless given) into the cache, once;
    * returns the .deb path. A second call for the same version downloads nothing.
@@ -199,15 +224,4 @@ export class PrivateApt {
     renameSync(join(tmp, got), join(dir, got));
     return join(dir, got);
   }
-}
-
-/** Unpacks a .deb's files (`dpkg -x`) into a cache folder named after it, once. */
-export function unpackDeb(deb: string, name = deb.replace(/^.*\//, '').replace(/\.deb$/, '')): string {
-  const dest = cacheDir('unpacked', name);
-  const stamp = join(dest, '.unpacked');
-  if (!existsSync(stamp)) {
-    execFileSync('dpkg-deb', ['-x', deb, dest]);
-    writeFileSync(stamp, `${deb}\n`);
-  }
-  return dest;
 }

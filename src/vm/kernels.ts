@@ -14,7 +14,7 @@
  * `linux-modules-<ver>`, without modules.dep (we run depmod).
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -56,11 +56,7 @@ function resolvePackages(apt: PrivateApt): { name: string; version: string }[] {
   const seen = new Set<string>();
   const out: { name: string; version: string }[] = [];
   const visit = (pkg: string) => {
-    const deps = execFileSync('apt-cache', [...apt.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
-      encoding: 'utf8',
-    });
-    for (const m of deps.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)) {
-      const dep = m[1] as string;
+    for (const dep of apt.depends(pkg)) {
       if (!KERNEL_PACKAGE.test(dep) || seen.has(dep)) continue;
       seen.add(dep);
       out.push({ name: dep, version: apt.version(dep) });
@@ -107,14 +103,7 @@ export function fetchKernel(series: KernelSeries, progress: Progress = () => {})
     throw new Error(`${suite} carries kernel ${release}, not the ${series} series`);
   }
   const root = cacheDir('kernels', release);
-  for (const p of packages) {
-    const stamp = join(root, `.unpacked-${p.name}_${p.version}`);
-    if (existsSync(stamp)) continue;
-    const deb = apt.download(p.name, p.version);
-    progress(`vm: unpacking ${p.name}`);
-    execFileSync('dpkg-deb', ['-x', deb, root]);
-    writeFileSync(stamp, '');
-  }
+  for (const p of packages) apt.unpack(p.name, p.version, root);
   // 7.x keeps modules under /usr/lib/modules; give depmod/modprobe the classic path too.
   const usrModules = join(root, 'usr', 'lib', 'modules', release);
   const libModules = join(root, 'lib', 'modules');

@@ -23,13 +23,6 @@ const HEADER_PACKAGE = /^linux-(headers|kbuild)-/;
 /** The compiler a linux-headers package asks for (`gcc-14`, `gcc-16-for-host`, `linux-compiler-gcc-12-x86`). */
 const COMPILER_PACKAGE = /^(gcc-\d+(-for-host)?|linux-compiler-gcc-\d+-x86)$/;
 
-function depends(apt: PrivateApt, pkg: string): string[] {
-  const out = execFileSync('apt-cache', [...apt.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
-    encoding: 'utf8',
-  });
-  return [...out.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)].map((m) => m[1] as string);
-}
-
 /** A minimal chroot of `suite` with `packages`, built once by debootstrap. */
 function suiteChroot(suite: string, packages: string[], progress: Progress): string {
   const root = join(cacheDir('chroots'), `${suite}-${packages.join('+').replace(/[^\w.+-]/g, '_')}`);
@@ -61,7 +54,7 @@ export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[
 
   const apt = new PrivateApt(kernel.suite, { progress });
   const headers = `linux-headers-${kernel.release}`;
-  const headerDeps = depends(apt, headers);
+  const headerDeps = apt.depends(headers);
   const compilers = headerDeps.filter((d) => COMPILER_PACKAGE.test(d));
   if (compilers.length === 0) throw new Error(`${headers} names no compiler package`);
   const root = suiteChroot(
@@ -72,16 +65,7 @@ export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[
 
   const series = kernel.release.split(/[.-]/).slice(0, 2).join('.');
   const debs = [headers, ...headerDeps.filter((d) => HEADER_PACKAGE.test(d)), `linux-source-${series}`];
-  for (const pkg of debs) {
-    const version = apt.version(pkg);
-    const stamp = join(root, `.uverbs-unpacked-${pkg}_${version}`);
-    if (existsSync(stamp)) continue;
-    const deb = apt.download(pkg, version);
-    progress(`vm: unpacking ${pkg} into the ${kernel.suite} chroot`);
-    // keep the chroot's merged-/usr symlinks (/lib -> usr/lib): `dpkg-deb -x` would replace them
-    execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x --keep-directory-symlink -C "$1"', deb, root]);
-    writeFileSync(stamp, '');
-  }
+  for (const pkg of debs) apt.unpack(pkg, apt.version(pkg), root);
 
   const build = join(root, 'build', kernel.release);
   const src = join(build, 'siw');

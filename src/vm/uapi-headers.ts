@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UapiRelease } from '../abi/layout.js';
-import { PrivateApt, type Progress, unpackDeb } from './apt.js';
+import { cacheDir, PrivateApt, type Progress } from './apt.js';
 
 /** Which Debian suite carries linux-libc-dev of each uapi release we prove. */
 export const UAPI_SUITES: Record<UapiRelease, string> = {
@@ -50,7 +50,8 @@ export function uapiHeaders(release: UapiRelease, progress?: Progress): UapiHead
   if (!version.startsWith(want)) {
     throw new Error(`${UAPI_SUITES[release]} carries linux-libc-dev ${version}, not the ${release} series`);
   }
-  const root = unpackDeb(apt.download('linux-libc-dev', version));
+  const root = cacheDir('unpacked', `linux-libc-dev_${version}`);
+  apt.unpack('linux-libc-dev', version, root);
   const inc = join(root, 'usr', 'include');
   return { release, version, includeDirs: [inc, join(inc, 'x86_64-linux-gnu')], origin: 'downloaded' };
 }
