@@ -4,7 +4,7 @@
  * global route to the peer's GID.
  */
 
-import { invalidArgType, outOfRange } from './errors.js';
+import { checkPort, invalidArgType } from './errors.js';
 
 export interface AddressVector {
   /** The peer's GID, 16 bytes. */
@@ -23,8 +23,7 @@ export function addressFields(av: AddressVector, name = 'av') {
   if (!(av.dgid instanceof Uint8Array) || av.dgid.byteLength !== 16) {
     throw invalidArgType(`${name}.dgid`, 'a 16-byte Uint8Array', av.dgid);
   }
-  if (!Number.isInteger(av.port) || av.port < 1 || av.port > 255)
-    throw outOfRange(`${name}.port`, '>= 1 and <= 255', av.port);
+  checkPort(`${name}.port`, av.port);
   return {
     grh: {
       dgid: av.dgid,

@@ -14,7 +14,7 @@ import { type DeviceInfo, findDevice } from './device.js';
 import { Dispatcher, type TraceEvent } from './dispatch.js';
 import { detectDriverId } from './driver-id.js';
 import { errnoName } from './errno.js';
-import { type CallPath, invalidArgType, outOfRange, UverbsError } from './errors.js';
+import { type CallPath, checkPort, invalidArgType, outOfRange, UverbsError } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { Scratch } from './memory.js';
 import { ProtectionDomain } from './protection-domain.js';
@@ -96,7 +96,7 @@ export class Context extends KernelObject {
    */
   queryPort(port: number): Record<string, unknown> {
     this.assertOpen();
-    if (!Number.isInteger(port) || port < 1 || port > 255) throw outOfRange('port', '>= 1 and <= 255', port);
+    checkPort('port', port);
     const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_PORT, { portNum: port });
     const { legacy_resp, reserved: _, ...ex } = r.outputs.resp as Record<string, unknown>;
     return camelize({ ...(legacy_resp as object), ...ex }) as Record<string, unknown>;
@@ -130,7 +130,7 @@ export class Context extends KernelObject {
   /** One GID table entry (UVERBS_METHOD_QUERY_GID_ENTRY): the 16 GID bytes, its type and netdev. */
   queryGid(port: number, index: number): { gid: Uint8Array; type: number; netdevIfindex: number } {
     this.assertOpen();
-    if (!Number.isInteger(port) || port < 1 || port > 255) throw outOfRange('port', '>= 1 and <= 255', port);
+    checkPort('port', port);
     if (!Number.isInteger(index) || index < 0) throw outOfRange('index', '>= 0', index);
     const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_GID_ENTRY, { port, gidIndex: index, flags: 0 });
     const e = r.outputs.entry as { gid: bigint[]; gid_type: number; netdev_ifindex: number };

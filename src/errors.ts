@@ -126,3 +126,10 @@ export function outOfRange(name: string, range: string, actual: unknown): RangeE
     `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(actual)}`,
   );
 }
+
+/** An IB port number, 1..255 (port 0 names no port on a CA); ERR_OUT_OF_RANGE otherwise, before any syscall. */
+export function checkPort(name: string, port: unknown): asserts port is number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 255) {
+    throw outOfRange(name, '>= 1 and <= 255', port);
+  }
+}
