@@ -84,7 +84,8 @@ export class Scratch {
 
   /** `length` zeroed bytes aligned to `align`. */
   take(length: number, align = 8): Region {
-    let current = this.#regions[this.#regions.length - 1] as UserMemory;
+    let current = this.#regions[this.#regions.length - 1];
+    if (current === undefined) throw new UverbsClosedError('scratch memory');
     let at = Math.ceil(this.#used / align) * align;
     if (at + length > current.length) {
       current = UserMemory.allocate(this.#sys, Math.max(current.length * 2, length));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { libcSys, O_CLOEXEC, O_RDWR } from '../ioctl/index.js';
 import { rdma_user_ioctl_defines } from '../src/abi/constants.js';
 import { ENOENT, ENOTTY } from '../src/errno.js';
-import { UserMemory } from '../src/memory.js';
+import { Scratch, UserMemory } from '../src/memory.js';
 
 describe('libc shim', () => {
   const sys = libcSys();
@@ -36,5 +36,12 @@ describe('libc shim', () => {
     mem.free();
     expect(mem.freed).toBe(true);
     expect(() => mem.bytes).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
+  });
+
+  it('a freed scratch arena refuses further use with a typed error', () => {
+    const scratch = new Scratch(sys);
+    expect(scratch.take(16).bytes.byteLength).toBe(16);
+    scratch.free();
+    expect(() => scratch.take(16)).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
   });
 });
