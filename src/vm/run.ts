@@ -12,8 +12,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Progress } from './apt.js';
-import { buildInitramfs } from './initramfs.js';
-import { fetchKernel, type KernelSeries } from './kernels.js';
+import { buildInitramfs, type Initramfs } from './initramfs.js';
+import { fetchKernel, type Kernel, type KernelSeries } from './kernels.js';
 import { buildSiw } from './siw.js';
 
 /** Exit statuses of the harness itself (a command's own status passes through). */
@@ -53,7 +53,7 @@ export interface VmResult {
   release: string;
   /** Guest uptime when the command started: kernel boot, modules, mounts, links. */
   bootSeconds?: number;
-  /** Host wall time of the whole run: downloads (if any), QEMU start, boot, command, power-off. */
+  /** Host wall time of the whole run: downloads (if any), QEMU start, boot (every attempt), command, power-off. */
   totalSeconds: number;
   /** Guest seconds the command ran. */
   commandSeconds?: number;
@@ -84,13 +84,19 @@ function readNumber(path: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-async function bootOnce(command: string[], options: VmOptions): Promise<VmResult & { commandStarted: boolean }> {
-  const started = Date.now();
-  const kernel = fetchKernel(options.kernel, options.progress);
-  const extra: string[] = [];
-  if (options.devs.includes('siw')) extra.push(...buildSiw(kernel, options.progress));
-  const initramfs = buildInitramfs(kernel, extra, options.progress);
+/** What every boot of one run uses: the kernel and its initramfs, prepared once. */
+interface Prepared {
+  kernel: Kernel;
+  initramfs: Initramfs;
+  /** When the run began (Date.now()), downloads and earlier attempts included. */
+  started: number;
+}
 
+async function bootOnce(
+  command: string[],
+  options: VmOptions,
+  { kernel, initramfs, started }: Prepared,
+): Promise<VmResult & { commandStarted: boolean }> {
   const run = mkdtempSync(join(tmpdir(), 'uverbs-vm-'));
   const servers: Server[] = [];
   try {
@@ -239,8 +245,12 @@ const BOOT_ATTEMPTS = 3;
  * A guest that dies after the command started is reported as it is.
  */
 export async function runInVm(command: string[], options: VmOptions): Promise<VmResult> {
+  const started = Date.now();
+  const kernel = fetchKernel(options.kernel, options.progress);
+  const extra = options.devs.includes('siw') ? buildSiw(kernel, options.progress) : [];
+  const prepared: Prepared = { kernel, initramfs: buildInitramfs(kernel, extra, options.progress), started };
   for (let attempt = 1; ; attempt++) {
-    const { commandStarted, ...result } = await bootOnce(command, options);
+    const { commandStarted, ...result } = await bootOnce(command, options, prepared);
     const crashedBooting =
       result.status === VM_EXIT.GUEST_FAILED && !commandStarted && /Oops|Kernel panic/.test(result.failure ?? '');
     if (!crashedBooting || attempt === BOOT_ATTEMPTS) return result;
