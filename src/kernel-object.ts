@@ -8,6 +8,11 @@
  * their PD, as the kernel requires (it refuses with EBUSY otherwise).
  * Every object is `Disposable` (`using pd = ctx.allocPd()`). After close,
  * any use is a `UverbsClosedError` that never reaches the kernel.
+ *
+ * `close({ cascade: false })` is the kernel's own rule instead: destroy this
+ * object only. While something still uses it the kernel refuses (a PD with a
+ * live MR, a CQ a QP completes into: EBUSY), the error is thrown and the
+ * object stays open and usable.
  */
 
 import { UverbsClosedError } from './errors.js';
@@ -48,12 +53,55 @@ export abstract class KernelObject implements Disposable {
   /** Releases the kernel object itself; called once, after every dependent is closed. */
   protected abstract destroy(): void;
 
-  close(): void {
+  /**
+   * Whether destroying this object takes `dependent` down with it in the
+   * kernel (closing a context's fd destroys everything made through it).
+   * Such dependents are then closed without a syscall, their host memory
+   * released by {@link released}; any other dependent stays open.
+   */
+  protected takesDown(_dependent: KernelObject): boolean {
+    return false;
+  }
+
+  /** The kernel moved this object from one parent to another (an MR re-registered to another PD). */
+  protected changeDependency(from: KernelObject, to: KernelObject): void {
+    const i = this.#dependencies.indexOf(from);
+    if (i < 0) throw new Error(`${this.description} does not depend on ${from.description}`);
+    from.#dependents.delete(this);
+    this.#dependencies[i] = to;
+    to.#dependents.add(this);
+  }
+
+  /** Host-side cleanup for an object the kernel already destroyed along with its parent. */
+  protected released(): void {}
+
+  close(options: { cascade?: boolean } = {}): void {
     if (this.#closed) return;
-    for (const dependent of [...this.#dependents].reverse()) dependent.close();
+    if (options.cascade ?? true) {
+      for (const dependent of [...this.#dependents].reverse()) dependent.close();
+    }
     this.destroy();
+    this.#markClosed();
+    for (const dependent of [...this.#dependents].reverse()) {
+      if (this.takesDown(dependent)) dependent.#forget();
+      else {
+        dependent.#dependencies.splice(dependent.#dependencies.indexOf(this), 1);
+        this.#dependents.delete(dependent);
+      }
+    }
+  }
+
+  #markClosed(): void {
     this.#closed = true;
     for (const d of this.#dependencies) d.#dependents.delete(this);
+  }
+
+  /** The kernel destroyed this object with an ancestor: close it and its dependents, no syscalls. */
+  #forget(): void {
+    if (this.#closed) return;
+    for (const dependent of [...this.#dependents].reverse()) dependent.#forget();
+    this.released();
+    this.#markClosed();
   }
 
   [Symbol.dispose](): void {
