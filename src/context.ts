@@ -6,8 +6,17 @@
 
 import { readFileSync } from 'node:fs';
 import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../ioctl/index.js';
-import { UVERBS_METHOD_GET_CONTEXT, UVERBS_METHOD_QUERY_GID_ENTRY, UVERBS_METHOD_QUERY_PORT } from './abi/methods.js';
+import { decode } from './abi/layout.js';
+import {
+  UVERBS_METHOD_GET_CONTEXT,
+  UVERBS_METHOD_QUERY_CONTEXT,
+  UVERBS_METHOD_QUERY_GID_ENTRY,
+  UVERBS_METHOD_QUERY_GID_TABLE,
+  UVERBS_METHOD_QUERY_PORT,
+} from './abi/methods.js';
+import { ib_uverbs_gid_entry } from './abi/structs.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { AsyncEventQueue } from './async-events.js';
 import { CompletionChannel } from './completion-channel.js';
 import { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
 import { type DeviceInfo, findDevice } from './device.js';
@@ -25,6 +34,38 @@ export interface OpenOptions {
   sys?: Sys;
   /** Called after every syscall a call makes, with the path it took. */
   trace?: (event: TraceEvent) => void;
+  /**
+   * false: never use RDMA_VERBS_IOCTL on this context, as on a kernel
+   * without it; every call takes its legacy write / write-ex form (and a
+   * method that has none is unsupported). For testing and comparing paths.
+   * The driver id is still asked of the kernel by one ioctl that cannot
+   * succeed (an unknown method), where the kernel has the framework.
+   */
+  ioctl?: boolean;
+}
+
+/** One entry of the GID table (`ib_uverbs_gid_entry`). */
+export interface GidEntry {
+  gid: Uint8Array;
+  index: number;
+  port: number;
+  /** `IB_UVERBS_GID_TYPE_*`: 0 IB, 1 RoCE v1, 2 RoCE v2. */
+  type: number;
+  netdevIfindex: number;
+}
+
+function gidEntry(e: {
+  gid: bigint[];
+  gid_index: number;
+  port_num: number;
+  gid_type: number;
+  netdev_ifindex: number;
+}): GidEntry {
+  const gid = new Uint8Array(16);
+  const view = new DataView(gid.buffer);
+  view.setBigUint64(0, e.gid[0] as bigint, true);
+  view.setBigUint64(8, e.gid[1] as bigint, true);
+  return { gid, index: e.gid_index, port: e.port_num, type: e.gid_type, netdevIfindex: e.netdev_ifindex };
 }
 
 export class Context extends KernelObject {
@@ -41,6 +82,9 @@ export class Context extends KernelObject {
   readonly dispatch: Dispatcher;
   readonly #fd: number;
   readonly #scratch: Scratch;
+  /** The async event fd legacy GET_CONTEXT returned, until `asyncEvents()` adopts it. */
+  #legacyAsyncFd: number | undefined;
+  #asyncEvents: AsyncEventQueue | undefined;
 
   private constructor(device: DeviceInfo, sys: Sys, fd: number, options: OpenOptions) {
     super();
@@ -55,6 +99,7 @@ export class Context extends KernelObject {
       this.dispatch = new Dispatcher(sys, fd, this.driverId ?? 0, this.#scratch, {
         release: this.release,
         trace: options.trace,
+        ioctl: options.ioctl,
       });
       const r = this.dispatch.invoke(
         UVERBS_METHOD_GET_CONTEXT,
@@ -62,6 +107,7 @@ export class Context extends KernelObject {
         uhwFor(this.provider, 'getContext'),
       );
       this.numCompVectors = Number(r.outputs.numCompVectors ?? 1);
+      this.#legacyAsyncFd = r.outputs.asyncFd as number | undefined;
     } catch (error) {
       this.#scratch.free();
       sys.close(fd);
@@ -83,6 +129,27 @@ export class Context extends KernelObject {
 
   get description(): string {
     return `Context ${this.device.name}`;
+  }
+
+  /** The context's async event fd (port changes, QP/CQ/SRQ errors), made on first use. */
+  asyncEvents(): AsyncEventQueue {
+    this.assertOpen();
+    if (this.#asyncEvents === undefined || this.#asyncEvents.closed) {
+      this.#asyncEvents = AsyncEventQueue.open(this, this.#legacyAsyncFd);
+      this.#legacyAsyncFd = undefined;
+    }
+    return this.#asyncEvents;
+  }
+
+  /**
+   * UVERBS_METHOD_QUERY_CONTEXT: comp vectors and `IB_UVERBS_CORE_SUPPORT_*`
+   * bits. The kernel answers EOPNOTSUPP for drivers without a
+   * `query_ucontext` op (rxe and siw have none).
+   */
+  queryContext(): { numCompVectors: number; coreSupport: bigint } {
+    this.assertOpen();
+    const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_CONTEXT, { numCompVectors: true, coreSupport: true });
+    return { numCompVectors: r.outputs.numCompVectors as number, coreSupport: r.outputs.coreSupport as bigint };
   }
 
   /** The path the most recent call took. */
@@ -128,21 +195,52 @@ export class Context extends KernelObject {
   }
 
   /** One GID table entry (UVERBS_METHOD_QUERY_GID_ENTRY): the 16 GID bytes, its type and netdev. */
-  queryGid(port: number, index: number): { gid: Uint8Array; type: number; netdevIfindex: number } {
+  queryGid(port: number, index: number): GidEntry {
     this.assertOpen();
     checkPort('port', port);
     if (!Number.isInteger(index) || index < 0) throw outOfRange('index', '>= 0', index);
     const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_GID_ENTRY, { port, gidIndex: index, flags: 0 });
-    const e = r.outputs.entry as { gid: bigint[]; gid_type: number; netdev_ifindex: number };
-    const gid = new Uint8Array(16);
-    const view = new DataView(gid.buffer);
-    view.setBigUint64(0, e.gid[0] as bigint, true);
-    view.setBigUint64(8, e.gid[1] as bigint, true);
-    return { gid, type: e.gid_type, netdevIfindex: e.netdev_ifindex };
+    return gidEntry(r.outputs.entry as Parameters<typeof gidEntry>[0]);
+  }
+
+  /**
+   * Every valid GID of every port (UVERBS_METHOD_QUERY_GID_TABLE), in room
+   * for `maxEntries` (default: the ports' `gidTblLen` summed). The kernel
+   * answers EINVAL when the table holds more valid entries than that.
+   */
+  queryGidTable(maxEntries?: number): GidEntry[] {
+    this.assertOpen();
+    let room = maxEntries;
+    if (room === undefined) {
+      room = 0;
+      const ports = (this.queryDevice().base as { physPortCnt: number }).physPortCnt;
+      for (let p = 1; p <= ports; p++) room += this.queryPort(p).gidTblLen as number;
+    }
+    if (!Number.isInteger(room) || room < 1 || room * ib_uverbs_gid_entry.size > 0xffff) {
+      throw outOfRange('maxEntries', `1 .. ${Math.floor(0xffff / ib_uverbs_gid_entry.size)}`, room);
+    }
+    const size = ib_uverbs_gid_entry.size;
+    const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_GID_TABLE, {
+      entrySize: size,
+      entries: room * size,
+      numEntries: true,
+    });
+    const bytes = r.outputs.entries as Uint8Array;
+    const out: GidEntry[] = [];
+    for (let i = 0; i < Number(r.outputs.numEntries); i++) {
+      out.push(gidEntry(decode(ib_uverbs_gid_entry, bytes.subarray(i * size, (i + 1) * size)) as never));
+    }
+    return out;
+  }
+
+  /** Closing the fd destroys every object made through it; the fds a context hands out (channels, async events) are files of their own. */
+  protected override takesDown(dependent: KernelObject): boolean {
+    return !(dependent instanceof CompletionChannel || dependent instanceof AsyncEventQueue);
   }
 
   protected destroy(): void {
     this.#scratch.free();
+    if (this.#legacyAsyncFd !== undefined) this.sys.close(this.#legacyAsyncFd);
     const r = this.sys.close(this.#fd);
     if (r < 0) throw new Error(`close(${this.device.path}): ${errnoName(-r)}`);
   }

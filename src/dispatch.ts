@@ -46,6 +46,8 @@ export interface DispatchOptions {
   release?: string;
   /** Called after every syscall the dispatcher makes. */
   trace?: (event: TraceEvent) => void;
+  /** false: behave as on a kernel without RDMA_VERBS_IOCTL (every call takes its write form). */
+  ioctl?: boolean;
 }
 
 export interface InvokeOptions {
@@ -55,6 +57,21 @@ export interface InvokeOptions {
 
 /** How a method was last served on this device. */
 export type MethodRoute = 'ioctl' | 'write';
+
+/** Whether a write fallback carries method argument `key`: a request field for an input, a response field for an output asked for. */
+function carries(fallback: WriteFallback, key: string): boolean {
+  const inRequest = Object.values(fallback.request).some((source) =>
+    typeof source === 'string' ? source === key : 'arg' in source && source.arg === key,
+  );
+  return inRequest || Object.keys(fallback.response).some((k) => k === key || k.startsWith(`${key}.`));
+}
+
+/** A field of a decoded response by dotted path (`base.cq_handle`). */
+function at(value: Record<string, unknown> | undefined, path: string): unknown {
+  let v: unknown = value;
+  for (const part of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  return v;
+}
 
 function isUnsupported(errno: number): boolean {
   return errno === ENOSYS || errno === EOPNOTSUPP || errno === EPROTONOSUPPORT;
@@ -66,8 +83,8 @@ export class Dispatcher {
   readonly #driverId: number;
   readonly #scratch: Scratch;
   readonly #options: DispatchOptions;
-  /** false once the kernel answered ENOTTY: no ioctl framework on this device. */
-  #ioctl = true;
+  /** false once the kernel answered ENOTTY (no ioctl framework on this device), or when asked. */
+  #ioctl: boolean;
   readonly #routes = new Map<MethodSpec, MethodRoute>();
   #lastPath: CallPath | undefined;
 
@@ -77,6 +94,7 @@ export class Dispatcher {
     this.#driverId = driverId;
     this.#scratch = scratch;
     this.#options = options;
+    this.#ioctl = options.ioctl ?? true;
   }
 
   /** The path the most recent call took. */
@@ -138,43 +156,33 @@ export class Dispatcher {
       else if (errno === EPROTONOSUPPORT) this.#routes.set(method, 'write');
       else throw this.#error(errno, method.objectName, method.name, 'ioctl');
     }
-    if (!method.fallback) {
+    const fallbacks = method.fallback === undefined ? [] : [method.fallback].flat();
+    if (fallbacks.length === 0) {
       // No write form: the kernel's own answer (ENOTTY or EPROTONOSUPPORT) is the unsupported errno.
       const errno = this.#ioctl ? EPROTONOSUPPORT : ENOTTY;
       throw this.#error(errno, method.objectName, method.name, 'ioctl', true);
     }
-    return this.#viaWrite(method, method.fallback, args, options);
+    const given = Object.keys(args).filter((key) => args[key] !== undefined);
+    const fallback = fallbacks.find((f) => given.every((key) => carries(f, key)));
+    if (fallback === undefined) {
+      const first = fallbacks[0] as WriteFallback;
+      const key = given.find((k) => !carries(first, k)) as string;
+      throw invalidArgType(`${method.name}.${key}`, `absent: ${first.command.name} cannot carry it`, args[key]);
+    }
+    return this.#viaWrite(fallback, args, options);
   }
 
-  #viaWrite(
-    method: MethodSpec,
-    fallback: WriteFallback,
-    args: Readonly<Record<string, unknown>>,
-    options: InvokeOptions,
-  ): CallResult {
+  #viaWrite(fallback: WriteFallback, args: Readonly<Record<string, unknown>>, options: InvokeOptions): CallResult {
     const request: Record<string, unknown> = {};
-    const carried = new Set<string>();
     for (const [field, source] of Object.entries(fallback.request)) {
-      if (typeof source === 'string') {
-        request[field] = args[source];
-        carried.add(source);
-      } else if ('arg' in source) {
-        request[field] = args[source.arg] ?? source.absent;
-        carried.add(source.arg);
-      } else {
-        request[field] = source.value;
-      }
-    }
-    for (const key of Object.keys(args)) {
-      const used = carried.has(key);
-      if (!used && args[key] !== undefined) {
-        throw invalidArgType(`${method.name}.${key}`, `absent: ${fallback.command.name} cannot carry it`, args[key]);
-      }
+      if (typeof source === 'string') request[field] = args[source];
+      else if ('arg' in source) request[field] = args[source.arg] ?? source.absent;
+      else request[field] = source.value;
     }
     const result = this.write(fallback.command, request as Input<WriteCommand['request']>, options);
     const outputs: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(fallback.response)) {
-      const value = field === '*' ? result.response : result.response?.[field];
+      const value = field === '*' ? result.response : at(result.response, field);
       const path = key.split('.');
       let target = outputs;
       for (const part of path.slice(0, -1)) {

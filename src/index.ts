@@ -8,9 +8,10 @@
 
 export { libcSys, type Sys } from '../ioctl/index.js';
 export { AddressHandle } from './address-handle.js';
+export { type AsyncEvent, AsyncEventQueue, type AsyncEventType } from './async-events.js';
 export { CompletionChannel } from './completion-channel.js';
 export { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
-export { Context, type OpenOptions } from './context.js';
+export { Context, type GidEntry, type OpenOptions } from './context.js';
 export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './device.js';
 export { type CallResult, Dispatcher, type DispatchOptions, type MethodRoute, type TraceEvent } from './dispatch.js';
 export { errnoName } from './errno.js';
@@ -23,7 +24,7 @@ export {
 } from './errors.js';
 export { KernelObject } from './kernel-object.js';
 export { PAGE_SIZE, type Region, Scratch, UserMemory } from './memory.js';
-export { type AccessFlags, MemoryRegion } from './memory-region.js';
+export { type AccessFlags, MemoryRegion, type Reregistration } from './memory-region.js';
 export { MemoryWindow } from './memory-window.js';
 export { ProtectionDomain } from './protection-domain.js';
 export {

@@ -2,13 +2,21 @@
  * A memory region over library-owned memory. The kernel may DMA into it
  * (rxe copies into it from its own threads), so the mapping lives exactly
  * as long as the registration: it is unmapped only after the kernel has
- * let go (MR_DESTROY succeeded).
+ * let go (MR_DESTROY succeeded, or the context's fd closed).
+ *
+ * Re-registration (IB_USER_VERBS_CMD_REREG_MR, write only: there is no
+ * ioctl method) moves the MR to another PD or changes its access rights in
+ * place; the handle stays, the keys may change. A new translation (other
+ * memory) is not offered: rxe and siw refuse it (EOPNOTSUPP), and the
+ * library would have to keep both mappings alive across the swap.
  */
 
 import { ib_uverbs_access_flags as A } from './abi/constants.js';
+import { ib_mr_rereg_flags as R } from './abi/kernel-internal.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from './abi/methods.js';
+import { WRITE_COMMANDS } from './abi/write-commands.js';
 import type { Context } from './context.js';
-import { type CallPath, invalidArgValue, outOfRange } from './errors.js';
+import { type CallPath, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
 import type { ProtectionDomain } from './protection-domain.js';
@@ -48,23 +56,42 @@ export function accessBits(access: AccessFlags): number {
   return bits;
 }
 
+export interface Reregistration {
+  /** Move the MR to this PD (IB_MR_REREG_PD). */
+  pd?: ProtectionDomain;
+  /** Replace its access rights (IB_MR_REREG_ACCESS). */
+  access?: AccessFlags;
+}
+
 export class MemoryRegion extends KernelObject {
-  readonly pd: ProtectionDomain;
   readonly handle: number;
-  readonly lkey: number;
-  readonly rkey: number;
   /** How the registration reached the kernel: ioctl REG_MR (7.x) or the legacy write. */
   readonly path: CallPath;
   readonly #memory: UserMemory;
+  #pd: ProtectionDomain;
+  #lkey: number;
+  #rkey: number;
 
   private constructor(pd: ProtectionDomain, memory: UserMemory, outputs: Record<string, unknown>, path: CallPath) {
     super(pd);
-    this.pd = pd;
+    this.#pd = pd;
     this.#memory = memory;
     this.handle = outputs.handle as number;
-    this.lkey = outputs.lkey as number;
-    this.rkey = outputs.rkey as number;
+    this.#lkey = outputs.lkey as number;
+    this.#rkey = outputs.rkey as number;
     this.path = path;
+  }
+
+  get pd(): ProtectionDomain {
+    return this.#pd;
+  }
+
+  get lkey(): number {
+    return this.#lkey;
+  }
+
+  get rkey(): number {
+    return this.#rkey;
   }
 
   /** @internal use `ProtectionDomain.registerMemory()` */
@@ -101,8 +128,43 @@ export class MemoryRegion extends KernelObject {
     return this.#memory.address;
   }
 
+  /**
+   * IB_USER_VERBS_CMD_REREG_MR with what is given: another PD of the same
+   * context, new access rights, or both. The keys the kernel answers with
+   * replace `lkey` and `rkey`.
+   */
+  reregister(changes: Reregistration): void {
+    this.assertOpen();
+    if (typeof changes !== 'object' || changes === null) throw invalidArgType('changes', 'an object', changes);
+    const { pd, access } = changes;
+    if (pd !== undefined && (pd.context !== this.#pd.context || pd.closed)) {
+      throw invalidArgType('changes.pd', 'an open ProtectionDomain of this context', pd);
+    }
+    const flags = (pd ? R.IB_MR_REREG_PD : 0) | (access ? R.IB_MR_REREG_ACCESS : 0);
+    if (flags === 0) throw invalidArgValue('changes', 'must name a pd or access rights', changes);
+    const r = this.#pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_REREG_MR, {
+      mr_handle: this.handle,
+      flags,
+      start: this.#memory.address,
+      length: BigInt(this.#memory.length),
+      hca_va: this.#memory.address,
+      pd_handle: (pd ?? this.#pd).handle,
+      access_flags: access ? accessBits(access) : 0,
+    });
+    this.#lkey = r.response?.lkey as number;
+    this.#rkey = r.response?.rkey as number;
+    if (pd !== undefined && pd !== this.#pd) {
+      this.changeDependency(this.#pd, pd);
+      this.#pd = pd;
+    }
+  }
+
   protected destroy(): void {
-    this.pd.context.dispatch.invoke(UVERBS_METHOD_MR_DESTROY, { handle: this.handle });
+    this.#pd.context.dispatch.invoke(UVERBS_METHOD_MR_DESTROY, { handle: this.handle });
+    this.released();
+  }
+
+  protected override released(): void {
     this.#memory.free();
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Values the uverbs ABI carries but that no uapi header declares: the QP
- * attribute mask and QP states of MODIFY_QP / QUERY_QP, and MTU codes.
+ * attribute mask and QP states of MODIFY_QP / QUERY_QP, MTU codes, the
+ * event types an async event fd reports, and REREG_MR's flags.
  *
- * Source: include/rdma/ib_verbs.h (Linux 7.2; unchanged since long before
- * 6.1), `enum ib_qp_attr_mask`, `enum ib_qp_state`, `enum ib_mtu`,
- * `enum ib_mig_state`. Not in linux-libc-dev, so the conformance test cannot
+ * Source: include/rdma/ib_verbs.h (Linux 7.2), `enum ib_qp_attr_mask`,
+ * `enum ib_qp_state`, `enum ib_mtu`, `enum ib_mw_type`,
+ * `enum ib_srq_attr_mask`, `enum ib_event_type`, `enum ib_mr_rereg_flags`;
+ * all but the last event type (IB_EVENT_DEVICE_SPEED_CHANGE) were there
+ * long before 6.1. Not in linux-libc-dev, so the conformance test cannot
  * compile them; they are the IBA's own numbering, which libibverbs repeats.
  */
 
@@ -63,4 +66,36 @@ export const ib_mw_type = cEnum('ib_mw_type', IB_VERBS_H, {
 export const ib_srq_attr_mask = cEnum('ib_srq_attr_mask', IB_VERBS_H, {
   IB_SRQ_MAX_WR: 1 << 0,
   IB_SRQ_LIMIT: 1 << 1,
+});
+
+/** What an async event is about (`ib_uverbs_async_event_desc.event_type`). */
+export const ib_event_type = cEnum('ib_event_type', IB_VERBS_H, {
+  IB_EVENT_CQ_ERR: 0,
+  IB_EVENT_QP_FATAL: 1,
+  IB_EVENT_QP_REQ_ERR: 2,
+  IB_EVENT_QP_ACCESS_ERR: 3,
+  IB_EVENT_COMM_EST: 4,
+  IB_EVENT_SQ_DRAINED: 5,
+  IB_EVENT_PATH_MIG: 6,
+  IB_EVENT_PATH_MIG_ERR: 7,
+  IB_EVENT_DEVICE_FATAL: 8,
+  IB_EVENT_PORT_ACTIVE: 9,
+  IB_EVENT_PORT_ERR: 10,
+  IB_EVENT_LID_CHANGE: 11,
+  IB_EVENT_PKEY_CHANGE: 12,
+  IB_EVENT_SM_CHANGE: 13,
+  IB_EVENT_SRQ_ERR: 14,
+  IB_EVENT_SRQ_LIMIT_REACHED: 15,
+  IB_EVENT_QP_LAST_WQE_REACHED: 16,
+  IB_EVENT_CLIENT_REREGISTER: 17,
+  IB_EVENT_GID_CHANGE: 18,
+  IB_EVENT_WQ_FATAL: 19,
+  IB_EVENT_DEVICE_SPEED_CHANGE: 20,
+});
+
+/** Which parts of an MR a REREG_MR changes (`ib_uverbs_rereg_mr.flags`). */
+export const ib_mr_rereg_flags = cEnum('ib_mr_rereg_flags', IB_VERBS_H, {
+  IB_MR_REREG_TRANS: 1 << 0,
+  IB_MR_REREG_PD: 1 << 1,
+  IB_MR_REREG_ACCESS: 1 << 2,
 });

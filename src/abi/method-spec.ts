@@ -208,7 +208,12 @@ export interface MethodSpec<A extends AttrSpecs = AttrSpecs> {
   readonly since?: UapiRelease;
   readonly attrs: A;
   /** The legacy command that can serve instead, where one exists. */
-  readonly fallback?: WriteFallback;
+  /**
+   * The legacy write / write-ex command(s) serving this method on a kernel
+   * without it; with several, the first that can carry every argument given
+   * (CQ_CREATE: legacy CREATE_CQ, or write-ex CREATE_CQ when flags are set).
+   */
+  readonly fallback?: WriteFallback | readonly WriteFallback[];
 }
 
 export function method<const A extends AttrSpecs>(spec: MethodSpec<A>): MethodSpec<A> {

@@ -421,16 +421,30 @@ export const UVERBS_METHOD_CQ_CREATE = method({
     ),
     ...UHW,
   },
-  fallback: {
-    command: W.IB_USER_VERBS_CMD_CREATE_CQ,
-    request: {
-      user_handle: 'userHandle',
-      cqe: 'cqe',
-      comp_vector: 'compVector',
-      comp_channel: { arg: 'compChannel', absent: -1 },
+  fallback: [
+    {
+      command: W.IB_USER_VERBS_CMD_CREATE_CQ,
+      request: {
+        user_handle: 'userHandle',
+        cqe: 'cqe',
+        comp_vector: 'compVector',
+        comp_channel: { arg: 'compChannel', absent: -1 },
+      },
+      response: { handle: 'cq_handle', respCqe: 'cqe' },
     },
-    response: { handle: 'cq_handle', respCqe: 'cqe' },
-  },
+    {
+      // the flags (IB_UVERBS_CQ_FLAGS_*) only the extended command carries
+      command: W.IB_USER_VERBS_EX_CMD_CREATE_CQ,
+      request: {
+        user_handle: 'userHandle',
+        cqe: 'cqe',
+        comp_vector: 'compVector',
+        comp_channel: { arg: 'compChannel', absent: -1 },
+        flags: { arg: 'flags', absent: 0 },
+      },
+      response: { handle: 'base.cq_handle', respCqe: 'base.cqe' },
+    },
+  ],
 });
 
 export const UVERBS_METHOD_CQ_DESTROY = method({

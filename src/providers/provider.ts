@@ -32,6 +32,7 @@ export type UhwCall =
   | 'regMr'
   | 'allocMw'
   | 'createCq'
+  | 'resizeCq'
   | 'createQp'
   | 'createSrq'
   | 'modifySrq'

@@ -1,6 +1,6 @@
 /**
  * Soft-RoCE (rxe). Its context, PD and MR calls carry no driver data; its
- * CQ, QP and SRQ responses carry the ring mappings (`mminfo`), which the
+ * CQ (create and resize), QP and SRQ responses carry the ring mappings (`mminfo`), which the
  * datapath uses; its AH response carries the AH number UD sends name.
  */
 
@@ -11,6 +11,7 @@ import {
   rxe_create_qp_resp,
   rxe_create_srq_resp,
   rxe_modify_srq_cmd,
+  rxe_resize_cq_resp,
 } from '../abi/rxe.js';
 import type { Provider } from './provider.js';
 
@@ -19,6 +20,8 @@ export const rxeProvider: Provider = {
   driverId: rdma_driver_id.RDMA_DRIVER_RXE,
   uhw: {
     createCq: { outLength: rxe_create_cq_resp.size },
+    // rxe refuses a resize without room for the ring's new mapping
+    resizeCq: { outLength: rxe_resize_cq_resp.size },
     createQp: { outLength: rxe_create_qp_resp.size },
     createSrq: { outLength: rxe_create_srq_resp.size },
     // rxe refuses MODIFY_SRQ without its command (the mmap_info_addr it fills when the SRQ is resized)

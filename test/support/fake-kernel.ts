@@ -161,14 +161,23 @@ export class FakeKernel implements Sys {
     return length;
   }
 
-  /** Response fields get `offset + 1` (handles become small distinct numbers); response_length is honest. */
+  /**
+   * Response fields get their offset in the whole response + 1 (handles
+   * become small distinct numbers), nested structs included;
+   * response_length is honest.
+   */
   #fillResponse(layout: AnyLayout, target: Uint8Array): void {
-    const values: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(layout.fields) as [string, Field][]) {
-      if (field.kind === 'scalar')
-        values[key] = field.size === 8 ? BigInt(field.offset + 1) : (field.offset + 1) & 0xff;
-    }
-    if ('response_length' in layout.fields) values.response_length = layout.size;
-    encode(layout, values as never, target);
+    const values = (l: AnyLayout, base: number): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const [key, field] of Object.entries(l.fields) as [string, Field][]) {
+        const at = base + field.offset;
+        if (field.kind === 'scalar') out[key] = field.size === 8 ? BigInt(at + 1) : (at + 1) & 0xff;
+        else if (field.kind === 'nested') out[key] = values(field.layout, at);
+      }
+      return out;
+    };
+    const top = values(layout, 0);
+    if ('response_length' in layout.fields) top.response_length = layout.size;
+    encode(layout, top as never, target);
   }
 }
