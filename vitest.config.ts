@@ -15,7 +15,8 @@ export default defineConfig({
       {
         extends: true,
         // device tests talk to a real uverbs device; `npm run test:device` runs them inside `uverbs vm`
-        test: { name: 'device', include: ['test/device/**/*.test.ts'] },
+        // one file at a time: resource counts (`rdma res show`) and link changes must not see another file's objects
+        test: { name: 'device', include: ['test/device/**/*.test.ts'], fileParallelism: false },
       },
     ],
   },

@@ -30,6 +30,8 @@ export const GUEST_MODULES = [
   'ib_umad',
   'rdma_ucm',
   'rdma_rxe',
+  // netdevs of their own for tests that take a link down (async port events)
+  'dummy',
 ] as const;
 
 const BUSYBOX = '/bin/busybox';

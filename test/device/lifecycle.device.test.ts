@@ -1,39 +1,22 @@
 /**
- * AH, MW, SRQ on a real device, and 200 create/destroy cycles of every
- * object with the fd count and `rdma res show` back at their baseline.
+ * AH, MW, SRQ and MR re-registration on a real device; the kernel's own
+ * refusals (EBUSY while in use, EINVAL for remote write without local
+ * write); use after close; and 200 create/destroy cycles of every object
+ * with the fd count and `rdma res show` back at their baseline.
  */
 
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ib_uverbs_access_flags as A } from '../../src/abi/constants.js';
 import { decode } from '../../src/abi/layout.js';
+import { UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
 import { rxe_create_ah_resp } from '../../src/abi/rxe.js';
 import { Context } from '../../src/context.js';
-import { UverbsUnsupportedError } from '../../src/errors.js';
-import { TEST_DEVICE, VM_KERNEL } from './support.js';
+import type { TraceEvent } from '../../src/dispatch.js';
+import { UserMemory } from '../../src/memory.js';
+import { uhwFor } from '../../src/providers/index.js';
+import { fdCount, kernelErrno, orSkip, resources, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const CAP = { maxSendWr: 8, maxRecvWr: 8, maxSendSge: 1, maxRecvSge: 1 };
-
-/** Runs `fn`; a driver that does not implement it skips the test with the kernel's answer. */
-function orSkip(test: { skip: (note?: string) => void }, what: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof UverbsUnsupportedError)) throw error;
-    const reason = `${TEST_DEVICE} on ${VM_KERNEL}: ${what} answers ${error.code}`;
-    process.stderr.write(`skipped: ${reason}\n`);
-    test.skip(reason);
-  }
-}
-
-function fdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-/** `rdma res show` per device: counts of pd, cq, qp, cm_id, mr, ctx. */
-function resources(): string {
-  return execFileSync('rdma', ['res', 'show'], { encoding: 'utf8' }).trim();
-}
 
 describe.runIf(TEST_DEVICE)(`AH, MW, SRQ and lifecycles on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
   const name = TEST_DEVICE as string;
@@ -88,9 +71,103 @@ describe.runIf(TEST_DEVICE)(`AH, MW, SRQ and lifecycles on ${TEST_DEVICE} (kerne
     );
   });
 
+  it('a PD with a live MR: the kernel refuses with EBUSY and the PD stays usable', () => {
+    using ctx = Context.open(name);
+    const pd = ctx.allocPd();
+    const mr = pd.registerMemory(4096, { localWrite: true });
+    expect(kernelErrno(() => pd.close({ cascade: false }))).toBe('EBUSY');
+    expect([pd.closed, mr.closed]).toEqual([false, false]);
+    const second = pd.registerMemory(4096);
+    expect(second.lkey).not.toBe(mr.lkey);
+    mr.close();
+    second.close();
+    pd.close({ cascade: false });
+    expect(pd.closed).toBe(true);
+  });
+
+  it('a CQ a QP completes into: the kernel refuses with EBUSY and the CQ stays usable', () => {
+    using ctx = Context.open(name);
+    const pd = ctx.allocPd();
+    const cq = ctx.createCq({ cqe: 8 });
+    const qp = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
+    expect(kernelErrno(() => cq.close({ cascade: false }))).toBe('EBUSY');
+    expect(cq.closed).toBe(false);
+    const another = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
+    qp.close();
+    another.close();
+    cq.close({ cascade: false });
+    expect(cq.closed).toBe(true);
+  });
+
+  it('remote write without local write: refused before any syscall, and the kernel agrees (EINVAL)', () => {
+    const trace: TraceEvent[] = [];
+    using ctx = Context.open(name, { trace: (e) => trace.push(e) });
+    const pd = ctx.allocPd();
+    const before = trace.length;
+    expect(() => pd.registerMemory(4096, { remoteWrite: true })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(trace.length).toBe(before);
+    // the same registration sent raw (ib_check_mr_access)
+    using memory = UserMemory.allocate(ctx.sys, 4096);
+    const raw = () =>
+      ctx.dispatch.invoke(
+        UVERBS_METHOD_REG_MR,
+        {
+          pdHandle: pd.handle,
+          addr: memory.address,
+          length: 4096,
+          iova: memory.address,
+          accessFlags: A.IB_UVERBS_ACCESS_REMOTE_WRITE,
+        },
+        uhwFor(ctx.provider, 'regMr'),
+      );
+    expect(kernelErrno(raw)).toBe('EINVAL');
+  });
+
+  it('re-registering an MR: new access rights, then another PD', (test) => {
+    using ctx = Context.open(name);
+    const pd = ctx.allocPd();
+    const other = ctx.allocPd();
+    const mr = pd.registerMemory(8192, { localWrite: true });
+    orSkip(test, 'IB_USER_VERBS_CMD_REREG_MR', () => {
+      mr.reregister({ access: { localWrite: true, remoteRead: true, remoteWrite: true } });
+      expect(mr.handle).toBeGreaterThanOrEqual(0);
+      mr.reregister({ pd: other });
+      expect(mr.pd).toBe(other);
+      // the MR left: the first PD has no user now, the second one does
+      pd.close({ cascade: false });
+      expect(kernelErrno(() => other.close({ cascade: false }))).toBe('EBUSY');
+      other.close();
+      expect(mr.closed).toBe(true);
+    });
+  });
+
+  it('use after close is a typed error that never reaches the kernel', () => {
+    const trace: TraceEvent[] = [];
+    const ctx = Context.open(name, { trace: (e) => trace.push(e) });
+    const pd = ctx.allocPd();
+    const cq = ctx.createCq({ cqe: 8 });
+    const qp = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
+    pd.close();
+    expect(qp.closed).toBe(true);
+    const before = trace.length;
+    const closed = expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' });
+    expect(() => pd.registerMemory(4096)).toThrow(closed);
+    expect(() => qp.modify({ state: 'INIT' })).toThrow(closed);
+    expect(() => qp.query()).toThrow(closed);
+    ctx.close();
+    expect(() => cq.resize(16)).toThrow(closed);
+    expect(() => ctx.queryPort(1)).toThrow(closed);
+    expect(() => ctx.allocPd()).toThrow(closed);
+    expect(trace.length).toBe(before + 1); // the CQ's own destroy, by ctx.close()
+  });
+
   it('200 cycles of every object leave fds and `rdma res show` as they were', { timeout: 600_000 }, () => {
     const fds = fdCount();
-    const before = resources();
+    const before = resources(name);
+    // the baseline is not zero: the kernel's own MAD agent holds a PD, a CQ and QP1 on RoCE
+    expect(before).toMatch(/ pd \d+ cq \d+ qp \d+ /);
     for (let i = 0; i < 200; i++) {
       using ctx = Context.open(name);
       const pd = ctx.allocPd();
@@ -107,6 +184,6 @@ describe.runIf(TEST_DEVICE)(`AH, MW, SRQ and lifecycles on ${TEST_DEVICE} (kerne
       }
     }
     expect(fdCount()).toBe(fds);
-    expect(resources()).toBe(before);
+    expect(resources(name)).toBe(before);
   });
 });

@@ -3,10 +3,14 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { rdma_driver_id } from '../../src/abi/constants.js';
+import { ib_uverbs_core_support, rdma_driver_id } from '../../src/abi/constants.js';
+import { UVERBS_METHOD_QUERY_GID_TABLE, UVERBS_METHOD_QUERY_PORT } from '../../src/abi/methods.js';
+import { ib_uverbs_gid_entry } from '../../src/abi/structs.js';
 import { Context } from '../../src/context.js';
 import { findDevice, listDevices } from '../../src/device.js';
-import { TEST_DEVICE, VM_KERNEL } from './support.js';
+import type { TraceEvent } from '../../src/dispatch.js';
+import { EINVAL } from '../../src/errno.js';
+import { kernelErrno, orSkip, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 describe.runIf(TEST_DEVICE)(`objects on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
   const name = TEST_DEVICE as string;
@@ -51,5 +55,51 @@ describe.runIf(TEST_DEVICE)(`objects on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     ctx.close();
     expect([pd.closed, mr.closed]).toEqual([true, true]);
     expect(() => mr.bytes).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
+  });
+
+  it('QUERY_CONTEXT: comp vectors and core support bits, where the driver has query_ucontext', (test) => {
+    using ctx = Context.open(name);
+    // uverbs_std_types_device.c: no ops.query_ucontext -> EOPNOTSUPP (rxe and siw have none)
+    orSkip(test, 'UVERBS_METHOD_QUERY_CONTEXT', () => {
+      const q = ctx.queryContext();
+      expect(q.numCompVectors).toBe(ctx.numCompVectors);
+      expect(q.coreSupport & BigInt(ib_uverbs_core_support.IB_UVERBS_CORE_SUPPORT_OPTIONAL_MR_ACCESS)).not.toBe(0n);
+    });
+  });
+
+  it("the GID table agrees with GID entries; too small a buffer is the kernel's EINVAL", () => {
+    using ctx = Context.open(name);
+    const table = ctx.queryGidTable();
+    expect(table.length).toBeGreaterThanOrEqual(1);
+    // rxe: the link-local GID and the IPv4-mapped RoCE v2 one; siw: one GID from the MAC
+    if (!siw) expect(table.length).toBeGreaterThanOrEqual(2);
+    for (const e of table) {
+      expect(e.port).toBe(1);
+      expect(ctx.queryGid(1, e.index)).toEqual(e);
+    }
+    if (table.length > 1) expect(kernelErrno(() => ctx.queryGidTable(table.length - 1))).toBe('EINVAL');
+    // no room at all: the library refuses before the kernel sees it, and the kernel agrees
+    expect(() => ctx.queryGidTable(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    const raw = ctx.dispatch.ioctlOnce(UVERBS_METHOD_QUERY_GID_TABLE, {
+      entrySize: ib_uverbs_gid_entry.size,
+      entries: 0,
+      numEntries: true,
+    });
+    expect(raw.errno).toBe(EINVAL);
+  });
+
+  it('port 0 is refused before any syscall, a port past the last by the kernel (EINVAL)', () => {
+    const trace: TraceEvent[] = [];
+    using ctx = Context.open(name, { trace: (e) => trace.push(e) });
+    const ports = (ctx.queryDevice().base as { physPortCnt: number }).physPortCnt;
+    expect(ports).toBe(1);
+    const before = trace.length;
+    expect(() => ctx.queryPort(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => ctx.queryGid(0, 0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(trace.length).toBe(before);
+    // what the kernel itself says to port 0 (rdma_is_port_valid), sent raw
+    expect(ctx.dispatch.ioctlOnce(UVERBS_METHOD_QUERY_PORT, { portNum: 0 }).errno).toBe(EINVAL);
+    expect(kernelErrno(() => ctx.queryPort(ports + 1))).toBe('EINVAL');
+    expect(kernelErrno(() => ctx.queryGid(ports + 1, 0))).toBe('EINVAL');
   });
 });

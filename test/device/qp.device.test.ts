@@ -1,26 +1,16 @@
 /**
- * CQ and QP on a real device (inside `uverbs vm`): the QP state machine,
- * illegal transitions and out-of-range CQs answered by the kernel, and a
- * context closed with everything alive.
+ * CQ and QP on a real device (inside `uverbs vm`): the QP state machine for
+ * RC, UC and UD, illegal transitions and out-of-range CQs answered by the
+ * kernel, CQ resize and the extended create, and a context closed with
+ * everything alive.
  */
 
 import { describe, expect, it } from 'vitest';
 import { Context } from '../../src/context.js';
-import { UverbsError } from '../../src/errors.js';
 import type { QueuePair } from '../../src/queue-pair.js';
-import { TEST_DEVICE, VM_KERNEL } from './support.js';
+import { kernelErrno, orSkip, skipWith, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const CAP = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 1, maxRecvSge: 1 };
-
-function kernelErrno(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof UverbsError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe.runIf(TEST_DEVICE)(`CQ and QP on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
   const name = TEST_DEVICE as string;
@@ -47,9 +37,10 @@ describe.runIf(TEST_DEVICE)(`CQ and QP on ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
     expect(qp.query().state).toBe(iwarp && VM_KERNEL !== '6.1' ? 'INIT' : 'RESET');
     if (iwarp) {
       ctx.close();
-      const reason = 'iWARP QPs reach RTS through the connection manager, not MODIFY_QP with an address vector';
-      process.stderr.write(`skipped: ${name}: ${reason}\n`);
-      test.skip(reason);
+      skipWith(
+        test,
+        `${name}: iWARP QPs reach RTS through the connection manager, not MODIFY_QP with an address vector`,
+      );
       return;
     }
     expect(kernelErrno(() => qp.modify({ state: 'RTR' }))).toBe('EINVAL');
@@ -88,5 +79,69 @@ describe.runIf(TEST_DEVICE)(`CQ and QP on ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
     // closing the context with QP, CQ and PD alive: the QP goes before the CQ it uses
     ctx.close();
     expect([qp.closed, cq.closed, pd.closed]).toEqual([true, true, true]);
+  });
+
+  it('resizing a CQ (legacy RESIZE_CQ): the kernel gives at least what was asked', (test) => {
+    using ctx = Context.open(name);
+    const cq = ctx.createCq({ cqe: 8 });
+    orSkip(test, 'IB_USER_VERBS_CMD_RESIZE_CQ', () => {
+      cq.resize(100);
+      expect(cq.cqe).toBeGreaterThanOrEqual(100);
+      expect(ctx.lastPath).toBe('write');
+      const maxCqe = (ctx.queryDevice().base as { maxCqe: number }).maxCqe;
+      expect(kernelErrno(() => cq.resize(maxCqe + 1))).toBe('EINVAL');
+      cq.resize(16);
+      expect(cq.cqe).toBeGreaterThanOrEqual(16);
+    });
+  });
+
+  it('a CQ with flags goes through the extended create where ioctl is off (write-ex CREATE_CQ)', (test) => {
+    using ctx = Context.open(name, { ioctl: false });
+    const plain = ctx.createCq({ cqe: 8 });
+    expect(plain.path).toBe('write');
+    // rxe and siw take no CQ flags (rxe_create_cq, siw_create_cq: EOPNOTSUPP), through either path
+    orSkip(test, 'a CQ with IB_UVERBS_CQ_FLAGS_TIMESTAMP_COMPLETION', () => {
+      const cq = ctx.createCq({ cqe: 8, timestampCompletion: true });
+      expect(cq.path).toBe('write-ex');
+    });
+  });
+
+  const walks = [
+    // UC: RTR needs the path (address vector, MTU, remote QPN, receive PSN); no RDMA read/atomic attributes
+    { type: 'UC', init: { access: { localWrite: true, remoteWrite: true } }, rtr: true },
+    // UD: a Q_Key at INIT, nothing at RTR, only the send PSN at RTS
+    { type: 'UD', init: { qkey: 0x11111111 }, rtr: false },
+  ] as const;
+
+  it.for(walks)('a $type QP: RESET -> INIT -> RTR -> RTS -> ERR -> RESET', (walk, test) => {
+    using ctx = Context.open(name);
+    const pd = ctx.allocPd();
+    const cq = ctx.createCq({ cqe: 32 });
+    orSkip(test, `a ${walk.type} QP`, () => {
+      const qp = pd.createQp({ type: walk.type, sendCq: cq, recvCq: cq, cap: CAP });
+      qp.modify({ state: 'INIT', pkeyIndex: 0, port: 1, ...walk.init });
+      expect(qp.query().state).toBe('INIT');
+      if (walk.rtr) {
+        const { gid } = ctx.queryGid(1, 1);
+        qp.modify({
+          state: 'RTR',
+          pathMtu: 1024,
+          destQpn: qp.qpNum,
+          rqPsn: 0,
+          av: { dgid: gid, sgidIndex: 1, hopLimit: 64, port: 1 },
+        });
+      } else {
+        qp.modify({ state: 'RTR' });
+      }
+      expect(qp.query().state).toBe('RTR');
+      // RTS without the send PSN is missing a required attribute: the kernel's EINVAL (ib_modify_qp_is_ok)
+      expect(kernelErrno(() => qp.modify({ state: 'RTS' }))).toBe('EINVAL');
+      qp.modify({ state: 'RTS', sqPsn: 0 });
+      expect(qp.query().state).toBe('RTS');
+      qp.modify({ state: 'ERR' });
+      expect(qp.query().state).toBe('ERR');
+      qp.modify({ state: 'RESET' });
+      expect(qp.query().state).toBe('RESET');
+    });
   });
 });

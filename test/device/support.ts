@@ -3,16 +3,57 @@
  * reason when the kernel says a feature is unsupported.
  */
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../../ioctl/index.js';
 import { rdma_driver_id } from '../../src/abi/constants.js';
 import { Dispatcher, type TraceEvent } from '../../src/dispatch.js';
+import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Scratch } from '../../src/memory.js';
 
 /** The ibdev under test (`UVERBS_TEST_DEVICE`, set by `uverbs vm`), or undefined on a host without one. */
 export const TEST_DEVICE = process.env.UVERBS_TEST_DEVICE;
 /** The kernel series `uverbs vm` booted (6.1, 6.12, 7). */
 export const VM_KERNEL = process.env.UVERBS_VM_KERNEL;
+
+/** Runs `fn`; a driver that does not implement it skips the test with the kernel's answer, said on stderr too. */
+export function orSkip(test: { skip: (note?: string) => void }, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof UverbsUnsupportedError)) throw error;
+    skipWith(test, `${TEST_DEVICE} on ${VM_KERNEL}: ${what} answers ${error.code}`);
+  }
+}
+
+export function skipWith(test: { skip: (note?: string) => void }, reason: string): void {
+  process.stderr.write(`skipped: ${reason}\n`);
+  test.skip(reason);
+}
+
+/** The `code` of the kernel's refusal (an errno name), or undefined when `fn` succeeds. Anything else is rethrown. */
+export function kernelErrno(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof UverbsError) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+export function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** This device's line of `rdma res show` (counts of pd, cq, qp, cm_id, mr, ctx); other devices may come and go. */
+export function resources(ibdev: string): string {
+  const out = execFileSync('rdma', ['res', 'show'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.includes(` ${ibdev}: `))
+    .join('\n');
+}
 
 /** uverbs char device of an ibdev, from sysfs. */
 export function uverbsPathOf(ibdev: string): string {
