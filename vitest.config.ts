@@ -15,8 +15,9 @@ export default defineConfig({
       {
         extends: true,
         // device tests talk to a real uverbs device; `npm run test:device` runs them inside `uverbs vm`
-        // one file at a time: resource counts (`rdma res show`) and link changes must not see another file's objects
-        test: { name: 'device', include: ['test/device/**/*.test.ts'], fileParallelism: false },
+        // run with --no-file-parallelism (scripts/test does): resource counts (`rdma res show`)
+        // and link changes must not see another file's objects
+        test: { name: 'device', include: ['test/device/**/*.test.ts'] },
       },
     ],
   },
