@@ -466,3 +466,64 @@ export const uverbs_methods_dmabuf = cEnum(
   },
   { since: { UVERBS_METHOD_DMABUF_ALLOC: '7.2' } },
 );
+
+// ---- Attribute ids of methods the library has no verbs for --------------------
+// Only the object-handle attribute each method's declaration starts with (all
+// UA_MANDATORY in the kernel's uverbs_std_types_*.c): the probe needs exactly
+// that fact to know a zero-attribute command cannot reach the handler.
+
+const CMDS_H = 'rdma/ib_user_ioctl_cmds.h';
+export const uverbs_attrs_create_wq_cmd_attr_ids = cEnum('uverbs_attrs_create_wq_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_CREATE_WQ_HANDLE: 0,
+});
+export const uverbs_attrs_destroy_wq_cmd_attr_ids = cEnum('uverbs_attrs_destroy_wq_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_DESTROY_WQ_HANDLE: 0,
+});
+export const uverbs_attrs_alloc_dm_cmd_attr_ids = cEnum('uverbs_attrs_alloc_dm_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_ALLOC_DM_HANDLE: 0,
+});
+export const uverbs_attrs_free_dm_cmd_attr_ids = cEnum('uverbs_attrs_free_dm_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_FREE_DM_HANDLE: 0,
+});
+export const uverbs_attrs_create_counters_cmd_attr_ids = cEnum('uverbs_attrs_create_counters_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_CREATE_COUNTERS_HANDLE: 0,
+});
+export const uverbs_attrs_destroy_counters_cmd_attr_ids = cEnum('uverbs_attrs_destroy_counters_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_DESTROY_COUNTERS_HANDLE: 0,
+});
+export const uverbs_attrs_read_counters_cmd_attr_ids = cEnum('uverbs_attrs_read_counters_cmd_attr_ids', CMDS_H, {
+  UVERBS_ATTR_READ_COUNTERS_HANDLE: 0,
+});
+export const uverbs_attrs_flow_destroy_ids = cEnum('uverbs_attrs_flow_destroy_ids', CMDS_H, {
+  UVERBS_ATTR_DESTROY_FLOW_HANDLE: 0,
+});
+export const uverbs_attrs_rwq_ind_tbl_destroy_ids = cEnum('uverbs_attrs_rwq_ind_tbl_destroy_ids', CMDS_H, {
+  UVERBS_ATTR_DESTROY_RWQ_IND_TBL_HANDLE: 0,
+});
+export const uverbs_attrs_create_flow_action_esp = cEnum('uverbs_attrs_create_flow_action_esp', CMDS_H, {
+  UVERBS_ATTR_CREATE_FLOW_ACTION_ESP_HANDLE: 0,
+});
+export const uverbs_attrs_modify_flow_action_esp = cEnum('uverbs_attrs_modify_flow_action_esp', CMDS_H, {
+  UVERBS_ATTR_MODIFY_FLOW_ACTION_ESP_HANDLE: 0,
+});
+export const uverbs_attrs_destroy_flow_action_esp = cEnum('uverbs_attrs_destroy_flow_action_esp', CMDS_H, {
+  UVERBS_ATTR_DESTROY_FLOW_ACTION_HANDLE: 0,
+});
+export const uverbs_attrs_alloc_dmah_cmd_attr_ids = cEnum(
+  'uverbs_attrs_alloc_dmah_cmd_attr_ids',
+  CMDS_H,
+  { UVERBS_ATTR_ALLOC_DMAH_HANDLE: 0 },
+  { since: { UVERBS_ATTR_ALLOC_DMAH_HANDLE: '7.2' } },
+);
+export const uverbs_attrs_free_dmah_cmd_attr_ids = cEnum(
+  'uverbs_attrs_free_dmah_cmd_attr_ids',
+  CMDS_H,
+  { UVERBS_ATTR_FREE_DMA_HANDLE: 0 },
+  { since: { UVERBS_ATTR_FREE_DMA_HANDLE: '7.2' } },
+);
+export const uverbs_attrs_alloc_dmabuf_cmd_attr_ids = cEnum(
+  'uverbs_attrs_alloc_dmabuf_cmd_attr_ids',
+  CMDS_H,
+  { UVERBS_ATTR_ALLOC_DMABUF_HANDLE: 0 },
+  { since: { UVERBS_ATTR_ALLOC_DMABUF_HANDLE: '7.2' } },
+);
