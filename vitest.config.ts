@@ -10,7 +10,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'host', include: ['test/**/*.test.ts'], exclude: ['test/device/**'] },
+        test: { name: 'host', include: ['test/**/*.test.ts'], exclude: ['test/device/**', 'test/probes/**'] },
       },
       {
         extends: true,
@@ -18,6 +18,11 @@ export default defineConfig({
         // run with --no-file-parallelism (scripts/test does): resource counts (`rdma res show`)
         // and link changes must not see another file's objects
         test: { name: 'device', include: ['test/device/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        // after the device tests: compares the probes they saved on each kernel
+        test: { name: 'probes', include: ['test/probes/**/*.test.ts'] },
       },
     ],
   },

@@ -5,7 +5,8 @@
  *
  * Source: include/rdma/ib_verbs.h (Linux 7.2), `enum ib_qp_attr_mask`,
  * `enum ib_qp_state`, `enum ib_mtu`, `enum ib_mw_type`,
- * `enum ib_srq_attr_mask`, `enum ib_event_type`, `enum ib_mr_rereg_flags`;
+ * `enum ib_srq_attr_mask`, `enum ib_event_type`, `enum ib_mr_rereg_flags`,
+ * `enum ib_port_state`, `enum rdma_link_layer`;
  * all but the last event type (IB_EVENT_DEVICE_SPEED_CHANGE) were there
  * long before 6.1. Not in linux-libc-dev, so the conformance test cannot
  * compile them; they are the IBA's own numbering, which libibverbs repeats.
@@ -98,4 +99,21 @@ export const ib_mr_rereg_flags = cEnum('ib_mr_rereg_flags', IB_VERBS_H, {
   IB_MR_REREG_TRANS: 1 << 0,
   IB_MR_REREG_PD: 1 << 1,
   IB_MR_REREG_ACCESS: 1 << 2,
+});
+
+/** `ib_uverbs_query_port_resp.state`. */
+export const ib_port_state = cEnum('ib_port_state', IB_VERBS_H, {
+  IB_PORT_NOP: 0,
+  IB_PORT_DOWN: 1,
+  IB_PORT_INIT: 2,
+  IB_PORT_ARMED: 3,
+  IB_PORT_ACTIVE: 4,
+  IB_PORT_ACTIVE_DEFER: 5,
+});
+
+/** `ib_uverbs_query_port_resp.link_layer`. */
+export const rdma_link_layer = cEnum('rdma_link_layer', IB_VERBS_H, {
+  IB_LINK_LAYER_UNSPECIFIED: 0,
+  IB_LINK_LAYER_INFINIBAND: 1,
+  IB_LINK_LAYER_ETHERNET: 2,
 });

@@ -5,12 +5,19 @@
  * passes its command's status through).
  */
 
+import { devicesCommand } from './devices.js';
+import { infoCommand } from './info.js';
+import { diffCommand, probeCommand } from './probe.js';
 import { UsageError } from './usage.js';
 import { vmCommand } from './vm.js';
 
 const HELP = `Usage: uverbs COMMAND [options]
 
 Commands:
+  devices   list uverbs devices: names, drivers, node GUIDs, ABI versions
+  info      device, port and GID attributes (like ibv_devinfo -v)
+  probe     which uverbs objects, methods, attributes and commands this kernel accepts
+  diff      compare two 'probe --json' results
   vm        run a command inside a QEMU guest with real rxe/siw devices
 
 Run 'uverbs COMMAND --help' for a command's options.`;
@@ -18,6 +25,14 @@ Run 'uverbs COMMAND --help' for a command's options.`;
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'devices':
+      return devicesCommand(rest);
+    case 'info':
+      return infoCommand(rest);
+    case 'probe':
+      return probeCommand(rest);
+    case 'diff':
+      return diffCommand(rest);
     case 'vm':
       return vmCommand(rest);
     case undefined:
