@@ -416,3 +416,11 @@ export const uverbs_attr_flags = cEnum('uverbs_attr_flags', 'rdma/rdma_user_ioct
   UVERBS_ATTR_F_MANDATORY: 1,
   UVERBS_ATTR_F_VALID_OUTPUT: 2,
 });
+
+/** siw's #defines: its ABI version, SGEs per WQE, and the mmap key that means "no ring". */
+export const siw_abi_defines = cEnum('siw_abi_defines', 'rdma/siw-abi.h', {
+  SIW_ABI_VERSION: 1,
+  SIW_MAX_SGE: 6,
+  SIW_UOBJ_MAX_KEY: 0x08ffff,
+  SIW_INVAL_UOBJ_KEY: 0x090000,
+});
