@@ -14,6 +14,7 @@ import type { Context } from './context.js';
 import { type CallPath, invalidArgType, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { uhwFor } from './providers/index.js';
+import type { Ring } from './ring.js';
 
 export interface CompletionQueueOptions {
   /** Entries wanted; the kernel may round up (`cqe` says what it gave). */
@@ -37,13 +38,15 @@ export class CompletionQueue extends KernelObject {
   readonly path: CallPath;
   #cqe: number;
   #driverData: Uint8Array | undefined;
+  #rings: Ring[];
 
   private constructor(
     context: Context,
     outputs: Record<string, unknown>,
     path: CallPath,
-    channel?: CompletionChannel,
-    driverData?: Uint8Array,
+    channel: CompletionChannel | undefined,
+    driverData: Uint8Array | undefined,
+    rings: Ring[],
   ) {
     super(context, ...(channel ? [channel] : []));
     this.context = context;
@@ -51,6 +54,12 @@ export class CompletionQueue extends KernelObject {
     this.#cqe = outputs.respCqe as number;
     this.path = path;
     this.#driverData = driverData;
+    this.#rings = rings;
+  }
+
+  /** The driver's completion ring (rxe, siw), mapped while the CQ lives; empty for drivers without one. */
+  get rings(): readonly Ring[] {
+    return this.#rings;
   }
 
   /** Entries the kernel gave (it may round up what was asked). */
@@ -86,7 +95,16 @@ export class CompletionQueue extends KernelObject {
       },
       uhwFor(context.provider, 'createCq'),
     );
-    return new CompletionQueue(context, r.outputs, r.path, channel, r.udataOut);
+    const description = `CompletionQueue ${r.outputs.handle}`;
+    let rings: Ring[];
+    try {
+      rings = context.mapRings('createCq', r.udataOut, description);
+    } catch (error) {
+      // nothing half-created: the kernel object goes too
+      context.dispatch.invoke(UVERBS_METHOD_CQ_DESTROY, { handle: r.outputs.handle });
+      throw error;
+    }
+    return new CompletionQueue(context, r.outputs, r.path, channel, r.udataOut, rings);
   }
 
   /**
@@ -103,7 +121,15 @@ export class CompletionQueue extends KernelObject {
       uhwFor(this.context.provider, 'resizeCq'),
     );
     this.#cqe = r.response?.cqe as number;
-    if (r.udataOut.byteLength > 0) this.#driverData = r.udataOut;
+    if (r.udataOut.byteLength > 0) {
+      // the driver moved the ring (rxe): map the new one, then let go of the old
+      const rings = this.context.mapRings('resizeCq', r.udataOut, this.description);
+      if (rings.length > 0) {
+        for (const ring of this.#rings) ring.unmap();
+        this.#rings = rings;
+      }
+      this.#driverData = r.udataOut;
+    }
   }
 
   get description(): string {
@@ -112,5 +138,10 @@ export class CompletionQueue extends KernelObject {
 
   protected destroy(): void {
     this.context.dispatch.invoke(UVERBS_METHOD_CQ_DESTROY, { handle: this.handle });
+    this.released();
+  }
+
+  protected override released(): void {
+    for (const ring of this.#rings) ring.unmap();
   }
 }

@@ -27,7 +27,8 @@ import { type CallPath, checkPort, invalidArgType, outOfRange, UverbsError } fro
 import { camelize, KernelObject } from './kernel-object.js';
 import { Scratch } from './memory.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { type Provider, providerFor, uhwFor } from './providers/index.js';
+import { type Provider, providerFor, type RingCall, ringsFor, uhwFor } from './providers/index.js';
+import { mapRings, type Ring, type RingName } from './ring.js';
 
 export interface OpenOptions {
   /** The libc to use (tests inject a fake). */
@@ -129,6 +130,17 @@ export class Context extends KernelObject {
 
   get description(): string {
     return `Context ${this.device.name}`;
+  }
+
+  /** @internal maps the rings a call's driver reply describes (all or none). */
+  mapRings(
+    call: RingCall,
+    driverData: Uint8Array | undefined,
+    owner: string,
+    except: readonly RingName[] = [],
+  ): Ring[] {
+    const specs = ringsFor(this.provider, call, driverData).filter((spec) => !except.includes(spec.name));
+    return mapRings(this.sys, this.#fd, specs, owner);
   }
 
   /** The context's async event fd (port changes, QP/CQ/SRQ errors), made on first use. */

@@ -17,6 +17,7 @@ import { camelize, KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits } from './memory-region.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
+import type { Ring } from './ring.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
 
 export type { AddressVector };
@@ -96,13 +97,16 @@ export class QueuePair extends KernelObject {
   readonly cap: Readonly<QpCapabilities>;
   readonly path: CallPath;
   readonly driverData: Uint8Array | undefined;
+  /** The driver's work-queue rings (rxe, siw), mapped while the object lives. */
+  readonly rings: readonly Ring[];
 
   private constructor(
     pd: ProtectionDomain,
     options: QueuePairOptions,
     outputs: Record<string, unknown>,
     path: CallPath,
-    driverData?: Uint8Array,
+    driverData: Uint8Array | undefined,
+    rings: Ring[],
   ) {
     super(pd, options.sendCq, options.recvCq, ...(options.srq ? [options.srq] : []));
     this.pd = pd;
@@ -112,6 +116,7 @@ export class QueuePair extends KernelObject {
     this.cap = camelize(outputs.respCap) as QpCapabilities;
     this.path = path;
     this.driverData = driverData;
+    this.rings = rings;
   }
 
   /** @internal use `ProtectionDomain.createQp()` */
@@ -148,7 +153,8 @@ export class QueuePair extends KernelObject {
       },
       uhwFor(context.provider, 'createQp'),
     );
-    return new QueuePair(pd, options, r.outputs, r.path, r.udataOut);
+    const rings = QueuePair.#mapOrDestroy(context, r.outputs.handle as number, r.udataOut, options.srq !== undefined);
+    return new QueuePair(pd, options, r.outputs, r.path, r.udataOut, rings);
   }
 
   get description(): string {
@@ -211,7 +217,24 @@ export class QueuePair extends KernelObject {
     return { ...out, state };
   }
 
+  /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */
+  static #mapOrDestroy(context: Context, handle: number, driverData: Uint8Array | undefined, onSrq: boolean): Ring[] {
+    try {
+      // a QP on an SRQ receives through the SRQ's ring; what the driver says of its own RQ then means
+      // nothing (siw reports num_rqe and a zero key, which is another object's offset)
+      return context.mapRings('createQp', driverData, `QueuePair ${handle}`, onSrq ? ['rq'] : []);
+    } catch (error) {
+      context.dispatch.invoke(UVERBS_METHOD_QP_DESTROY, { handle });
+      throw error;
+    }
+  }
+
   protected destroy(): void {
     this.pd.context.dispatch.invoke(UVERBS_METHOD_QP_DESTROY, { handle: this.handle });
+    this.released();
+  }
+
+  protected override released(): void {
+    for (const ring of this.rings) ring.unmap();
   }
 }

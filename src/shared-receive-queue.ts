@@ -7,10 +7,12 @@ import { ib_uverbs_srq_type } from './abi/constants.js';
 import { ib_srq_attr_mask } from './abi/kernel-internal.js';
 import { UVERBS_METHOD_SRQ_CREATE, UVERBS_METHOD_SRQ_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
+import type { Context } from './context.js';
 import { type CallPath, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
+import type { Ring } from './ring.js';
 
 export interface SharedReceiveQueueOptions {
   maxWr: number;
@@ -29,8 +31,16 @@ export class SharedReceiveQueue extends KernelObject {
   readonly srqNum: number | undefined;
   readonly path: CallPath;
   readonly driverData: Uint8Array | undefined;
+  /** The driver's work-queue rings (rxe, siw), mapped while the object lives. */
+  readonly rings: readonly Ring[];
 
-  private constructor(pd: ProtectionDomain, o: Record<string, unknown>, path: CallPath, driverData?: Uint8Array) {
+  private constructor(
+    pd: ProtectionDomain,
+    o: Record<string, unknown>,
+    path: CallPath,
+    driverData: Uint8Array | undefined,
+    rings: Ring[],
+  ) {
     super(pd);
     this.pd = pd;
     this.handle = o.handle as number;
@@ -39,6 +49,7 @@ export class SharedReceiveQueue extends KernelObject {
     this.srqNum = o.respSrqNum as number | undefined;
     this.path = path;
     this.driverData = driverData;
+    this.rings = rings;
   }
 
   /** @internal use `ProtectionDomain.createSrq()` */
@@ -60,7 +71,8 @@ export class SharedReceiveQueue extends KernelObject {
       },
       uhwFor(pd.context.provider, 'createSrq'),
     );
-    return new SharedReceiveQueue(pd, r.outputs, r.path, r.udataOut);
+    const rings = SharedReceiveQueue.#mapOrDestroy(pd.context, r.outputs.handle as number, r.udataOut);
+    return new SharedReceiveQueue(pd, r.outputs, r.path, r.udataOut, rings);
   }
 
   get description(): string {
@@ -87,7 +99,22 @@ export class SharedReceiveQueue extends KernelObject {
     return { maxWr: x.max_wr, maxSge: x.max_sge, limit: x.srq_limit };
   }
 
+  /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */
+  static #mapOrDestroy(context: Context, handle: number, driverData: Uint8Array | undefined): Ring[] {
+    try {
+      return context.mapRings('createSrq', driverData, `SharedReceiveQueue ${handle}`);
+    } catch (error) {
+      context.dispatch.invoke(UVERBS_METHOD_SRQ_DESTROY, { handle });
+      throw error;
+    }
+  }
+
   protected destroy(): void {
     this.pd.context.dispatch.invoke(UVERBS_METHOD_SRQ_DESTROY, { handle: this.handle });
+    this.released();
+  }
+
+  protected override released(): void {
+    for (const ring of this.rings) ring.unmap();
   }
 }

@@ -7,5 +7,14 @@ import { siwProvider } from './siw.js';
 registerProvider(rxeProvider);
 registerProvider(siwProvider);
 
-export { type Provider, providerFor, registerProvider, type UhwCall, type UhwExchange, uhwFor } from './provider.js';
+export {
+  type Provider,
+  providerFor,
+  type RingCall,
+  registerProvider,
+  ringsFor,
+  type UhwCall,
+  type UhwExchange,
+  uhwFor,
+} from './provider.js';
 export { rxeProvider, siwProvider };

@@ -7,6 +7,7 @@
  */
 
 import { outOfRange } from '../errors.js';
+import type { RingSpec } from '../ring.js';
 
 /** Driver data for one call: what to send, and how much reply to make room for. */
 export interface UhwExchange {
@@ -23,7 +24,15 @@ export interface Provider {
   readonly driverId: number;
   /** Driver data per call; a call without an entry sends none. */
   readonly uhw: Readonly<Partial<Record<UhwCall, UhwExchange>>>;
+  /**
+   * The rings a call's driver reply (UHW out) describes, to be mapped from
+   * the uverbs fd; a call without an entry maps none.
+   */
+  readonly rings?: Readonly<Partial<Record<RingCall, (driverData: Uint8Array) => RingSpec[]>>>;
 }
+
+/** The calls whose replies describe rings. */
+export type RingCall = 'createCq' | 'resizeCq' | 'createQp' | 'createSrq';
 
 /** The calls that carry driver data. */
 export type UhwCall =
@@ -50,6 +59,16 @@ export function registerProvider(provider: Provider): void {
 
 export function providerFor(driverId: number): Provider | undefined {
   return registry.get(driverId);
+}
+
+/** The rings a call's reply describes, or none. */
+export function ringsFor(
+  provider: Provider | undefined,
+  call: RingCall,
+  driverData: Uint8Array | undefined,
+): RingSpec[] {
+  const describe = provider?.rings?.[call];
+  return describe && driverData ? describe(driverData) : [];
 }
 
 /** The driver data a call sends and expects, or none. */

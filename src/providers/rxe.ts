@@ -5,6 +5,7 @@
  */
 
 import { rdma_driver_id } from '../abi/constants.js';
+import { decode } from '../abi/layout.js';
 import {
   rxe_create_ah_resp,
   rxe_create_cq_resp,
@@ -13,7 +14,13 @@ import {
   rxe_modify_srq_cmd,
   rxe_resize_cq_resp,
 } from '../abi/rxe.js';
+import type { RingSpec } from '../ring.js';
 import type { Provider } from './provider.js';
+
+/** A ring from an `mminfo`: its mmap offset and size (none when the size is 0: no such queue). */
+function ring(name: RingSpec['name'], mi: { offset: bigint; size: number }): RingSpec[] {
+  return mi.size ? [{ name, offset: mi.offset, length: mi.size }] : [];
+}
 
 export const rxeProvider: Provider = {
   name: 'rxe',
@@ -27,5 +34,15 @@ export const rxeProvider: Provider = {
     // rxe refuses MODIFY_SRQ without its command (the mmap_info_addr it fills when the SRQ is resized)
     modifySrq: { in: () => new Uint8Array(rxe_modify_srq_cmd.size) },
     createAh: { outLength: rxe_create_ah_resp.size },
+  },
+  rings: {
+    createCq: (d) => ring('cq', decode(rxe_create_cq_resp, d).mi),
+    resizeCq: (d) => ring('cq', decode(rxe_resize_cq_resp, d).mi),
+    // a QP on an SRQ has no receive ring of its own (rq_mi.size 0)
+    createQp: (d) => {
+      const r = decode(rxe_create_qp_resp, d);
+      return [...ring('sq', r.sq_mi), ...ring('rq', r.rq_mi)];
+    },
+    createSrq: (d) => ring('srq', decode(rxe_create_srq_resp, d).mi),
   },
 };

@@ -12,6 +12,7 @@
 
 import type { Sys } from '../../ioctl/index.js';
 import { rdma_driver_id, rdma_user_ioctl_defines, uverbs_attr_flags } from '../../src/abi/constants.js';
+import { uverbs_driver_ns_ids } from '../../src/abi/ids.js';
 import { type ModelDevice, modelDevice, validateIoctl, validateWrite } from '../../src/abi/kernel-model.js';
 import { type AnyLayout, encode, type Field } from '../../src/abi/layout.js';
 import { type MethodSpec, methodKey } from '../../src/abi/method-spec.js';
@@ -135,7 +136,9 @@ export class FakeKernel implements Sys {
       } else if (spec.kind === 'ptrOut') {
         const len = view.getUint16(at + 2, true);
         const out = this.readUser(view.getBigUint64(at + 8, true), len);
-        if (out) for (let j = 0; j < out.byteLength; j++) out[j] = (spec.id + j + 1) & 0xff;
+        // driver data (UHW_OUT) stays zero: the fake has no driver, so no rings to describe
+        const uhw = spec.id === uverbs_driver_ns_ids.UVERBS_ATTR_UHW_OUT;
+        if (out && !uhw) for (let j = 0; j < out.byteLength; j++) out[j] = (spec.id + j + 1) & 0xff;
         view.setUint16(at + 4, view.getUint16(at + 4, true) | uverbs_attr_flags.UVERBS_ATTR_F_VALID_OUTPUT, true);
       }
     }
