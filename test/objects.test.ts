@@ -6,19 +6,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { Context } from '../src/context.js';
-import type { DeviceInfo } from '../src/device.js';
 import type { TraceEvent } from '../src/dispatch.js';
 import { accessBits } from '../src/memory-region.js';
-import { FakeKernel } from './support/fake-kernel.js';
-
-const DEVICE: DeviceInfo = {
-  name: 'rxe0',
-  node: 'uverbs0',
-  path: '/dev/infiniband/uverbs0',
-  driverAbiVersion: 2,
-  nodeGuid: '5054:00ff:fe12:3456',
-  nodeType: '1: CA',
-};
+import { FAKE_DEVICE as DEVICE, FakeKernel } from './support/fake-kernel.js';
 
 function open(driverId = 14, ioctl = true) {
   const kernel = new FakeKernel({ driverId });

@@ -9,21 +9,12 @@ import * as ids from '../src/abi/ids.js';
 import { modelDevice, validateWrite } from '../src/abi/kernel-model.js';
 import { UVERBS_METHOD_QUERY_CONTEXT, UVERBS_METHOD_REG_MR } from '../src/abi/methods.js';
 import { WRITE_COMMANDS } from '../src/abi/write-commands.js';
-import type { DeviceInfo } from '../src/device.js';
 import { EINVAL, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
 import { KNOWN_METHODS } from '../src/probe/known-methods.js';
 import { attributeProbe, capabilityNames, methodProbe, probe, writeProbe } from '../src/probe/probe.js';
-import { FakeKernel } from './support/fake-kernel.js';
+import { FAKE_DEVICE as DEVICE, FakeKernel } from './support/fake-kernel.js';
 
 const RXE = 14;
-const DEVICE: DeviceInfo = {
-  name: 'rxe0',
-  node: 'uverbs0',
-  path: '/dev/infiniband/uverbs0',
-  driverAbiVersion: 2,
-  nodeGuid: '5054:00ff:fe12:3456',
-  nodeType: '1: CA',
-};
 
 describe('probe commands', () => {
   it('every method: EINVAL where the device has it, EPROTONOSUPPORT where not, never a handler', () => {

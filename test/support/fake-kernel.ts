@@ -18,6 +18,7 @@ import { type AnyLayout, encode, type Field } from '../../src/abi/layout.js';
 import { type MethodSpec, methodKey } from '../../src/abi/method-spec.js';
 import { METHODS } from '../../src/abi/methods.js';
 import { WRITE_COMMANDS, type WriteCommand } from '../../src/abi/write-commands.js';
+import type { DeviceInfo } from '../../src/device.js';
 import { EBADF, ENOENT, ENOTTY, EOPNOTSUPP } from '../../src/errno.js';
 
 export interface FakeKernelOptions {
@@ -42,6 +43,16 @@ export interface SyscallRecord {
 }
 
 const PAGE = 4096n;
+
+/** The device a fake kernel stands behind (what sysfs would list for rxe0). */
+export const FAKE_DEVICE: DeviceInfo = {
+  name: 'rxe0',
+  node: 'uverbs0',
+  path: '/dev/infiniband/uverbs0',
+  driverAbiVersion: 2,
+  nodeGuid: '5054:00ff:fe12:3456',
+  nodeType: '1: CA',
+};
 
 export class FakeKernel implements Sys {
   readonly calls: SyscallRecord[] = [];
