@@ -17,9 +17,10 @@ import { UVERBS_METHOD_ASYNC_EVENT_ALLOC } from './abi/methods.js';
 import { ib_uverbs_async_event_desc } from './abi/structs.js';
 import type { Context } from './context.js';
 import { errnoName } from './errno.js';
-import { outOfRange, UverbsError } from './errors.js';
+import { outOfRange, UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
+import { type NativeHandle, native } from './native.js';
 
 export type AsyncEventType = keyof typeof ib_event_type;
 
@@ -42,6 +43,8 @@ export class AsyncEventQueue extends KernelObject {
   readonly fd: number;
   /** One event descriptor and one `struct pollfd`, reused by every read. */
   readonly #buffer: UserMemory;
+  #watch: NativeHandle | undefined;
+  #wake: ((status: number) => void) | undefined;
 
   private constructor(context: Context, fd: number) {
     super(context);
@@ -83,6 +86,27 @@ export class AsyncEventQueue extends KernelObject {
     return { type: NAMES.get(desc.event_type) ?? desc.event_type, element: desc.element };
   }
 
+  /** The next event, awaited on Node's event loop (no thread blocks, nothing spins). */
+  async wait(): Promise<AsyncEvent> {
+    for (;;) {
+      const event = this.next(0);
+      if (event !== undefined) return event;
+      const status = await new Promise<number>((resolve) => {
+        this.#wake = resolve;
+        this.#watch = native().waitReadable(this.fd, resolve);
+      });
+      this.#watch = undefined;
+      this.#wake = undefined;
+      if (this.closed) throw new UverbsClosedError(this.description);
+      if (status < 0) throw this.#error(-status, 'poll');
+    }
+  }
+
+  /** Events as they come: `for await (const e of ctx.asyncEvents())`; ends when the queue is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<AsyncEvent> {
+    while (!this.closed) yield await this.wait();
+  }
+
   #error(errno: number, syscall: string): UverbsError {
     return new UverbsError({ errno, syscall, object: 'UVERBS_OBJECT_ASYNC_EVENT', method: syscall, path: 'ioctl' });
   }
@@ -94,6 +118,10 @@ export class AsyncEventQueue extends KernelObject {
   }
 
   protected override released(): void {
+    if (this.#watch !== undefined) native().cancelWait(this.#watch);
+    this.#watch = undefined;
+    // a wait in progress wakes and finds the queue closed
+    this.#wake?.(0);
     this.#buffer.free();
   }
 }

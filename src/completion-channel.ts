@@ -2,16 +2,38 @@
  * A completion channel: an fd the kernel signals when an armed CQ gets a
  * completion. Created by the legacy IB_USER_VERBS_CMD_CREATE_COMP_CHANNEL
  * write (there is no ioctl for it); destroyed by closing the fd.
+ *
+ * Waiting happens on Node's event loop: while any CQ waits, the addon
+ * watches the fd with a libuv poll handle; when it is readable, one
+ * `ib_uverbs_comp_event_desc` is read and the CQs with that user handle
+ * are woken (two CQs sharing a user handle both wake; waiting re-polls,
+ * so a wake-up with nothing to poll costs one more round).
  */
 
+import { decode } from './abi/layout.js';
+import { ib_uverbs_comp_event_desc } from './abi/structs.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
+import type { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
 import { errnoName } from './errno.js';
+import { UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
+import { UserMemory } from './memory.js';
+import { type NativeHandle, native } from './native.js';
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
 
 export class CompletionChannel extends KernelObject {
   readonly context: Context;
   readonly fd: number;
+  /** User handles of CQs signalled while nobody waited on them. */
+  readonly #pending = new Set<bigint>();
+  readonly #waiters = new Map<bigint, Waiter[]>();
+  #watch: NativeHandle | undefined;
+  #buffer: UserMemory | undefined;
 
   private constructor(context: Context, fd: number) {
     super(context);
@@ -29,8 +51,66 @@ export class CompletionChannel extends KernelObject {
     return `CompletionChannel fd ${this.fd}`;
   }
 
+  /** @internal resolves when the kernel signals `cq` (armed with `requestNotify`) on this channel. */
+  event(cq: CompletionQueue): Promise<void> {
+    this.assertOpen();
+    if (this.#pending.delete(cq.userHandle)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const list = this.#waiters.get(cq.userHandle) ?? [];
+      list.push({ resolve, reject });
+      this.#waiters.set(cq.userHandle, list);
+      this.#arm();
+    });
+  }
+
+  #arm(): void {
+    if (this.#watch !== undefined || this.#waiters.size === 0) return;
+    this.#watch = native().waitReadable(this.fd, (status) => this.#readable(status));
+  }
+
+  #readable(status: number): void {
+    this.#watch = undefined;
+    if (this.closed) return;
+    const size = ib_uverbs_comp_event_desc.size;
+    this.#buffer ??= UserMemory.allocate(this.context.sys, size);
+    const n = status < 0 ? status : this.context.sys.read(this.fd, this.#buffer.address, size);
+    if (n < 0) {
+      const error = new UverbsError({
+        errno: -n,
+        syscall: status < 0 ? 'poll' : 'read',
+        object: this.description,
+        method: 'completion event',
+        path: 'write',
+      });
+      this.#settle((w) => w.reject(error));
+      return;
+    }
+    const handle = decode(ib_uverbs_comp_event_desc, this.#buffer.bytes.subarray(0, size)).cq_handle;
+    const waiting = this.#waiters.get(handle);
+    if (waiting === undefined) this.#pending.add(handle);
+    else {
+      this.#waiters.delete(handle);
+      for (const w of waiting) w.resolve();
+    }
+    this.#arm();
+  }
+
+  #settle(each: (w: Waiter) => void): void {
+    const all = [...this.#waiters.values()].flat();
+    this.#waiters.clear();
+    for (const w of all) each(w);
+  }
+
   protected destroy(): void {
     const r = this.context.sys.close(this.fd);
     if (r < 0) throw new Error(`close(completion channel ${this.fd}): ${errnoName(-r)}`);
+    this.released();
+  }
+
+  protected override released(): void {
+    if (this.#watch !== undefined) native().cancelWait(this.#watch);
+    this.#watch = undefined;
+    this.#buffer?.free();
+    this.#settle((w) => w.reject(new UverbsClosedError(this.description)));
   }
 }

@@ -11,10 +11,11 @@ import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_CQ_DESTROY } from './abi/methods
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import type { CompletionChannel } from './completion-channel.js';
 import type { Context } from './context.js';
-import { type CallPath, invalidArgType, outOfRange } from './errors.js';
+import { type CallPath, invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
+import { COMPLETION_SIZE, type Completion, decodeCompletions } from './work-request.js';
 
 export interface CompletionQueueOptions {
   /** Entries wanted; the kernel may round up (`cqe` says what it gave). */
@@ -36,6 +37,10 @@ export class CompletionQueue extends KernelObject {
   readonly handle: number;
   /** How the CQ was created. */
   readonly path: CallPath;
+  /** The channel armed completions are signalled on, if any. */
+  readonly channel: CompletionChannel | undefined;
+  /** What the kernel reports for this CQ in completion and async events. */
+  readonly userHandle: bigint;
   #cqe: number;
   #driverData: Uint8Array | undefined;
   #rings: Ring[];
@@ -45,6 +50,7 @@ export class CompletionQueue extends KernelObject {
     outputs: Record<string, unknown>,
     path: CallPath,
     channel: CompletionChannel | undefined,
+    userHandle: bigint,
     driverData: Uint8Array | undefined,
     rings: Ring[],
   ) {
@@ -53,6 +59,8 @@ export class CompletionQueue extends KernelObject {
     this.handle = outputs.handle as number;
     this.#cqe = outputs.respCqe as number;
     this.path = path;
+    this.channel = channel;
+    this.userHandle = userHandle;
     this.#driverData = driverData;
     this.#rings = rings;
   }
@@ -104,7 +112,7 @@ export class CompletionQueue extends KernelObject {
       context.dispatch.invoke(UVERBS_METHOD_CQ_DESTROY, { handle: r.outputs.handle });
       throw error;
     }
-    return new CompletionQueue(context, r.outputs, r.path, channel, r.udataOut, rings);
+    return new CompletionQueue(context, r.outputs, r.path, channel, userHandle, r.udataOut, rings);
   }
 
   /**
@@ -129,6 +137,70 @@ export class CompletionQueue extends KernelObject {
         this.#rings = rings;
       }
       this.#driverData = r.udataOut;
+    }
+  }
+
+  /**
+   * Copies up to `max` completions into `out` (each `COMPLETION_SIZE` bytes,
+   * a `struct ib_uverbs_wc`) and returns how many: straight from the
+   * driver's ring, no system call and no allocation. Memory the caller
+   * owns, reused from poll to poll; `decodeCompletions` reads it.
+   */
+  poll(out: Uint8Array, max = Math.floor(out.byteLength / COMPLETION_SIZE)): number {
+    this.assertOpen();
+    if (!(out instanceof Uint8Array)) throw invalidArgType('out', 'a Uint8Array', out);
+    if (!Number.isInteger(max) || max < 0 || max * COMPLETION_SIZE > out.byteLength) {
+      throw outOfRange('max', `0..${Math.floor(out.byteLength / COMPLETION_SIZE)} (what fits in out)`, max);
+    }
+    return this.context.datapath(this.description, 'poll cq').pollCq(this, out, max);
+  }
+
+  /** Up to `max` completions as objects: the convenient path (it allocates). */
+  pollCompletions(max = 16): Completion[] {
+    if (!Number.isInteger(max) || max < 1) throw outOfRange('max', 'a positive integer', max);
+    const out = new Uint8Array(max * COMPLETION_SIZE);
+    return decodeCompletions(out, this.poll(out, max));
+  }
+
+  /**
+   * IB_USER_VERBS_CMD_REQ_NOTIFY_CQ: the next completion (or the next
+   * solicited one) signals the CQ's channel once.
+   */
+  requestNotify(solicitedOnly = false): void {
+    this.assertOpen();
+    this.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_REQ_NOTIFY_CQ, {
+      cq_handle: this.handle,
+      solicited_only: solicitedOnly ? 1 : 0,
+    });
+  }
+
+  /**
+   * Waits for completions without spinning: polls; if the CQ is empty,
+   * arms it, polls once more (a completion that landed between the first
+   * poll and the arm would otherwise never be signalled), then awaits the
+   * channel's event on Node's event loop. Resolves with how many
+   * completions were copied into `out` (at least one).
+   */
+  async wait(out: Uint8Array, max = Math.floor(out.byteLength / COMPLETION_SIZE)): Promise<number> {
+    const channel = this.channel;
+    if (channel === undefined) throw invalidArgValue('this', 'has no completion channel to wait on', this.description);
+    for (;;) {
+      let n = this.poll(out, max);
+      if (n > 0) return n;
+      this.requestNotify();
+      n = this.poll(out, max);
+      if (n > 0) return n;
+      await channel.event(this);
+      if (this.closed) throw new UverbsClosedError(this.description);
+    }
+  }
+
+  /** Completions as objects, as they come: `for await (const wc of cq.completions())`. */
+  async *completions(batch = 16): AsyncGenerator<Completion> {
+    const out = new Uint8Array(batch * COMPLETION_SIZE);
+    while (!this.closed) {
+      const n = await this.wait(out, batch);
+      yield* decodeCompletions(out, n);
     }
   }
 

@@ -22,12 +22,12 @@ import { CompletionQueue, type CompletionQueueOptions } from './completion-queue
 import { type DeviceInfo, findDevice } from './device.js';
 import { Dispatcher, type TraceEvent } from './dispatch.js';
 import { detectDriverId } from './driver-id.js';
-import { errnoName } from './errno.js';
-import { type CallPath, checkPort, invalidArgType, outOfRange, UverbsError } from './errors.js';
+import { EOPNOTSUPP, errnoName } from './errno.js';
+import { type CallPath, checkPort, invalidArgType, outOfRange, UverbsError, UverbsUnsupportedError } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { Scratch } from './memory.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { type Provider, providerFor, type RingCall, ringsFor, uhwFor } from './providers/index.js';
+import { type Datapath, type Provider, providerFor, type RingCall, ringsFor, uhwFor } from './providers/index.js';
 import { mapRings, type Ring, type RingName } from './ring.js';
 
 export interface OpenOptions {
@@ -101,6 +101,7 @@ export class Context extends KernelObject {
         release: this.release,
         trace: options.trace,
         ioctl: options.ioctl,
+        writeFirst: new Set(Object.keys(this.provider?.writeFirst ?? {})),
       });
       const r = this.dispatch.invoke(
         UVERBS_METHOD_GET_CONTEXT,
@@ -132,6 +133,24 @@ export class Context extends KernelObject {
     return `Context ${this.device.name}`;
   }
 
+  /** @internal the uverbs fd, for the datapath's doorbell. */
+  get fd(): number {
+    this.assertOpen();
+    return this.#fd;
+  }
+
+  /**
+   * @internal the provider's datapath; `UverbsUnsupportedError` (EOPNOTSUPP,
+   * nothing sent) for a driver whose provider has none.
+   */
+  datapath(owner: string, method: string): Datapath {
+    const datapath = this.provider?.datapath;
+    if (datapath === undefined) {
+      throw new UverbsUnsupportedError({ errno: EOPNOTSUPP, syscall: 'none', object: owner, method, path: 'ring' });
+    }
+    return datapath;
+  }
+
   /** @internal maps the rings a call's driver reply describes (all or none). */
   mapRings(
     call: RingCall,
@@ -140,7 +159,7 @@ export class Context extends KernelObject {
     except: readonly RingName[] = [],
   ): Ring[] {
     const specs = ringsFor(this.provider, call, driverData).filter((spec) => !except.includes(spec.name));
-    return mapRings(this.sys, this.#fd, specs, owner);
+    return specs.length === 0 ? [] : mapRings(this.#fd, specs, owner);
   }
 
   /** The context's async event fd (port changes, QP/CQ/SRQ errors), made on first use. */

@@ -20,6 +20,7 @@ import { rdma_user_ioctl_defines } from './abi/constants.js';
 import { decodeMethod, encodeMethod } from './abi/ioctl-command.js';
 import type { Input } from './abi/layout.js';
 import type { MethodSpec, WriteFallback } from './abi/method-spec.js';
+import { METHODS } from './abi/methods.js';
 import { decodeWrite, encodeWrite, type WriteOptions } from './abi/write-command.js';
 import type { WriteCommand } from './abi/write-commands.js';
 import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from './errno.js';
@@ -48,6 +49,12 @@ export interface DispatchOptions {
   trace?: (event: TraceEvent) => void;
   /** false: behave as on a kernel without RDMA_VERBS_IOCTL (every call takes its write form). */
   ioctl?: boolean;
+  /**
+   * Methods (by kernel name) served by their write form from the start,
+   * even where the ioctl exists: a provider's word that the ioctl is broken
+   * for its driver (see `Provider.writeFirst`).
+   */
+  writeFirst?: ReadonlySet<string>;
 }
 
 export interface InvokeOptions {
@@ -95,6 +102,10 @@ export class Dispatcher {
     this.#scratch = scratch;
     this.#options = options;
     this.#ioctl = options.ioctl ?? true;
+    for (const name of options.writeFirst ?? []) {
+      const method = METHODS.find((m) => m.name === name);
+      if (method?.fallback !== undefined) this.#routes.set(method, 'write');
+    }
   }
 
   /** The path the most recent call took. */

@@ -15,8 +15,8 @@
 import { inspect } from 'node:util';
 import { errnoName } from './errno.js';
 
-/** Which kernel entry point a call used. */
-export type CallPath = 'ioctl' | 'write' | 'write-ex';
+/** Which kernel entry point a call used; `ring`: the driver's shared ring, no system call (the datapath). */
+export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring';
 
 export interface UverbsErrorDetails {
   errno: number;

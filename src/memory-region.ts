@@ -65,6 +65,8 @@ export interface Reregistration {
 
 export class MemoryRegion extends KernelObject {
   readonly handle: number;
+  /** Bytes registered (the mapping behind them is whole pages). */
+  readonly length: number;
   /** How the registration reached the kernel: ioctl REG_MR (7.x) or the legacy write. */
   readonly path: CallPath;
   readonly #memory: UserMemory;
@@ -72,8 +74,15 @@ export class MemoryRegion extends KernelObject {
   #lkey: number;
   #rkey: number;
 
-  private constructor(pd: ProtectionDomain, memory: UserMemory, outputs: Record<string, unknown>, path: CallPath) {
+  private constructor(
+    pd: ProtectionDomain,
+    memory: UserMemory,
+    length: number,
+    outputs: Record<string, unknown>,
+    path: CallPath,
+  ) {
     super(pd);
+    this.length = length;
     this.#pd = pd;
     this.#memory = memory;
     this.handle = outputs.handle as number;
@@ -106,7 +115,7 @@ export class MemoryRegion extends KernelObject {
         { pdHandle: pd.handle, addr: memory.address, length, iova: memory.address, accessFlags: bits },
         uhwFor(context.provider, 'regMr'),
       );
-      return new MemoryRegion(pd, memory, r.outputs, r.path);
+      return new MemoryRegion(pd, memory, length, r.outputs, r.path);
     } catch (error) {
       memory.free();
       throw error;

@@ -6,7 +6,7 @@
  */
 
 import { ib_uverbs_qp_type } from './abi/constants.js';
-import { ib_mtu, ib_qp_state, ib_qp_attr_mask as M } from './abi/kernel-internal.js';
+import { ib_mtu, ib_qp_state, ib_send_flags, ib_qp_attr_mask as M } from './abi/kernel-internal.js';
 import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import { type AddressVector, addressFields } from './address-vector.js';
@@ -19,6 +19,7 @@ import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
+import { type RecvWr, resolveRecv, resolveSend, type SendLimits, type SendWr } from './work-request.js';
 
 export type { AddressVector };
 export type QpType = 'RC' | 'UC' | 'UD';
@@ -85,6 +86,27 @@ export interface QpAttributes {
   retryCnt?: number;
   rnrRetry?: number;
   av?: AddressVector;
+}
+
+/** The peer of a connected (RC, UC) QP: what ibv_rc_pingpong-style exchanges carry. */
+export interface RemoteQp {
+  qpNum: number;
+  /** The peer's first send PSN: our receive PSN. */
+  psn: number;
+  /** The peer's GID (RoCE: its IP address as a GID). */
+  gid: Uint8Array;
+}
+
+export interface ConnectOptions {
+  port?: number;
+  /** Our GID index (RoCE v2 over IPv4 on rxe: the IPv4-mapped entry). */
+  sgidIndex: number;
+  /** Our first send PSN (default 0). */
+  psn?: number;
+  pathMtu?: Mtu;
+  /** What the peer may do to our memory through this QP (default: remote write, read and atomics). */
+  access?: AccessFlags;
+  hopLimit?: number;
 }
 
 export class QueuePair extends KernelObject {
@@ -205,6 +227,35 @@ export class QueuePair extends KernelObject {
     this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_MODIFY_QP, req as never);
   }
 
+  /**
+   * RESET -> INIT -> RTR -> RTS to a peer, for RC and UC, with the usual
+   * attributes (P_Key index 0, RC: one outstanding read or atomic each way,
+   * timeout 14, 7 retries, 7 RNR retries). Each step is one MODIFY_QP; an
+   * illegal one fails with the kernel's errno and leaves the QP where it was.
+   */
+  connect(remote: RemoteQp, options: ConnectOptions): void {
+    if (this.type === 'UD') throw invalidArgValue('this', 'is a UD QP: it has no peer to connect to', this.description);
+    if (typeof remote !== 'object' || remote === null)
+      throw invalidArgType('remote', 'an { qpNum, psn, gid } object', remote);
+    const port = options.port ?? 1;
+    const rc = this.type === 'RC';
+    const access = options.access ?? { localWrite: true, remoteWrite: true, remoteRead: rc, remoteAtomic: rc };
+    this.modify({ state: 'INIT', pkeyIndex: 0, port, access });
+    this.modify({
+      state: 'RTR',
+      pathMtu: options.pathMtu ?? 1024,
+      destQpn: remote.qpNum,
+      rqPsn: remote.psn,
+      av: { dgid: remote.gid, sgidIndex: options.sgidIndex, hopLimit: options.hopLimit ?? 64, port },
+      ...(rc ? { maxDestRdAtomic: 1, minRnrTimer: 12 } : {}),
+    });
+    this.modify({
+      state: 'RTS',
+      sqPsn: options.psn ?? 0,
+      ...(rc ? { timeout: 14, retryCnt: 7, rnrRetry: 7, maxRdAtomic: 1 } : {}),
+    });
+  }
+
   /** QUERY_QP, camelCased; `state` is the name of the QP's current state. */
   query(): Record<string, unknown> & { state: QpState } {
     this.assertOpen();
@@ -215,6 +266,52 @@ export class QueuePair extends KernelObject {
     const out = camelize(r.response) as Record<string, unknown>;
     const state = (Object.keys(STATES) as QpState[]).find((k) => STATES[k] === out.qpState) as QpState;
     return { ...out, state };
+  }
+
+  /**
+   * Posts send work requests, all or none: each is checked first (opcode
+   * allowed on this transport, SGEs inside open regions of this PD, inline
+   * size within what the kernel granted), then the driver's datapath writes
+   * them and rings the doorbell. ENOMEM when the send queue has too little
+   * room (nothing posted); `UverbsUnsupportedError` for a driver whose
+   * datapath the library does not have.
+   */
+  postSend(wrs: SendWr | readonly SendWr[]): void {
+    this.assertOpen();
+    const datapath = this.pd.context.datapath(this.description, 'post send');
+    const list = Array.isArray(wrs) ? (wrs as readonly SendWr[]) : [wrs as SendWr];
+    const limits: SendLimits = {
+      type: this.type,
+      pdHandle: this.pd.handle,
+      maxSge: this.cap.maxSendSge,
+      maxInline: this.cap.maxInlineData ?? 0,
+      flags: {
+        fence: ib_send_flags.IB_SEND_FENCE,
+        signaled: ib_send_flags.IB_SEND_SIGNALED,
+        solicited: ib_send_flags.IB_SEND_SOLICITED,
+        inline: ib_send_flags.IB_SEND_INLINE,
+      },
+    };
+    datapath.postSend(
+      this,
+      list.map((wr, i) => resolveSend(wr, Array.isArray(wrs) ? `wrs[${i}]` : 'wr', limits)),
+    );
+  }
+
+  /** Posts receive work requests to the QP's own receive queue, all or none (ENOMEM when it is full). */
+  postRecv(wrs: RecvWr | readonly RecvWr[]): void {
+    this.assertOpen();
+    if (!this.rings.some((r) => r.name === 'rq') && this.pd.context.provider?.datapath !== undefined) {
+      throw invalidArgValue('this', 'receives through its SRQ: post to the SRQ', this.description);
+    }
+    const datapath = this.pd.context.datapath(this.description, 'post recv');
+    const list = Array.isArray(wrs) ? (wrs as readonly RecvWr[]) : [wrs as RecvWr];
+    datapath.postRecv(
+      this,
+      list.map((wr, i) =>
+        resolveRecv(wr, Array.isArray(wrs) ? `wrs[${i}]` : 'wr', this.pd.handle, this.cap.maxRecvSge),
+      ),
+    );
   }
 
   /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */

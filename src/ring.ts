@@ -10,9 +10,9 @@
  * rings never outlive their objects.
  */
 
-import { MAP_SHARED, PROT_READ, PROT_WRITE, type Sys } from '../ioctl/index.js';
 import { UverbsClosedError, UverbsError } from './errors.js';
 import { PAGE_SIZE } from './memory.js';
+import { type NativeHandle, native } from './native.js';
 
 /** Which queue a ring carries. */
 export type RingName = 'cq' | 'sq' | 'rq' | 'srq';
@@ -24,62 +24,89 @@ export interface RingSpec {
   readonly offset: bigint;
   /** Bytes; rounded up to whole pages when mapped. */
   readonly length: number;
+  /**
+   * `rxe`: the ring starts with a `struct rxe_queue_buf` header, which the
+   * addon validates against the mapping and the native datapath drives;
+   * `raw` (the default): bytes only.
+   */
+  readonly format?: 'rxe' | 'raw';
 }
 
 export class Ring {
   readonly name: RingName;
-  readonly address: bigint;
   readonly length: number;
-  readonly #sys: Sys;
+  readonly format: 'rxe' | 'raw';
+  #handle: NativeHandle | undefined;
   #bytes: Uint8Array | undefined;
 
-  private constructor(sys: Sys, name: RingName, address: bigint, length: number) {
-    this.#sys = sys;
+  private constructor(name: RingName, format: 'rxe' | 'raw', handle: NativeHandle, buffer: ArrayBuffer) {
     this.name = name;
-    this.address = address;
-    this.length = length;
-    this.#bytes = new Uint8Array(sys.view(address, length));
+    this.format = format;
+    this.length = buffer.byteLength;
+    this.#handle = handle;
+    this.#bytes = new Uint8Array(buffer);
   }
 
   /** @internal maps one ring of `fd`; a failed mmap is the kernel's errno. */
-  static map(sys: Sys, fd: number, spec: RingSpec, owner: string): Ring {
+  static map(fd: number, spec: RingSpec, owner: string): Ring {
     const length = Math.ceil(spec.length / PAGE_SIZE) * PAGE_SIZE;
-    const address = sys.mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, spec.offset);
-    if (address < 0n) {
-      throw new UverbsError({
-        errno: Number(-address),
-        syscall: 'mmap',
-        object: owner,
-        method: `${spec.name} ring`,
-        path: 'ioctl',
-      });
+    const format = spec.format ?? 'raw';
+    const n = native();
+    try {
+      const [handle, buffer] = n.mapRing(fd, spec.offset, length, Ring.kind(spec.name, format));
+      return new Ring(spec.name, format, handle, buffer);
+    } catch (error) {
+      const errno = (error as { errno?: unknown }).errno;
+      if (typeof errno !== 'number') throw error;
+      throw new UverbsError({ errno, syscall: 'mmap', object: owner, method: `${spec.name} ring`, path: 'ioctl' });
     }
-    return new Ring(sys, spec.name, address, length);
   }
 
-  /** The ring's bytes, shared with the driver; throws once unmapped. */
+  /** @internal a ring in anonymous memory with an rxe header, for playing the driver's side in tests and benchmarks. */
+  static synthetic(name: RingName, slots: number, log2ElemSize: number): Ring {
+    const [handle, buffer] = native().allocRing(slots, log2ElemSize, Ring.kind(name, 'rxe'));
+    return new Ring(name, 'rxe', handle, buffer);
+  }
+
+  static kind(name: RingName, format: 'rxe' | 'raw'): number {
+    const { kinds } = native().layout;
+    if (format === 'raw') return kinds.raw;
+    return name === 'cq' ? kinds.rxeCq : name === 'sq' ? kinds.rxeSq : kinds.rxeRq;
+  }
+
+  /**
+   * The ring's bytes, shared with the driver; throws once unmapped (and the
+   * ArrayBuffer behind any view taken earlier is detached: length 0).
+   */
   get bytes(): Uint8Array {
     if (this.#bytes === undefined) throw new UverbsClosedError(`${this.name} ring`);
     return this.#bytes;
   }
 
   get mapped(): boolean {
-    return this.#bytes !== undefined;
+    return this.#handle !== undefined;
+  }
+
+  /** @internal the addon's handle, for the datapath; throws once unmapped. */
+  get handle(): NativeHandle {
+    if (this.#handle === undefined) throw new UverbsClosedError(`${this.name} ring`);
+    return this.#handle;
   }
 
   /** @internal */
   unmap(): void {
-    if (this.#bytes === undefined) return;
+    if (this.#handle === undefined) return;
+    native().unmapRing(this.#handle);
+    this.#handle = undefined;
     this.#bytes = undefined;
-    this.#sys.munmap(this.address, this.length);
   }
 }
 
 /** Maps every ring in `specs`, all or none. */
-export function mapRings(sys: Sys, fd: number, specs: readonly RingSpec[], owner: string): Ring[] {
+export function mapRings(fd: number, specs: readonly RingSpec[], owner: string): Ring[] {
   const rings: Ring[] = [];
   try {
-    for (const spec of specs) rings.push(Ring.map(sys, fd, spec, owner));
+    for (const spec of specs) rings.push(Ring.map(fd, spec, owner));
   } catch (error) {
     for (const r of rings) r.unmap();
     throw error;

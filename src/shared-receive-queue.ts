@@ -13,6 +13,7 @@ import { KernelObject } from './kernel-object.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
+import { type RecvWr, resolveRecv } from './work-request.js';
 
 export interface SharedReceiveQueueOptions {
   maxWr: number;
@@ -100,6 +101,17 @@ export class SharedReceiveQueue extends KernelObject {
   }
 
   /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */
+  /** Posts receive work requests, all or none (ENOMEM when the SRQ is full). */
+  postRecv(wrs: RecvWr | readonly RecvWr[]): void {
+    this.assertOpen();
+    const datapath = this.pd.context.datapath(this.description, 'post srq recv');
+    const list = Array.isArray(wrs) ? (wrs as readonly RecvWr[]) : [wrs as RecvWr];
+    datapath.postRecv(
+      this,
+      list.map((wr, i) => resolveRecv(wr, Array.isArray(wrs) ? `wrs[${i}]` : 'wr', this.pd.handle, this.maxSge)),
+    );
+  }
+
   static #mapOrDestroy(context: Context, handle: number, driverData: Uint8Array | undefined): Ring[] {
     try {
       return context.mapRings('createSrq', driverData, `SharedReceiveQueue ${handle}`);

@@ -6,7 +6,8 @@
  * Source: include/rdma/ib_verbs.h (Linux 7.2), `enum ib_qp_attr_mask`,
  * `enum ib_qp_state`, `enum ib_mtu`, `enum ib_mw_type`,
  * `enum ib_srq_attr_mask`, `enum ib_event_type`, `enum ib_mr_rereg_flags`,
- * `enum ib_port_state`, `enum rdma_link_layer`;
+ * `enum ib_port_state`, `enum rdma_link_layer`, `enum ib_send_flags`,
+ * `enum ib_wc_status`, `enum ib_wc_opcode`, `enum ib_wc_flags`;
  * all but the last event type (IB_EVENT_DEVICE_SPEED_CHANGE) were there
  * long before 6.1. Not in linux-libc-dev, so the conformance test cannot
  * compile them; they are the IBA's own numbering, which libibverbs repeats.
@@ -116,4 +117,75 @@ export const rdma_link_layer = cEnum('rdma_link_layer', IB_VERBS_H, {
   IB_LINK_LAYER_UNSPECIFIED: 0,
   IB_LINK_LAYER_INFINIBAND: 1,
   IB_LINK_LAYER_ETHERNET: 2,
+});
+
+/**
+ * Send flags of a work request (`rxe_send_wr.send_flags`, `ib_uverbs_send_wr.send_flags`);
+ * bits 26..31 are the drivers' own.
+ */
+export const ib_send_flags = cEnum('ib_send_flags', IB_VERBS_H, {
+  IB_SEND_FENCE: 1 << 0,
+  IB_SEND_SIGNALED: 1 << 1,
+  IB_SEND_SOLICITED: 1 << 2,
+  IB_SEND_INLINE: 1 << 3,
+  IB_SEND_IP_CSUM: 1 << 4,
+});
+
+/** `ib_uverbs_wc.status`. */
+export const ib_wc_status = cEnum('ib_wc_status', IB_VERBS_H, {
+  IB_WC_SUCCESS: 0,
+  IB_WC_LOC_LEN_ERR: 1,
+  IB_WC_LOC_QP_OP_ERR: 2,
+  IB_WC_LOC_EEC_OP_ERR: 3,
+  IB_WC_LOC_PROT_ERR: 4,
+  IB_WC_WR_FLUSH_ERR: 5,
+  IB_WC_MW_BIND_ERR: 6,
+  IB_WC_BAD_RESP_ERR: 7,
+  IB_WC_LOC_ACCESS_ERR: 8,
+  IB_WC_REM_INV_REQ_ERR: 9,
+  IB_WC_REM_ACCESS_ERR: 10,
+  IB_WC_REM_OP_ERR: 11,
+  IB_WC_RETRY_EXC_ERR: 12,
+  IB_WC_RNR_RETRY_EXC_ERR: 13,
+  IB_WC_LOC_RDD_VIOL_ERR: 14,
+  IB_WC_REM_INV_RD_REQ_ERR: 15,
+  IB_WC_REM_ABORT_ERR: 16,
+  IB_WC_INV_EECN_ERR: 17,
+  IB_WC_INV_EEC_STATE_ERR: 18,
+  IB_WC_FATAL_ERR: 19,
+  IB_WC_RESP_TIMEOUT_ERR: 20,
+  IB_WC_GENERAL_ERR: 21,
+});
+
+/**
+ * `ib_uverbs_wc.opcode`: the send side repeats `enum ib_uverbs_wc_opcode`
+ * (uapi); the receive side (bit 7) is only here.
+ */
+export const ib_wc_opcode = cEnum('ib_wc_opcode', IB_VERBS_H, {
+  IB_WC_SEND: 0,
+  IB_WC_RDMA_WRITE: 1,
+  IB_WC_RDMA_READ: 2,
+  IB_WC_COMP_SWAP: 3,
+  IB_WC_FETCH_ADD: 4,
+  IB_WC_BIND_MW: 5,
+  IB_WC_LOCAL_INV: 6,
+  IB_WC_LSO: 7,
+  IB_WC_FLUSH: 8,
+  IB_WC_ATOMIC_WRITE: 9,
+  IB_WC_REG_MR: 10,
+  IB_WC_MASKED_COMP_SWAP: 11,
+  IB_WC_MASKED_FETCH_ADD: 12,
+  IB_WC_RECV: 1 << 7,
+  IB_WC_RECV_RDMA_WITH_IMM: (1 << 7) + 1,
+});
+
+/** `ib_uverbs_wc.wc_flags`. */
+export const ib_wc_flags = cEnum('ib_wc_flags', IB_VERBS_H, {
+  IB_WC_GRH: 1 << 0,
+  IB_WC_WITH_IMM: 1 << 1,
+  IB_WC_WITH_INVALIDATE: 1 << 2,
+  IB_WC_IP_CSUM_OK: 1 << 3,
+  IB_WC_WITH_SMAC: 1 << 4,
+  IB_WC_WITH_VLAN: 1 << 5,
+  IB_WC_WITH_NETWORK_HDR_TYPE: 1 << 6,
 });

@@ -8,6 +8,7 @@ registerProvider(rxeProvider);
 registerProvider(siwProvider);
 
 export {
+  type Datapath,
   type Provider,
   providerFor,
   type RingCall,

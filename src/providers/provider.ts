@@ -6,8 +6,12 @@
  * needs no driver data.
  */
 
+import type { CompletionQueue } from '../completion-queue.js';
 import { outOfRange } from '../errors.js';
+import type { QueuePair } from '../queue-pair.js';
 import type { RingSpec } from '../ring.js';
+import type { SharedReceiveQueue } from '../shared-receive-queue.js';
+import type { ResolvedSend, ResolvedSge } from '../work-request.js';
 
 /** Driver data for one call: what to send, and how much reply to make room for. */
 export interface UhwExchange {
@@ -29,6 +33,29 @@ export interface Provider {
    * the uverbs fd; a call without an entry maps none.
    */
   readonly rings?: Readonly<Partial<Record<RingCall, (driverData: Uint8Array) => RingSpec[]>>>;
+  /**
+   * Posting and polling through the driver's rings, for drivers whose
+   * datapath is in user space. Work requests arrive checked and resolved
+   * (SGEs are addresses inside registered regions); a post is all or none.
+   * Without a datapath, posting and polling are `UverbsUnsupportedError`.
+   */
+  readonly datapath?: Datapath;
+  /**
+   * ioctl methods (by kernel name) this driver needs served by their write
+   * form even where the ioctl exists, each with the reason: a kernel bug
+   * that breaks the ioctl for this driver, written down where it is worked
+   * around.
+   */
+  readonly writeFirst?: Readonly<Record<string, string>>;
+}
+
+export interface Datapath {
+  /** Writes the WQEs and rings the doorbell; throws ENOMEM (nothing posted) when the SQ has too little room. */
+  postSend(qp: QueuePair, wrs: readonly ResolvedSend[]): void;
+  /** Receive WQEs into a QP's own RQ or an SRQ; ENOMEM as for sends. */
+  postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly { wrId: bigint; sg: readonly ResolvedSge[] }[]): void;
+  /** Copies up to `max` completions (`struct ib_uverbs_wc`) into `out`; returns how many. */
+  pollCq(cq: CompletionQueue, out: Uint8Array, max: number): number;
 }
 
 /** The calls whose replies describe rings. */

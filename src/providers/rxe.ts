@@ -1,7 +1,8 @@
 /**
  * Soft-RoCE (rxe). Its context, PD and MR calls carry no driver data; its
  * CQ (create and resize), QP and SRQ responses carry the ring mappings (`mminfo`), which the
- * datapath uses; its AH response carries the AH number UD sends name.
+ * datapath uses; its AH response carries the AH number UD sends name. Its
+ * datapath is in user space: rxe-datapath.ts over the native addon.
  */
 
 import { rdma_driver_id } from '../abi/constants.js';
@@ -16,10 +17,11 @@ import {
 } from '../abi/rxe.js';
 import type { RingSpec } from '../ring.js';
 import type { Provider } from './provider.js';
+import { RxeDatapath } from './rxe-datapath.js';
 
 /** A ring from an `mminfo`: its mmap offset and size (none when the size is 0: no such queue). */
 function ring(name: RingSpec['name'], mi: { offset: bigint; size: number }): RingSpec[] {
-  return mi.size ? [{ name, offset: mi.offset, length: mi.size }] : [];
+  return mi.size ? [{ name, offset: mi.offset, length: mi.size, format: 'rxe' }] : [];
 }
 
 export const rxeProvider: Provider = {
@@ -44,5 +46,13 @@ export const rxeProvider: Provider = {
       return [...ring('sq', r.sq_mi), ...ring('rq', r.rq_mi)];
     },
     createSrq: (d) => ring('srq', decode(rxe_create_srq_resp, d).mi),
+  },
+  datapath: new RxeDatapath(),
+  writeFirst: {
+    // Linux 7.2's UVERBS_METHOD_REG_MR handler (uverbs_std_types_mr.c) never sets ib_mr.iova and
+    // ib_mr.length, which the legacy write sets (uverbs_cmd.c); rxe ignores the iova it is given
+    // and range-checks every access against those two, so every SGE and rkey access to such an MR
+    // fails ("iova/length out of range"). test/device/datapath.device.test.ts shows it on 7.x.
+    UVERBS_METHOD_REG_MR: 'the REG_MR ioctl leaves ib_mr.iova/length 0, and rxe checks every access against them',
   },
 };

@@ -49,7 +49,8 @@ describe.runIf(TEST_DEVICE)(`objects on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     const ctx = Context.open(name);
     const pd = ctx.allocPd();
     const mr = pd.registerMemory(8192, { localWrite: true, remoteWrite: true, remoteRead: true });
-    expect(mr.path).toBe(VM_KERNEL === '7' ? 'ioctl' : 'write');
+    // rxe registers by write everywhere: 7.x's REG_MR ioctl leaves the MR unusable to it (rxe provider, writeFirst)
+    expect(mr.path).toBe(VM_KERNEL === '7' && siw ? 'ioctl' : 'write');
     expect(mr.bytes.byteLength).toBe(8192);
     expect(mr.address % 4096n).toBe(0n);
     ctx.close();

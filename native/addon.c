@@ -1,0 +1,529 @@
+/*
+ * uverbs' native datapath: the only C in the library, and only what the
+ * hot path needs. Everything else (commands, objects, errors) is
+ * TypeScript.
+ *
+ * - Rings are mapped here, from the uverbs fd at the offset the driver
+ *   replied with; JS holds an opaque, type-tagged handle and an external
+ *   ArrayBuffer over the mapping. Unmapping detaches that ArrayBuffer
+ *   first, so no JS view outlives the memory. No number from JS is ever
+ *   turned into a pointer: the only addresses here are ones mmap returned.
+ * - post send / post recv / poll take batches of u64 descriptors or a
+ *   completion buffer in memory JS owns: one crossing per batch, no JS
+ *   object read or made on the way (rxe_queue.h).
+ * - The rxe doorbell is the POST_SEND write with wr_count 0: the driver
+ *   then runs the send queue in this process's context.
+ * - A completion channel or async event fd is watched with a libuv poll
+ *   handle: JS awaits readability, nothing spins.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "rxe_queue.h"
+
+#define CHECK(env, call)                                                                                              \
+  do {                                                                                                                \
+    if ((call) != napi_ok) return throw_last(env);                                                                    \
+  } while (0)
+
+static napi_value throw_last(napi_env env) {
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending)
+    napi_throw_error(env, "ERR_UVERBS_NATIVE", info && info->error_message ? info->error_message : "N-API call failed");
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *message) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+  return NULL;
+}
+
+/* ---- rings ------------------------------------------------------------- */
+
+enum ring_kind { RING_RAW = 0, RING_RXE_CQ = 1, RING_RXE_SQ = 2, RING_RXE_RQ = 3 };
+
+/*
+ * One mapping, shared by its JS handle and its ArrayBuffer: it is unmapped
+ * by `unmapRing` (after detaching the buffer) or, if JS drops both without
+ * that, when the last of the two is collected.
+ */
+struct ring {
+  void *addr;
+  size_t length;
+  int kind;
+  int refs;
+  napi_ref buffer; /* weak: the ArrayBuffer to detach at unmap */
+  struct rxe_queue q;
+};
+
+static const napi_type_tag RING_TAG = {0x7576657262735f72ULL, 0x696e675f68616e64ULL};   /* "uverbs_ring_hand" */
+static const napi_type_tag WATCH_TAG = {0x7576657262735f77ULL, 0x617463685f68616eULL};  /* "uverbs_watch_han" */
+
+static void ring_release(struct ring *r) {
+  if (--r->refs > 0) return;
+  if (r->addr != NULL) munmap(r->addr, r->length);
+  free(r);
+}
+
+static void ring_finalize_handle(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct ring *r = data;
+  if (r->buffer != NULL) napi_delete_reference(env, r->buffer);
+  r->buffer = NULL;
+  ring_release(r);
+}
+
+static void ring_finalize_buffer(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  ring_release(hint);
+}
+
+static uint32_t min_element(int kind) {
+  switch (kind) {
+  case RING_RXE_CQ: return sizeof(struct ib_uverbs_wc);
+  case RING_RXE_SQ: return sizeof(struct rxe_send_wqe);
+  case RING_RXE_RQ: return sizeof(struct rxe_recv_wqe);
+  default: return 0;
+  }
+}
+
+/* Wraps a fresh mapping as [handle, ArrayBuffer]; on failure unmaps it. */
+static napi_value ring_wrap(napi_env env, void *addr, size_t length, int kind) {
+  struct ring *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    munmap(addr, length);
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  r->addr = addr;
+  r->length = length;
+  r->kind = kind;
+  r->refs = 1;
+  if (kind != RING_RAW && rxe_queue_attach(&r->q, addr, length, min_element(kind)) != 0) {
+    ring_release(r);
+    napi_throw_error(env, "ERR_UVERBS_RING", "the ring's header does not describe its mapping");
+    return NULL;
+  }
+  napi_value handle, buffer, pair;
+  if (napi_create_external(env, r, ring_finalize_handle, NULL, &handle) != napi_ok) {
+    ring_release(r);
+    return throw_last(env);
+  }
+  CHECK(env, napi_type_tag_object(env, handle, &RING_TAG));
+  r->refs++;
+  if (napi_create_external_arraybuffer(env, addr, length, ring_finalize_buffer, r, &buffer) != napi_ok) {
+    r->refs--;
+    return throw_last(env);
+  }
+  CHECK(env, napi_create_reference(env, buffer, 0, &r->buffer));
+  CHECK(env, napi_create_array_with_length(env, 2, &pair));
+  CHECK(env, napi_set_element(env, pair, 0, handle));
+  CHECK(env, napi_set_element(env, pair, 1, buffer));
+  return pair;
+}
+
+/* The ring behind a handle JS passed back; NULL (with a TypeError) for anything else or an unmapped ring. */
+static struct ring *ring_from(napi_env env, napi_value value, int kind) {
+  bool tagged = false;
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, value, &RING_TAG, &tagged) != napi_ok || !tagged) {
+    throw_type(env, "The \"ring\" argument must be a ring handle");
+    return NULL;
+  }
+  struct ring *r = NULL;
+  napi_get_value_external(env, value, (void **)&r);
+  if (r->addr == NULL) {
+    napi_throw_error(env, "ERR_UVERBS_CLOSED", "the ring is unmapped");
+    return NULL;
+  }
+  if (r->kind != kind) {
+    throw_type(env, "The \"ring\" argument is a ring of another kind");
+    return NULL;
+  }
+  return r;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+/* mapRing(fd, offset: bigint, length, kind) -> [handle, ArrayBuffer]; throws { errno } if mmap fails. */
+static napi_value map_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, length, kind;
+  uint64_t offset;
+  bool lossless;
+  if (argc < 4 || !get_i32(env, argv[0], &fd) || !get_i32(env, argv[2], &length) || !get_i32(env, argv[3], &kind) ||
+      napi_get_value_bigint_uint64(env, argv[1], &offset, &lossless) != napi_ok || !lossless || length <= 0 ||
+      kind < RING_RAW || kind > RING_RXE_RQ)
+    return throw_type(env, "mapRing(fd, offset: bigint, length, kind)");
+  void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+  if (addr == MAP_FAILED) {
+    napi_value error, code;
+    int e = errno;
+    CHECK(env, napi_create_string_utf8(env, "mmap", NAPI_AUTO_LENGTH, &code));
+    CHECK(env, napi_create_error(env, NULL, code, &error));
+    CHECK(env, napi_create_int32(env, e, &code));
+    CHECK(env, napi_set_named_property(env, error, "errno", code));
+    napi_throw(env, error);
+    return NULL;
+  }
+  return ring_wrap(env, addr, (size_t)length, kind);
+}
+
+/*
+ * allocRing(slots, log2ElemSize, kind) -> [handle, ArrayBuffer]: an rxe
+ * ring in anonymous memory, header filled as the driver would. For tests
+ * and benchmarks that play the driver's side on a host without RDMA.
+ */
+static napi_value alloc_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t slots, log2_elem, kind;
+  if (argc < 3 || !get_i32(env, argv[0], &slots) || !get_i32(env, argv[1], &log2_elem) ||
+      !get_i32(env, argv[2], &kind) || slots < 2 || slots > (1 << 20) || (slots & (slots - 1)) != 0 ||
+      log2_elem < 4 || log2_elem > 12 || kind < RING_RXE_CQ || kind > RING_RXE_RQ)
+    return throw_type(env, "allocRing(slots: power of two, log2ElemSize: 4..12, kind: an rxe ring kind)");
+  size_t length = sizeof(struct rxe_queue_buf) + ((size_t)slots << log2_elem);
+  void *addr = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) {
+    napi_throw_error(env, "ENOMEM", "mmap failed");
+    return NULL;
+  }
+  struct rxe_queue_buf *buf = addr;
+  buf->log2_elem_size = (uint32_t)log2_elem;
+  buf->index_mask = (uint32_t)slots - 1;
+  return ring_wrap(env, addr, length, kind);
+}
+
+/* unmapRing(handle): detaches the ArrayBuffer, then unmaps. Idempotent. */
+static napi_value unmap_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool tagged = false;
+  napi_valuetype type;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &RING_TAG, &tagged) != napi_ok || !tagged)
+    return throw_type(env, "The \"ring\" argument must be a ring handle");
+  struct ring *r = NULL;
+  CHECK(env, napi_get_value_external(env, argv[0], (void **)&r));
+  if (r->addr == NULL) return NULL;
+  if (r->buffer != NULL) {
+    napi_value buffer = NULL;
+    if (napi_get_reference_value(env, r->buffer, &buffer) == napi_ok && buffer != NULL)
+      CHECK(env, napi_detach_arraybuffer(env, buffer));
+  }
+  munmap(r->addr, r->length);
+  r->addr = NULL;
+  return NULL;
+}
+
+/* A typed array argument's bytes, checked for its element type. */
+static int typed_bytes(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  bool is = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) return 0;
+  return 1;
+}
+
+/*
+ * The doorbell: IB_USER_VERBS_CMD_POST_SEND with wr_count 0 tells rxe to
+ * run the send queue. wqe_size must be at least sizeof(struct
+ * ib_uverbs_send_wr) (uverbs_cmd.c rejects less); the response (bad_wr) is
+ * written, so it gets real memory. Returns 0 or -errno.
+ */
+static int doorbell(int fd, uint32_t qp_handle) {
+  struct {
+    struct ib_uverbs_cmd_hdr hdr;
+    struct ib_uverbs_post_send cmd;
+  } req;
+  struct ib_uverbs_post_send_resp resp = {0};
+  memset(&req, 0, sizeof(req));
+  req.hdr.command = IB_USER_VERBS_CMD_POST_SEND;
+  req.hdr.in_words = sizeof(req) / 4;
+  req.hdr.out_words = sizeof(resp) / 4;
+  req.cmd.response = (uint64_t)(uintptr_t)&resp;
+  req.cmd.qp_handle = qp_handle;
+  req.cmd.wqe_size = sizeof(struct ib_uverbs_send_wr);
+  ssize_t n = write(fd, &req, sizeof(req));
+  return n < 0 ? -errno : 0;
+}
+
+/*
+ * postSend(sq, desc: BigUint64Array, count, inline: Uint8Array | null, fd, qpHandle)
+ * -> posted (all or none) + status * 0x10000 (rxe_post_status), or -errno
+ * if the doorbell failed (the WQEs are in the ring; the next doorbell runs them). fd < 0 rings no doorbell (a ring with no driver behind it).
+ */
+static napi_value post_send(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return throw_type(env, "postSend(sq, desc, count, inline, fd, qpHandle)");
+  struct ring *r = ring_from(env, argv[0], RING_RXE_SQ);
+  if (r == NULL) return NULL;
+  uint64_t *desc;
+  size_t words, inl_len = 0;
+  uint8_t *inl = NULL;
+  int32_t count, fd, qp;
+  if (!typed_bytes(env, argv[1], napi_biguint64_array, (void **)&desc, &words) || !get_i32(env, argv[2], &count) ||
+      count < 0 || count > 0xffff || !get_i32(env, argv[4], &fd) || !get_i32(env, argv[5], &qp))
+    return throw_type(env, "postSend(sq, desc: BigUint64Array, count: 0..65535, inline, fd, qpHandle)");
+  napi_valuetype t;
+  CHECK(env, napi_typeof(env, argv[3], &t));
+  if (t != napi_null && t != napi_undefined && !typed_bytes(env, argv[3], napi_uint8_array, (void **)&inl, &inl_len))
+    return throw_type(env, "The \"inline\" argument must be a Uint8Array or null");
+  enum rxe_post_status status;
+  uint32_t n = rxe_post_send(&r->q, desc, words, (uint32_t)count, inl, inl_len, &status);
+  int32_t result = (int32_t)(n + ((uint32_t)status << 16));
+  if (n > 0 && fd >= 0) {
+    int e = doorbell(fd, (uint32_t)qp);
+    if (e < 0) result = e;
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, result, &out));
+  return out;
+}
+
+/* postRecv(rq, desc: BigUint64Array, count) -> posted + status * 0x10000. No syscall. */
+static napi_value post_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_type(env, "postRecv(rq, desc, count)");
+  struct ring *r = ring_from(env, argv[0], RING_RXE_RQ);
+  if (r == NULL) return NULL;
+  uint64_t *desc;
+  size_t words;
+  int32_t count;
+  if (!typed_bytes(env, argv[1], napi_biguint64_array, (void **)&desc, &words) || !get_i32(env, argv[2], &count) ||
+      count < 0 || count > 0xffff)
+    return throw_type(env, "postRecv(rq, desc: BigUint64Array, count: 0..65535)");
+  enum rxe_post_status status;
+  uint32_t n = rxe_post_recv(&r->q, desc, words, (uint32_t)count, &status);
+  napi_value out;
+  CHECK(env, napi_create_int32(env, (int32_t)(n + ((uint32_t)status << 16)), &out));
+  return out;
+}
+
+/* pollCq(cq, out: Uint8Array, max) -> completions copied (48 bytes each, struct ib_uverbs_wc). */
+static napi_value poll_cq(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_type(env, "pollCq(cq, out, max)");
+  struct ring *r = ring_from(env, argv[0], RING_RXE_CQ);
+  if (r == NULL) return NULL;
+  uint8_t *out;
+  size_t length;
+  int32_t max;
+  if (!typed_bytes(env, argv[1], napi_uint8_array, (void **)&out, &length) || !get_i32(env, argv[2], &max) ||
+      max < 0 || (size_t)max > length / sizeof(struct ib_uverbs_wc))
+    return throw_type(env, "pollCq(cq, out: Uint8Array, max: completions that fit in out)");
+  napi_value result;
+  CHECK(env, napi_create_uint32(env, rxe_poll_cq(&r->q, out, (uint32_t)max), &result));
+  return result;
+}
+
+/* ---- readiness on the event loop ---------------------------------------- */
+
+struct watch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  int active;    /* polling, callback held */
+  int closed;    /* libuv is done with the handle */
+  int finalized; /* JS is done with the handle */
+};
+
+/* The struct goes when both libuv and JS have let go of it. */
+static void watch_closed(uv_handle_t *handle) {
+  struct watch *w = handle->data;
+  w->closed = 1;
+  if (w->finalized) free(w);
+}
+
+static void watch_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct watch *w = data;
+  w->finalized = 1;
+  if (w->closed) free(w);
+}
+
+/* Stops the poll and lets go of the callback; the struct is freed once libuv has closed the handle. */
+static void watch_stop(struct watch *w) {
+  if (!w->active) return;
+  w->active = 0;
+  uv_poll_stop(&w->poll);
+  napi_delete_reference(w->env, w->callback);
+  napi_async_destroy(w->env, w->async);
+  uv_close((uv_handle_t *)&w->poll, watch_closed);
+}
+
+static void watch_ready(uv_poll_t *poll, int status, int events) {
+  (void)events;
+  struct watch *w = poll->data;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value callback = NULL, recv, arg;
+  napi_get_reference_value(env, w->callback, &callback);
+  napi_async_context async = w->async;
+  w->async = NULL;
+  w->active = 0;
+  uv_poll_stop(&w->poll);
+  napi_delete_reference(env, w->callback);
+  uv_close((uv_handle_t *)&w->poll, watch_closed);
+  napi_get_global(env, &recv);
+  napi_create_int32(env, status, &arg);
+  if (callback != NULL) napi_make_callback(env, async, recv, callback, 1, &arg, NULL);
+  napi_async_destroy(env, async);
+  napi_close_handle_scope(env, scope);
+}
+
+/*
+ * waitReadable(fd, callback) -> watch: calls callback(status) once, when
+ * fd is readable (status 0) or polling failed (a negative libuv error).
+ * While it waits, the event loop stays alive, as for a socket read.
+ */
+static napi_value wait_readable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  napi_valuetype t;
+  if (argc < 2 || !get_i32(env, argv[0], &fd) || fd < 0 || napi_typeof(env, argv[1], &t) != napi_ok ||
+      t != napi_function)
+    return throw_type(env, "waitReadable(fd, callback)");
+  uv_loop_t *loop;
+  CHECK(env, napi_get_uv_event_loop(env, &loop));
+  struct watch *w = calloc(1, sizeof(*w));
+  if (w == NULL) {
+    napi_throw_error(env, "ENOMEM", "out of memory");
+    return NULL;
+  }
+  int e = uv_poll_init(loop, &w->poll, fd);
+  if (e != 0) {
+    free(w);
+    napi_throw_error(env, uv_err_name(e), uv_strerror(e));
+    return NULL;
+  }
+  w->poll.data = w;
+  w->env = env;
+  napi_value name, handle;
+  CHECK(env, napi_create_string_utf8(env, "uverbs.waitReadable", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_async_init(env, NULL, name, &w->async));
+  CHECK(env, napi_create_reference(env, argv[1], 1, &w->callback));
+  w->active = 1;
+  e = uv_poll_start(&w->poll, UV_READABLE, watch_ready);
+  if (e != 0) {
+    watch_stop(w);
+    napi_throw_error(env, uv_err_name(e), uv_strerror(e));
+    return NULL;
+  }
+  CHECK(env, napi_create_external(env, w, watch_finalize, NULL, &handle));
+  CHECK(env, napi_type_tag_object(env, handle, &WATCH_TAG));
+  return handle;
+}
+
+/* cancelWait(watch): stops waiting; the callback is not called. Idempotent. */
+static napi_value cancel_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool tagged = false;
+  napi_valuetype type;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &WATCH_TAG, &tagged) != napi_ok || !tagged)
+    return throw_type(env, "The \"watch\" argument must be a watch handle");
+  struct watch *w = NULL;
+  CHECK(env, napi_get_value_external(env, argv[0], (void **)&w));
+  watch_stop(w);
+  return NULL;
+}
+
+/* ---- module ----------------------------------------------------------------- */
+
+static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint32_t value) {
+  napi_value v;
+  napi_status s = napi_create_uint32(env, value, &v);
+  return s == napi_ok ? napi_set_named_property(env, obj, name, v) : s;
+}
+
+/* The descriptor slots and sizes, from the C that uses them, so JS never restates them. */
+static napi_value layout(napi_env env) {
+  napi_value o, send, recv, kinds;
+  if (napi_create_object(env, &o) != napi_ok || napi_create_object(env, &send) != napi_ok ||
+      napi_create_object(env, &recv) != napi_ok || napi_create_object(env, &kinds) != napi_ok)
+    return NULL;
+  set_u32(env, send, "wrId", SEND_WR_ID);
+  set_u32(env, send, "opcode", SEND_OPCODE);
+  set_u32(env, send, "flags", SEND_FLAGS);
+  set_u32(env, send, "imm", SEND_IMM);
+  set_u32(env, send, "remoteAddr", SEND_REMOTE_ADDR);
+  set_u32(env, send, "rkey", SEND_RKEY);
+  set_u32(env, send, "compareAdd", SEND_COMPARE_ADD);
+  set_u32(env, send, "swap", SEND_SWAP);
+  set_u32(env, send, "udQpn", SEND_UD_QPN);
+  set_u32(env, send, "udQkey", SEND_UD_QKEY);
+  set_u32(env, send, "udAhNum", SEND_UD_AH_NUM);
+  set_u32(env, send, "inline", SEND_INLINE);
+  set_u32(env, send, "inlineOffset", SEND_INLINE_OFFSET);
+  set_u32(env, send, "inlineLength", SEND_INLINE_LENGTH);
+  set_u32(env, send, "numSge", SEND_NUM_SGE);
+  set_u32(env, send, "words", SEND_DESC_WORDS);
+  set_u32(env, recv, "wrId", RECV_WR_ID);
+  set_u32(env, recv, "numSge", RECV_NUM_SGE);
+  set_u32(env, recv, "words", RECV_DESC_WORDS);
+  set_u32(env, kinds, "raw", RING_RAW);
+  set_u32(env, kinds, "rxeCq", RING_RXE_CQ);
+  set_u32(env, kinds, "rxeSq", RING_RXE_SQ);
+  set_u32(env, kinds, "rxeRq", RING_RXE_RQ);
+  set_u32(env, o, "sgeWords", UVERBS_SGE_WORDS);
+  set_u32(env, o, "wcSize", sizeof(struct ib_uverbs_wc));
+  set_u32(env, o, "sendWqeSize", sizeof(struct rxe_send_wqe));
+  set_u32(env, o, "recvWqeSize", sizeof(struct rxe_recv_wqe));
+  set_u32(env, o, "sgeSize", sizeof(struct rxe_sge));
+  set_u32(env, o, "statusFull", RXE_POST_FULL);
+  set_u32(env, o, "statusBadWr", RXE_POST_BAD_WR);
+  napi_set_named_property(env, o, "send", send);
+  napi_set_named_property(env, o, "recv", recv);
+  napi_set_named_property(env, o, "kinds", kinds);
+  return o;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"mapRing", NULL, map_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"allocRing", NULL, alloc_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmapRing", NULL, unmap_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"postSend", NULL, post_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"postRecv", NULL, post_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollCq", NULL, poll_cq, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"waitReadable", NULL, wait_readable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"cancelWait", NULL, cancel_wait, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layout", NULL, NULL, NULL, NULL, layout(env), napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

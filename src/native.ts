@@ -1,0 +1,93 @@
+/**
+ * The native datapath addon (native/addon.c): ring mappings, post send /
+ * recv, CQ polling, fd readiness on the event loop. Loaded on first use,
+ * so everything that needs no ring (the probe, the control path on
+ * drivers without rings) works where the addon is not built.
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque handle the addon made; JS cannot make one or read through it. */
+export type NativeHandle = { readonly __native: unique symbol };
+
+export interface NativeLayout {
+  readonly sgeWords: number;
+  readonly wcSize: number;
+  readonly sendWqeSize: number;
+  readonly recvWqeSize: number;
+  readonly sgeSize: number;
+  readonly statusFull: number;
+  readonly statusBadWr: number;
+  readonly send: Readonly<
+    Record<
+      | 'wrId'
+      | 'opcode'
+      | 'flags'
+      | 'imm'
+      | 'remoteAddr'
+      | 'rkey'
+      | 'compareAdd'
+      | 'swap'
+      | 'udQpn'
+      | 'udQkey'
+      | 'udAhNum'
+      | 'inline'
+      | 'inlineOffset'
+      | 'inlineLength'
+      | 'numSge'
+      | 'words',
+      number
+    >
+  >;
+  readonly recv: Readonly<Record<'wrId' | 'numSge' | 'words', number>>;
+  readonly kinds: Readonly<Record<'raw' | 'rxeCq' | 'rxeSq' | 'rxeRq', number>>;
+}
+
+export interface Native {
+  mapRing(fd: number, offset: bigint, length: number, kind: number): [NativeHandle, ArrayBuffer];
+  allocRing(slots: number, log2ElemSize: number, kind: number): [NativeHandle, ArrayBuffer];
+  unmapRing(ring: NativeHandle): void;
+  postSend(
+    sq: NativeHandle,
+    desc: BigUint64Array,
+    count: number,
+    inline: Uint8Array | null,
+    fd: number,
+    qpHandle: number,
+  ): number;
+  postRecv(rq: NativeHandle, desc: BigUint64Array, count: number): number;
+  pollCq(cq: NativeHandle, out: Uint8Array, max: number): number;
+  waitReadable(fd: number, callback: (status: number) => void): NativeHandle;
+  cancelWait(watch: NativeHandle): void;
+  readonly layout: NativeLayout;
+}
+
+/** The package root: the nearest directory up from here whose package.json is uverbs'. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'uverbs') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('uverbs: cannot find the package root');
+    dir = parent;
+  }
+}
+
+let loaded: Native | undefined;
+
+/** The addon; a clear error (code ERR_UVERBS_NATIVE) if it was never built. */
+export function native(): Native {
+  if (loaded !== undefined) return loaded;
+  const path = join(packageRoot(), 'native', 'build', 'Release', 'uverbs.node');
+  if (!existsSync(path)) {
+    throw Object.assign(new Error(`uverbs: the native datapath is not built (${path}); run \`npm run build:native\``), {
+      code: 'ERR_UVERBS_NATIVE',
+    });
+  }
+  loaded = createRequire(import.meta.url)(path) as Native;
+  return loaded;
+}

@@ -1,0 +1,300 @@
+/**
+ * Work requests and completions, as the datapath's callers see them.
+ *
+ * A scatter/gather element names a registered region and a range inside it,
+ * never an address: the library computes `iova + offset` after checking the
+ * range, so no caller number becomes an address the kernel is told to use.
+ * Every check here runs before anything is written to a ring.
+ *
+ * Completions are `struct ib_uverbs_wc` records. The fast path copies them
+ * into memory the caller owns (`CompletionQueue.poll`); `decodeCompletions`
+ * turns such a buffer into objects when convenience matters more.
+ */
+
+import { ib_uverbs_wr_opcode as O } from './abi/constants.js';
+import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from './abi/kernel-internal.js';
+import { decode } from './abi/layout.js';
+import { ib_uverbs_wc } from './abi/structs.js';
+import type { AddressHandle } from './address-handle.js';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import type { MemoryRegion } from './memory-region.js';
+import type { QpType } from './queue-pair.js';
+
+/** A range of a registered region: `length` bytes at `offset` (default 0). */
+export interface Sge {
+  readonly mr: MemoryRegion;
+  readonly offset?: number;
+  readonly length: number;
+}
+
+export type SendOpcode =
+  | 'SEND'
+  | 'SEND_WITH_IMM'
+  | 'RDMA_WRITE'
+  | 'RDMA_WRITE_WITH_IMM'
+  | 'RDMA_READ'
+  | 'ATOMIC_CMP_AND_SWP'
+  | 'ATOMIC_FETCH_AND_ADD';
+
+export const SEND_OPCODES: Readonly<Record<SendOpcode, number>> = {
+  SEND: O.IB_UVERBS_WR_SEND,
+  SEND_WITH_IMM: O.IB_UVERBS_WR_SEND_WITH_IMM,
+  RDMA_WRITE: O.IB_UVERBS_WR_RDMA_WRITE,
+  RDMA_WRITE_WITH_IMM: O.IB_UVERBS_WR_RDMA_WRITE_WITH_IMM,
+  RDMA_READ: O.IB_UVERBS_WR_RDMA_READ,
+  ATOMIC_CMP_AND_SWP: O.IB_UVERBS_WR_ATOMIC_CMP_AND_SWP,
+  ATOMIC_FETCH_AND_ADD: O.IB_UVERBS_WR_ATOMIC_FETCH_AND_ADD,
+};
+
+/** What each transport may post (IBA 10.7.2: UC has no reads or atomics, UD only sends). */
+const ALLOWED: Readonly<Record<QpType, readonly SendOpcode[]>> = {
+  RC: Object.keys(SEND_OPCODES) as SendOpcode[],
+  UC: ['SEND', 'SEND_WITH_IMM', 'RDMA_WRITE', 'RDMA_WRITE_WITH_IMM'],
+  UD: ['SEND', 'SEND_WITH_IMM'],
+};
+
+/** The peer's memory an RDMA or atomic operation targets (the peer's kernel checks it against `rkey`). */
+export interface RemoteAddress {
+  readonly addr: bigint;
+  readonly rkey: number;
+}
+
+export interface SendWr {
+  readonly wrId?: bigint;
+  readonly opcode: SendOpcode;
+  /** Local buffers: gathered for sends and writes, scattered into for reads and atomics (one 8-byte SGE). */
+  readonly sg?: readonly Sge[];
+  /** Payload copied into the WQE instead of `sg` (at most the QP's `maxInlineData`). */
+  readonly inline?: Uint8Array;
+  /** Produce a completion (always, when the QP was created with `sqSigAll`). */
+  readonly signaled?: boolean;
+  readonly solicited?: boolean;
+  readonly fence?: boolean;
+  /** Immediate data, for the `*_WITH_IMM` opcodes (a u32; it travels big-endian). */
+  readonly imm?: number;
+  /** RDMA and atomic operations. */
+  readonly remote?: RemoteAddress;
+  /** ATOMIC_CMP_AND_SWP: the value compared with, and the value swapped in. */
+  readonly compare?: bigint;
+  readonly swap?: bigint;
+  /** ATOMIC_FETCH_AND_ADD: the value added. */
+  readonly add?: bigint;
+  /** UD: the destination. */
+  readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
+}
+
+export interface RecvWr {
+  readonly wrId?: bigint;
+  readonly sg: readonly Sge[];
+}
+
+/** A scatter/gather element, checked and resolved: the numbers that go into the WQE. */
+export interface ResolvedSge {
+  readonly addr: bigint;
+  readonly length: number;
+  readonly lkey: number;
+}
+
+const U32 = 0xffff_ffff;
+const U64 = (1n << 64n) - 1n;
+
+function u32(name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > U32)
+    throw outOfRange(name, 'a u32', value);
+  return value as number;
+}
+
+function u64(name: string, value: unknown): bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > U64) throw outOfRange(name, 'a u64 bigint', value);
+  return value;
+}
+
+/** Checks one SGE against its region (open, of this PD, inside its registered length). */
+export function resolveSge(sge: Sge, name: string, pdHandle: number): ResolvedSge {
+  if (typeof sge !== 'object' || sge === null) throw invalidArgType(name, 'an { mr, offset, length } object', sge);
+  const { mr, offset = 0, length } = sge;
+  if (typeof mr !== 'object' || mr === null || typeof mr.lkey !== 'number' || mr.closed) {
+    throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  }
+  if (mr.pd.handle !== pdHandle)
+    throw invalidArgValue(`${name}.mr`, "must belong to the QP's protection domain", mr.handle);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw outOfRange(`${name}.offset`, '>= 0', offset);
+  if (!Number.isSafeInteger(length) || length < 0 || length > U32) throw outOfRange(`${name}.length`, 'a u32', length);
+  if (offset + length > mr.length) {
+    throw outOfRange(`${name}.offset + length`, `<= the region's ${mr.length} bytes`, offset + length);
+  }
+  return { addr: mr.address + BigInt(offset), length, lkey: mr.lkey };
+}
+
+/** A send WR checked against its QP; what the provider encodes. */
+export interface ResolvedSend {
+  readonly wrId: bigint;
+  readonly opcode: number;
+  readonly flags: number;
+  readonly imm: number;
+  readonly remoteAddr: bigint;
+  readonly rkey: number;
+  readonly compareAdd: bigint;
+  readonly swap: bigint;
+  readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
+  readonly sg: readonly ResolvedSge[];
+  readonly inline?: Uint8Array;
+}
+
+export interface SendLimits {
+  readonly type: QpType;
+  readonly pdHandle: number;
+  readonly maxSge: number;
+  readonly maxInline: number;
+  readonly flags: { fence: number; signaled: number; solicited: number; inline: number };
+}
+
+export function resolveSend(wr: SendWr, name: string, limits: SendLimits): ResolvedSend {
+  if (typeof wr !== 'object' || wr === null) throw invalidArgType(name, 'a send work request', wr);
+  const opcode = SEND_OPCODES[wr.opcode];
+  if (opcode === undefined) throw invalidArgValue(`${name}.opcode`, 'must be a send opcode name', wr.opcode);
+  if (!ALLOWED[limits.type].includes(wr.opcode)) {
+    throw invalidArgValue(`${name}.opcode`, `is not allowed on a ${limits.type} QP`, wr.opcode);
+  }
+  const f = limits.flags;
+  let flags = (wr.signaled ? f.signaled : 0) | (wr.solicited ? f.solicited : 0) | (wr.fence ? f.fence : 0);
+  const withImm = wr.opcode === 'SEND_WITH_IMM' || wr.opcode === 'RDMA_WRITE_WITH_IMM';
+  const imm = withImm ? u32(`${name}.imm`, wr.imm) : 0;
+  const rdma = wr.opcode.startsWith('RDMA_');
+  const atomic = wr.opcode.startsWith('ATOMIC_');
+  let remoteAddr = 0n;
+  let rkey = 0;
+  if (rdma || atomic) {
+    if (typeof wr.remote !== 'object' || wr.remote === null) {
+      throw invalidArgType(`${name}.remote`, 'an { addr, rkey } object', wr.remote);
+    }
+    remoteAddr = u64(`${name}.remote.addr`, wr.remote.addr);
+    rkey = u32(`${name}.remote.rkey`, wr.remote.rkey);
+    if (atomic && remoteAddr % 8n !== 0n)
+      throw invalidArgValue(`${name}.remote.addr`, 'must be 8-byte aligned', remoteAddr);
+  }
+  let compareAdd = 0n;
+  let swap = 0n;
+  if (wr.opcode === 'ATOMIC_CMP_AND_SWP') {
+    compareAdd = u64(`${name}.compare`, wr.compare);
+    swap = u64(`${name}.swap`, wr.swap);
+  } else if (wr.opcode === 'ATOMIC_FETCH_AND_ADD') {
+    compareAdd = u64(`${name}.add`, wr.add);
+  }
+  let ud: ResolvedSend['ud'];
+  if (limits.type === 'UD') {
+    const d = wr.ud;
+    if (typeof d !== 'object' || d === null || typeof d.ah !== 'object' || d.ah === null || d.ah.closed) {
+      throw invalidArgType(`${name}.ud`, 'an { ah: open AddressHandle, remoteQpn, remoteQkey } object', d);
+    }
+    ud = {
+      ah: d.ah,
+      remoteQpn: u32(`${name}.ud.remoteQpn`, d.remoteQpn),
+      remoteQkey: u32(`${name}.ud.remoteQkey`, d.remoteQkey),
+    };
+  } else if (wr.ud !== undefined) {
+    throw invalidArgValue(`${name}.ud`, `is for UD QPs, not ${limits.type}`, wr.ud);
+  }
+  let sg: ResolvedSge[] = [];
+  let inline: Uint8Array | undefined;
+  if (wr.inline !== undefined) {
+    if (!(wr.inline instanceof Uint8Array)) throw invalidArgType(`${name}.inline`, 'a Uint8Array', wr.inline);
+    if (wr.sg !== undefined) throw invalidArgValue(`${name}.sg`, 'cannot be given with inline data', wr.sg);
+    if (rdma && wr.opcode === 'RDMA_READ') throw invalidArgValue(`${name}.inline`, 'cannot receive a read', wr.inline);
+    if (atomic) throw invalidArgValue(`${name}.inline`, 'cannot receive an atomic result', wr.inline);
+    if (wr.inline.byteLength > limits.maxInline) {
+      throw outOfRange(
+        `${name}.inline.byteLength`,
+        `<= the QP's maxInlineData (${limits.maxInline})`,
+        wr.inline.byteLength,
+      );
+    }
+    inline = wr.inline;
+    flags |= f.inline;
+  } else {
+    const list = wr.sg ?? [];
+    if (!Array.isArray(list)) throw invalidArgType(`${name}.sg`, 'an array of SGEs', list);
+    if (list.length > limits.maxSge)
+      throw outOfRange(`${name}.sg.length`, `<= the QP's maxSendSge (${limits.maxSge})`, list.length);
+    sg = list.map((s, i) => resolveSge(s, `${name}.sg[${i}]`, limits.pdHandle));
+    if (atomic && (sg.length !== 1 || sg[0]?.length !== 8)) {
+      throw invalidArgValue(`${name}.sg`, 'must be one 8-byte SGE for the original value', wr.sg);
+    }
+  }
+  return {
+    wrId: u64(`${name}.wrId`, wr.wrId ?? 0n),
+    opcode,
+    flags,
+    imm,
+    remoteAddr,
+    rkey,
+    compareAdd,
+    swap,
+    ud,
+    sg,
+    inline,
+  };
+}
+
+export function resolveRecv(
+  wr: RecvWr,
+  name: string,
+  pdHandle: number,
+  maxSge: number,
+): { wrId: bigint; sg: ResolvedSge[] } {
+  if (typeof wr !== 'object' || wr === null) throw invalidArgType(name, 'a receive work request', wr);
+  if (!Array.isArray(wr.sg)) throw invalidArgType(`${name}.sg`, 'an array of SGEs', wr.sg);
+  if (wr.sg.length > maxSge) throw outOfRange(`${name}.sg.length`, `<= ${maxSge}`, wr.sg.length);
+  return {
+    wrId: u64(`${name}.wrId`, wr.wrId ?? 0n),
+    sg: wr.sg.map((s, i) => resolveSge(s, `${name}.sg[${i}]`, pdHandle)),
+  };
+}
+
+/** Bytes one completion takes in a poll buffer (`sizeof(struct ib_uverbs_wc)`). */
+export const COMPLETION_SIZE = ib_uverbs_wc.size;
+
+export type CompletionStatus = keyof typeof ib_wc_status;
+export type CompletionOpcode = keyof typeof ib_wc_opcode;
+
+export interface Completion {
+  readonly wrId: bigint;
+  /** `IB_WC_SUCCESS`, or the error (`IB_WC_REM_ACCESS_ERR`, ...); a number the library does not know stays a number. */
+  readonly status: CompletionStatus | number;
+  readonly opcode: CompletionOpcode | number;
+  readonly vendorErr: number;
+  readonly byteLen: number;
+  /** Immediate data (host order), when `IB_WC_WITH_IMM` is set. */
+  readonly imm?: number;
+  readonly qpNum: number;
+  readonly srcQp: number;
+  readonly wcFlags: number;
+}
+
+function namer<T extends string>(table: Readonly<Record<T, number | bigint>>): (n: number) => T | number {
+  const names = new Map<number, T>(Object.entries(table).map(([k, v]) => [Number(v), k as T]));
+  return (n) => names.get(n) ?? n;
+}
+const statusName = namer(ib_wc_status as unknown as Record<CompletionStatus, number>);
+const opcodeName = namer(ib_wc_opcode as unknown as Record<CompletionOpcode, number>);
+
+/** Decodes the first `count` completions of a poll buffer. */
+export function decodeCompletions(buffer: Uint8Array, count: number): Completion[] {
+  const out: Completion[] = [];
+  for (let i = 0; i < count; i++) {
+    const wc = decode(ib_uverbs_wc, buffer, i * COMPLETION_SIZE);
+    const withImm = (wc.wc_flags & ib_wc_flags.IB_WC_WITH_IMM) !== 0;
+    out.push({
+      wrId: wc.wr_id,
+      status: statusName(wc.status),
+      opcode: opcodeName(wc.opcode),
+      vendorErr: wc.vendor_err,
+      byteLen: wc.byte_len,
+      ...(withImm ? { imm: wc.imm_data } : {}),
+      qpNum: wc.qp_num,
+      srcQp: wc.src_qp,
+      wcFlags: wc.wc_flags,
+    });
+  }
+  return out;
+}

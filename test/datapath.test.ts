@@ -1,0 +1,319 @@
+/**
+ * The native datapath against rings in plain memory, with this test playing
+ * the driver: what the addon writes is read back through the layouts the
+ * conformance test proves against the kernel headers (rxe_send_wqe,
+ * rxe_recv_wqe, rxe_queue_buf, ib_uverbs_wc), so an encoder that disagrees
+ * with the kernel's structs fails here, on a host with no RDMA.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ib_uverbs_wr_opcode as O } from '../src/abi/constants.js';
+import { ib_send_flags as F, ib_wc_flags, ib_wc_opcode, ib_wc_status } from '../src/abi/kernel-internal.js';
+import { decode, encode } from '../src/abi/layout.js';
+import { rxe_queue_buf, rxe_recv_wqe, rxe_send_wqe, rxe_sge } from '../src/abi/rxe.js';
+import { ib_uverbs_wc } from '../src/abi/structs.js';
+import { native } from '../src/native.js';
+import { RxeDatapath } from '../src/providers/rxe-datapath.js';
+import type { QueuePair } from '../src/queue-pair.js';
+import { Ring } from '../src/ring.js';
+import { COMPLETION_SIZE, decodeCompletions, type ResolvedSend } from '../src/work-request.js';
+
+const SLOTS = 8;
+const LOG2_ELEM = 9; // 512-byte slots: a 208-byte WQE and up to 19 SGEs
+
+function indices(ring: Ring) {
+  return decode(rxe_queue_buf, ring.bytes.subarray(0, rxe_queue_buf.size));
+}
+function setIndex(ring: Ring, which: 'producer_index' | 'consumer_index', value: number) {
+  const at = which === 'producer_index' ? 128 : 256;
+  new DataView(ring.bytes.buffer).setUint32(at, value, true);
+}
+function slot(ring: Ring, i: number): Uint8Array {
+  const size = 1 << LOG2_ELEM;
+  return ring.bytes.subarray(rxe_queue_buf.size + i * size, rxe_queue_buf.size + (i + 1) * size);
+}
+
+/** What RxeDatapath needs of a QP: its SQ ring; fd -1 rings no doorbell. */
+function fakeQp(sq: Ring): QueuePair {
+  return { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd: -1 } } } as unknown as QueuePair;
+}
+
+const base: ResolvedSend = {
+  wrId: 0n,
+  opcode: O.IB_UVERBS_WR_SEND,
+  flags: F.IB_SEND_SIGNALED,
+  imm: 0,
+  remoteAddr: 0n,
+  rkey: 0,
+  compareAdd: 0n,
+  swap: 0n,
+  sg: [],
+};
+
+describe('rxe send queue', () => {
+  it('writes each opcode as the kernel reads rxe_send_wqe, then publishes the batch with one producer store', () => {
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const dp = new RxeDatapath();
+    const sge = (addr: bigint, length: number, lkey: number) => ({ addr, length, lkey });
+    const wrs: ResolvedSend[] = [
+      { ...base, wrId: 1n, sg: [sge(0x1000n, 64, 0x11), sge(0x2000n, 32, 0x12)] },
+      { ...base, wrId: 2n, opcode: O.IB_UVERBS_WR_SEND_WITH_IMM, imm: 0x01020304 },
+      {
+        ...base,
+        wrId: 3n,
+        opcode: O.IB_UVERBS_WR_RDMA_WRITE,
+        remoteAddr: 0xdead_0000n,
+        rkey: 0x77,
+        sg: [sge(0x3000n, 4096, 5)],
+      },
+      {
+        ...base,
+        wrId: 4n,
+        opcode: O.IB_UVERBS_WR_RDMA_READ,
+        remoteAddr: 0xbeef_0000n,
+        rkey: 0x78,
+        sg: [sge(0x4000n, 8, 6)],
+      },
+      {
+        ...base,
+        wrId: 5n,
+        opcode: O.IB_UVERBS_WR_ATOMIC_CMP_AND_SWP,
+        remoteAddr: 0x8000n,
+        rkey: 9,
+        compareAdd: 0x1111_2222_3333_4444n,
+        swap: 0xffff_eeee_dddd_ccccn,
+        sg: [sge(0x5000n, 8, 6)],
+      },
+      { ...base, wrId: 6n, flags: F.IB_SEND_INLINE, inline: new Uint8Array([1, 2, 3, 4, 5]) },
+      { ...base, wrId: 7n, flags: F.IB_SEND_INLINE | F.IB_SEND_SOLICITED, inline: new Uint8Array([9, 8, 7]) },
+    ];
+    dp.postSend(fakeQp(sq), wrs);
+    expect(indices(sq)).toMatchObject({ producer_index: 7, consumer_index: 0, index_mask: SLOTS - 1 });
+    const w = (i: number) => decode(rxe_send_wqe, slot(sq, i));
+    const sges = (i: number, n: number) =>
+      Array.from({ length: n }, (_, k) => decode(rxe_sge, slot(sq, i), rxe_send_wqe.size + k * rxe_sge.size));
+
+    expect(w(0).wr).toMatchObject({ wr_id: 1n, opcode: O.IB_UVERBS_WR_SEND, send_flags: F.IB_SEND_SIGNALED });
+    expect(w(0).dma).toMatchObject({ length: 96, resid: 96, num_sge: 2, cur_sge: 0, sge_offset: 0 });
+    expect(sges(0, 2)).toEqual([
+      { addr: 0x1000n, length: 64, lkey: 0x11 },
+      { addr: 0x2000n, length: 32, lkey: 0x12 },
+    ]);
+    expect(w(0).state).toBe(0); // wqe_state_posted
+    expect(w(1).wr.imm_data).toBe(0x01020304); // be32 in the WQE, host order decoded
+    expect(slot(sq, 1).subarray(20, 24)).toEqual(new Uint8Array([1, 2, 3, 4]));
+    expect(w(2).wr).toMatchObject({ rdma_remote_addr: 0xdead_0000n, rdma_rkey: 0x77 });
+    expect(w(2).iova).toBe(0xdead_0000n);
+    expect(w(2).dma).toMatchObject({ length: 4096, num_sge: 1 });
+    expect(w(3)).toMatchObject({ iova: 0xbeef_0000n, wr: { opcode: O.IB_UVERBS_WR_RDMA_READ, rdma_rkey: 0x78 } });
+    expect(w(4).wr).toMatchObject({
+      atomic_remote_addr: 0x8000n,
+      atomic_compare_add: 0x1111_2222_3333_4444n,
+      atomic_swap: 0xffff_eeee_dddd_ccccn,
+      atomic_rkey: 9,
+    });
+    expect(w(4).dma).toMatchObject({ length: 8, num_sge: 1 });
+    // inline: the payload in place of the SGEs, num_sge 0, the two payloads gathered from one buffer
+    expect(w(5).dma).toMatchObject({ length: 5, resid: 5, num_sge: 0 });
+    expect(slot(sq, 5).subarray(rxe_send_wqe.size, rxe_send_wqe.size + 5)).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+    expect(w(6).wr.send_flags).toBe(F.IB_SEND_INLINE | F.IB_SEND_SOLICITED);
+    expect(slot(sq, 6).subarray(rxe_send_wqe.size, rxe_send_wqe.size + 3)).toEqual(new Uint8Array([9, 8, 7]));
+    sq.unmap();
+  });
+
+  it('a WQE slot the driver had used is rewritten whole: no stale state or SGEs leak into the next post', () => {
+    const sq = Ring.synthetic('sq', 2, LOG2_ELEM);
+    slot(sq, 0).fill(0xab);
+    new RxeDatapath().postSend(fakeQp(sq), [{ ...base, wrId: 9n }]);
+    const w = decode(rxe_send_wqe, slot(sq, 0));
+    expect([w.state, w.status, w.mask, w.dma.num_sge, w.dma.cur_sge, w.wr.wr_id]).toEqual([0, 0, 0, 0, 0, 9n]);
+    sq.unmap();
+  });
+
+  it('posts all or none: a batch larger than the free slots is ENOMEM and leaves the producer where it was', () => {
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const dp = new RxeDatapath();
+    const qp = fakeQp(sq);
+    dp.postSend(
+      qp,
+      Array.from({ length: 5 }, (_, i) => ({ ...base, wrId: BigInt(i) })),
+    );
+    expect(() => dp.postSend(qp, [base, base, base])).toThrow(
+      expect.objectContaining({ code: 'ENOMEM', path: 'ring', object: 'QueuePair test' }),
+    );
+    expect(indices(sq).producer_index).toBe(5);
+    // one slot always stays empty: 2 more fit (7 of 8), the 8th does not
+    dp.postSend(qp, [base, base]);
+    expect(() => dp.postSend(qp, [base])).toThrow(expect.objectContaining({ code: 'ENOMEM' }));
+    // the driver consumes three; the producer wraps around the mask
+    setIndex(sq, 'consumer_index', 3);
+    dp.postSend(qp, [base, base, base]);
+    expect(indices(sq).producer_index).toBe(2);
+    sq.unmap();
+  });
+
+  it('a descriptor that cannot fit a slot is refused whole, before the producer moves', () => {
+    const sq = Ring.synthetic('sq', SLOTS, 8); // 256-byte slots: 208 + 3 SGEs
+    const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1 }));
+    expect(() => new RxeDatapath().postSend(fakeQp(sq), [base, { ...base, sg }])).toThrow(/does not fit/);
+    expect(indices(sq).producer_index).toBe(0);
+    sq.unmap();
+  });
+});
+
+describe('rxe receive queue', () => {
+  it('writes rxe_recv_wqe with its SGEs and totals', () => {
+    const rq = Ring.synthetic('rq', SLOTS, 7);
+    const dp = new RxeDatapath();
+    const queue = { rings: [rq], description: 'QueuePair test' } as unknown as QueuePair;
+    dp.postRecv(queue, [
+      { wrId: 41n, sg: [{ addr: 0x9000n, length: 100, lkey: 3 }] },
+      { wrId: 42n, sg: [] },
+    ]);
+    expect(indices(rq).producer_index).toBe(2);
+    const size = 1 << 7;
+    const at = (i: number) => rxe_queue_buf.size + i * size;
+    expect(decode(rxe_recv_wqe, rq.bytes, at(0))).toMatchObject({
+      wr_id: 41n,
+      dma: { length: 100, resid: 100, num_sge: 1 },
+    });
+    expect(decode(rxe_sge, rq.bytes, at(0) + rxe_recv_wqe.size)).toEqual({ addr: 0x9000n, length: 100, lkey: 3 });
+    expect(decode(rxe_recv_wqe, rq.bytes, at(1))).toMatchObject({ wr_id: 42n, dma: { length: 0, num_sge: 0 } });
+    rq.unmap();
+  });
+});
+
+describe('rxe completion queue', () => {
+  const SIZE = 64;
+  function produce(cq: Ring, at: number, wc: Parameters<typeof encode<typeof ib_uverbs_wc>>[1]) {
+    encode(ib_uverbs_wc, wc, cq.bytes, rxe_queue_buf.size + at * SIZE);
+  }
+  const wc = (wrId: bigint) => ({
+    wr_id: wrId,
+    status: ib_wc_status.IB_WC_SUCCESS,
+    opcode: ib_wc_opcode.IB_WC_RECV,
+    vendor_err: 0,
+    byte_len: 4096,
+    imm_data: 0xa0b0c0d0,
+    qp_num: 17,
+    src_qp: 18,
+    wc_flags: ib_wc_flags.IB_WC_WITH_IMM,
+    pkey_index: 0,
+    slid: 0,
+    sl: 0,
+    dlid_path_bits: 0,
+    port_num: 1,
+    reserved: 0,
+  });
+
+  it('copies completions into caller memory, returns the consumer to the driver, wraps around the mask', () => {
+    const cq = Ring.synthetic('cq', 4, 6);
+    const dp = new RxeDatapath();
+    const q = { rings: [cq], description: 'CompletionQueue test' } as never;
+    const out = new Uint8Array(16 * COMPLETION_SIZE);
+    expect(dp.pollCq(q, out, 16)).toBe(0); // empty
+    for (let i = 0; i < 3; i++) produce(cq, i, wc(BigInt(100 + i)));
+    setIndex(cq, 'producer_index', 3);
+    expect(dp.pollCq(q, out, 2)).toBe(2); // no more than asked
+    expect(indices(cq).consumer_index).toBe(2);
+    const [a, b] = decodeCompletions(out, 2);
+    expect(a).toEqual({
+      wrId: 100n,
+      status: 'IB_WC_SUCCESS',
+      opcode: 'IB_WC_RECV',
+      vendorErr: 0,
+      byteLen: 4096,
+      imm: 0xa0b0c0d0,
+      qpNum: 17,
+      srcQp: 18,
+      wcFlags: ib_wc_flags.IB_WC_WITH_IMM,
+    });
+    expect(b?.wrId).toBe(101n);
+    // the driver wraps: slots 3 and 0
+    produce(cq, 3, wc(103n));
+    produce(cq, 0, wc(104n));
+    setIndex(cq, 'producer_index', 1);
+    expect(dp.pollCq(q, out, 16)).toBe(3);
+    expect(decodeCompletions(out, 3).map((c) => c.wrId)).toEqual([102n, 103n, 104n]);
+    expect(indices(cq).consumer_index).toBe(1);
+    cq.unmap();
+  });
+
+  it('masks a producer index the driver could never have written, so reads stay inside the ring', () => {
+    const cq = Ring.synthetic('cq', 4, 6);
+    setIndex(cq, 'producer_index', 0xffff_fff2); // & 3 = 2
+    const out = new Uint8Array(8 * COMPLETION_SIZE);
+    expect(new RxeDatapath().pollCq({ rings: [cq], description: 'cq' } as never, out, 8)).toBe(2);
+    cq.unmap();
+  });
+});
+
+describe('ring mappings', () => {
+  it('unmapping detaches every view JS took, and the handle is refused afterwards', () => {
+    const cq = Ring.synthetic('cq', 4, 6);
+    const view = cq.bytes;
+    expect(view.byteLength).toBe(rxe_queue_buf.size + 4 * 64);
+    const handle = cq.handle;
+    cq.unmap();
+    expect(view.byteLength).toBe(0);
+    expect(view.buffer.byteLength).toBe(0);
+    expect(() => cq.bytes).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
+    expect(() => native().pollCq(handle, new Uint8Array(48), 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }),
+    );
+    cq.unmap(); // idempotent
+  });
+
+  it('refuses anything but its own handle of the right kind: numbers are never pointers', () => {
+    const n = native();
+    const cq = Ring.synthetic('cq', 4, 6);
+    const out = new Uint8Array(48);
+    for (const bogus of [0, 0x7fff_0000, 2n ** 47n, {}, null, out])
+      expect(() => n.pollCq(bogus as never, out, 1)).toThrow(TypeError);
+    expect(() => n.postRecv(cq.handle, new BigUint64Array(4), 1)).toThrow(/another kind/);
+    expect(() => n.pollCq(cq.handle, out, 2)).toThrow(TypeError); // 2 completions do not fit 48 bytes
+    cq.unmap();
+  });
+
+  it('a header that does not describe its mapping is refused at map time (here: /dev/zero)', () => {
+    const fd = openSync('/dev/zero', constants.O_RDWR);
+    try {
+      expect(() => native().mapRing(fd, 0n, 4096, native().layout.kinds.rxeCq)).toThrow(
+        expect.objectContaining({ code: 'ERR_UVERBS_RING' }),
+      );
+      const [h, buffer] = native().mapRing(fd, 0n, 4096, native().layout.kinds.raw);
+      expect(buffer.byteLength).toBe(4096);
+      native().unmapRing(h);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('waiting on an fd from the event loop', () => {
+  function fifo(): number {
+    const path = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
+    execFileSync('mkfifo', [path]);
+    return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+  }
+
+  it('calls back once when the fd becomes readable, and not at all once cancelled', async () => {
+    const fd = fifo();
+    const n = native();
+    let cancelledFired = false;
+    const cancelled = n.waitReadable(fd, () => {
+      cancelledFired = true;
+    });
+    n.cancelWait(cancelled);
+    n.cancelWait(cancelled); // idempotent
+    const status = new Promise<number>((resolve) => n.waitReadable(fd, resolve));
+    setTimeout(() => writeSync(fd, 'x'), 20);
+    expect(await status).toBe(0);
+    expect(cancelledFired).toBe(false);
+    closeSync(fd);
+  });
+});
