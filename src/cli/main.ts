@@ -7,6 +7,7 @@
 
 import { devicesCommand } from './devices.js';
 import { infoCommand } from './info.js';
+import { pingpongCommand } from './pingpong.js';
 import { diffCommand, probeCommand } from './probe.js';
 import { UsageError } from './usage.js';
 import { vmCommand } from './vm.js';
@@ -18,6 +19,7 @@ Commands:
   info      device, port and GID attributes (like ibv_devinfo -v)
   probe     which uverbs objects, methods, attributes and commands this kernel accepts
   diff      compare two 'probe --json' results
+  pingpong  RC ping-pong through the native datapath (talks to ibv_rc_pingpong)
   vm        run a command inside a QEMU guest with real rxe/siw devices
 
 Run 'uverbs COMMAND --help' for a command's options.`;
@@ -33,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
       return probeCommand(rest);
     case 'diff':
       return diffCommand(rest);
+    case 'pingpong':
+      return pingpongCommand(rest);
     case 'vm':
       return vmCommand(rest);
     case undefined:

@@ -80,7 +80,17 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
     ctx.close();
   });
 
-  const rxe = siw ? it.skip : it;
+  /** A test of the rxe datapath; on siw it is skipped, saying why. */
+  const rxe = (title: string, fn: () => void | Promise<void>, timeout?: number) =>
+    it(
+      title,
+      async (test) => {
+        if (siw)
+          return skipWith(test, `${name}: the library has no siw datapath yet (posting is UverbsUnsupportedError)`);
+        await fn();
+      },
+      timeout,
+    );
 
   rxe('SEND (two SGEs), SEND_WITH_IMM and inline SEND land byte for byte; completions say what happened', async () => {
     const { ctx, a, b, ma, mb, cq } = rig({ maxInline: 64 });
@@ -337,7 +347,8 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
         expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
       ],
       [{ opcode: 'SEND', sg: Array(5).fill({ mr: ma, length: 1 }) }, /maxSendSge/],
-      [{ opcode: 'SEND', inline: new Uint8Array(1) }, /maxInlineData \(0\)/],
+      // rxe grants the inline room its WQE slot has, whatever was asked
+      [{ opcode: 'SEND', inline: new Uint8Array((a.cap.maxInlineData ?? 0) + 1) }, /maxInlineData/],
       [
         { opcode: 'ATOMIC_FETCH_AND_ADD', sg: [{ mr: ma, length: 4 }], remote: { addr: 0n, rkey: 1 }, add: 1n },
         /one 8-byte SGE/,

@@ -1,0 +1,280 @@
+/**
+ * `uverbs pingpong`: an RC ping-pong over this library's datapath that
+ * speaks ibv_rc_pingpong's out-of-band exchange, so either side can be
+ * rdma-core's tool.
+ *
+ * The exchange (facts from rdma-core's libibverbs/examples/rc_pingpong.c):
+ * over TCP, each side sends "LID:QPN:PSN:GID" as `%04x:%06x:%06x:` plus the
+ * GID's 16 bytes in hex, NUL-terminated (52 bytes). The client writes first,
+ * reads the server's, then writes "done\0"; the server reads the client's,
+ * moves its QP to RTS, then answers and waits for "done". Path: MTU 1024 by
+ * default, hop limit 1, min RNR timer 12, timeout 14, 7 retries. Each side
+ * keeps rx-depth receives posted and sends again once its previous send has
+ * completed and a message has arrived; the client sends first.
+ */
+
+import { once } from 'node:events';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { parseArgs } from 'node:util';
+import { ib_wc_status } from '../abi/kernel-internal.js';
+import { ib_uverbs_wc } from '../abi/structs.js';
+import { Context } from '../context.js';
+import { listDevices } from '../device.js';
+import type { Mtu } from '../queue-pair.js';
+import { COMPLETION_SIZE, type RecvWr, type SendWr } from '../work-request.js';
+import { json } from './output.js';
+import { UsageError } from './usage.js';
+
+export const PINGPONG_HELP = `Usage: uverbs pingpong [options] [SERVER]
+
+An RC ping-pong through this library's datapath, wire-compatible with
+rdma-core's ibv_rc_pingpong: run one side as the server (no SERVER) and the
+other as the client, either of them ibv_rc_pingpong.
+
+Options:
+  -p, --port TCPPORT     TCP port of the address exchange (default 18515)
+  -d, --ib-dev DEV       device (default: the first)
+  -i, --ib-port PORT     device port (default 1)
+  -g, --gid-idx N        local GID index (required on RoCE and iWARP)
+  -s, --size BYTES       message size (default 4096)
+  -m, --mtu MTU          path MTU: 256, 512, 1024, 2048 or 4096 (default 1024)
+  -r, --rx-depth N       receives kept posted (default 500)
+  -n, --iters N          exchanges (default 1000)
+  -e, --events           sleep on the completion channel instead of polling
+      --json             the result as JSON ({"schema": 1, ...}) on stdout
+  -h, --help             this help`;
+
+const RECV_WRID = 1;
+const SEND_WRID = 2;
+/** sizeof "0000:000000:000000:00000000000000000000000000000000" in rc_pingpong.c: the text and its NUL. */
+const MSG_SIZE = '0000:000000:000000:'.length + 32 + 1;
+const DONE = Buffer.from('done\0');
+
+interface Dest {
+  lid: number;
+  qpn: number;
+  psn: number;
+  gid: Uint8Array;
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`uverbs pingpong: ${name} must be an integer ${min}..${max}, not '${value}'`);
+  return n;
+}
+
+export function encodeDest(d: Dest): Buffer {
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+  const text = `${hex(d.lid, 4)}:${hex(d.qpn, 6)}:${hex(d.psn, 6)}:${Buffer.from(d.gid).toString('hex')}`;
+  return Buffer.concat([Buffer.from(text, 'latin1'), Buffer.alloc(1)]);
+}
+
+export function decodeDest(msg: Buffer): Dest {
+  const text = msg.toString('latin1').replace(/\0.*$/s, '');
+  const m = /^([0-9a-f]{1,4}):([0-9a-f]{1,6}):([0-9a-f]{1,6}):([0-9a-f]{32})$/i.exec(text);
+  if (m === null) throw new Error(`uverbs pingpong: the peer sent a malformed address '${text}'`);
+  return {
+    lid: Number.parseInt(m[1] as string, 16),
+    qpn: Number.parseInt(m[2] as string, 16),
+    psn: Number.parseInt(m[3] as string, 16),
+    gid: Uint8Array.from(Buffer.from(m[4] as string, 'hex')),
+  };
+}
+
+/** Reads exactly `n` bytes (TCP delivers in whatever pieces it likes). */
+async function readExactly(socket: Socket, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  while (have < n) {
+    const chunk = socket.read(Math.min(n - have, socket.readableLength || n - have)) as Buffer | null;
+    if (chunk !== null) {
+      chunks.push(chunk);
+      have += chunk.length;
+      continue;
+    }
+    if (socket.readableEnded) break;
+    await Promise.race([
+      once(socket, 'readable'),
+      once(socket, 'end'),
+      once(socket, 'error').then(([e]) => Promise.reject(e)),
+    ]);
+  }
+  if (have < n) throw new Error(`uverbs pingpong: the peer closed the exchange after ${have} of ${n} bytes`);
+  return Buffer.concat(chunks);
+}
+
+function gidText(gid: Uint8Array): string {
+  const b = Buffer.from(gid);
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff)
+    return `::ffff:${[...b.subarray(12)].join('.')}`;
+  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16));
+  return words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+export async function pingpongCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', short: 'p' },
+      'ib-dev': { type: 'string', short: 'd' },
+      'ib-port': { type: 'string', short: 'i' },
+      'gid-idx': { type: 'string', short: 'g' },
+      size: { type: 'string', short: 's' },
+      mtu: { type: 'string', short: 'm' },
+      'rx-depth': { type: 'string', short: 'r' },
+      iters: { type: 'string', short: 'n' },
+      events: { type: 'boolean', short: 'e', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${PINGPONG_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`uverbs pingpong: one SERVER at most\n\n${PINGPONG_HELP}`);
+  const server = positionals[0];
+  const tcpPort = integer('--port', values.port, 18515, 1, 65535);
+  const ibPort = integer('--ib-port', values['ib-port'], 1, 1, 255);
+  const gidIdx = integer('--gid-idx', values['gid-idx'], -1, 0, 0xffff);
+  const size = integer('--size', values.size, 4096, 1, 1 << 30);
+  const mtu = integer('--mtu', values.mtu, 1024, 256, 4096);
+  if (![256, 512, 1024, 2048, 4096].includes(mtu))
+    throw new UsageError(`uverbs pingpong: --mtu must be 256, 512, 1024, 2048 or 4096`);
+  const rxDepth = integer('--rx-depth', values['rx-depth'], 500, 2, 16384);
+  const iters = integer('--iters', values.iters, 1000, 1, 2 ** 31 - 1);
+  const device = values['ib-dev'] ?? listDevices()[0]?.name;
+  if (device === undefined) {
+    process.stderr.write('uverbs pingpong: no uverbs devices\n');
+    return 1;
+  }
+  const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
+
+  using ctx = Context.open(device);
+  const port = ctx.queryPort(ibPort);
+  const ethernet = port.linkLayer === 2; // IB_LINK_LAYER_ETHERNET
+  if (gidIdx < 0 && ethernet) throw new UsageError('uverbs pingpong: RoCE needs a GID index (-g)');
+  const pd = ctx.allocPd();
+  const channel = values.events ? ctx.createCompletionChannel() : undefined;
+  const cq = ctx.createCq({ cqe: rxDepth + 1, ...(channel ? { channel } : {}) });
+  const qp = pd.createQp({
+    type: 'RC',
+    sendCq: cq,
+    recvCq: cq,
+    cap: { maxSendWr: 1, maxRecvWr: rxDepth, maxSendSge: 1, maxRecvSge: 1 },
+  });
+  const mr = pd.registerMemory(size, { localWrite: true });
+  const inline = (qp.cap.maxInlineData ?? 0) >= size;
+  const send: SendWr = inline
+    ? { wrId: BigInt(SEND_WRID), opcode: 'SEND', signaled: true, inline: mr.bytes.subarray(0, size) }
+    : { wrId: BigInt(SEND_WRID), opcode: 'SEND', signaled: true, sg: [{ mr, length: size }] };
+  const recv: RecvWr = { wrId: BigInt(RECV_WRID), sg: [{ mr, length: size }] };
+  const postRecvs = (n: number) => {
+    if (n > 0) qp.postRecv(Array.from({ length: n }, () => recv));
+    return n;
+  };
+  let routs = postRecvs(rxDepth);
+
+  const local: Dest = {
+    lid: Number(port.lid ?? 0),
+    qpn: qp.qpNum,
+    psn: Math.floor(Math.random() * 0x1000000),
+    gid: gidIdx >= 0 ? ctx.queryGid(ibPort, gidIdx).gid : new Uint8Array(16),
+  };
+  const show = (d: Dest) =>
+    `LID 0x${d.lid.toString(16).padStart(4, '0')}, QPN 0x${d.qpn.toString(16).padStart(6, '0')}, PSN 0x${d.psn.toString(16).padStart(6, '0')}, GID ${gidText(d.gid)}`;
+  say(`  local address:  ${show(local)}`);
+  const connectQp = (remote: Dest) =>
+    qp.connect(
+      { qpNum: remote.qpn, psn: remote.psn, gid: remote.gid },
+      { port: ibPort, sgidIndex: Math.max(gidIdx, 0), psn: local.psn, pathMtu: mtu as Mtu, hopLimit: 1 },
+    );
+
+  let remote: Dest;
+  if (server !== undefined) {
+    const socket = tcpConnect({ host: server, port: tcpPort });
+    await once(socket, 'connect');
+    socket.write(encodeDest(local));
+    remote = decodeDest(await readExactly(socket, MSG_SIZE));
+    socket.end(DONE);
+    connectQp(remote);
+  } else {
+    const listener = createServer();
+    listener.listen(tcpPort);
+    await once(listener, 'listening');
+    const [socket] = (await once(listener, 'connection')) as [Socket];
+    listener.close();
+    remote = decodeDest(await readExactly(socket, MSG_SIZE));
+    connectQp(remote);
+    socket.write(encodeDest(local));
+    await readExactly(socket, DONE.length);
+    socket.end();
+  }
+  say(`  remote address: ${show(remote)}`);
+
+  // the loop reads wr_id and status straight from the poll buffer: no object per completion
+  const out = new Uint8Array(2 * COMPLETION_SIZE);
+  const view = new DataView(out.buffer);
+  const WR_ID = ib_uverbs_wc.fields.wr_id.offset;
+  const STATUS = ib_uverbs_wc.fields.status.offset;
+  let pending = RECV_WRID;
+  let scnt = 0;
+  let rcnt = 0;
+  const start = process.hrtime.bigint();
+  if (server !== undefined) {
+    qp.postSend(send);
+    pending |= SEND_WRID;
+  }
+  while (rcnt < iters || scnt < iters) {
+    const n = values.events ? await cq.wait(out, 2) : cq.poll(out, 2);
+    for (let i = 0; i < n; i++) {
+      const base = i * COMPLETION_SIZE;
+      const status = view.getUint32(base + STATUS, true);
+      const wrId = Number(view.getBigUint64(base + WR_ID, true));
+      if (status !== ib_wc_status.IB_WC_SUCCESS) {
+        const name = Object.entries(ib_wc_status).find(([, v]) => v === status)?.[0] ?? String(status);
+        throw new Error(
+          `uverbs pingpong: completion of wr_id ${wrId} failed: ${name} (after ${scnt} sends, ${rcnt} receives)`,
+        );
+      }
+      if (wrId === SEND_WRID) scnt++;
+      else if (wrId === RECV_WRID) {
+        if (--routs <= 1) routs += postRecvs(rxDepth - routs);
+        rcnt++;
+      } else throw new Error(`uverbs pingpong: completion for unknown wr_id ${wrId}`);
+      pending &= ~wrId;
+      if (scnt < iters && pending === 0) {
+        qp.postSend(send);
+        pending = RECV_WRID | SEND_WRID;
+      }
+    }
+  }
+  const usec = Number(process.hrtime.bigint() - start) / 1000;
+  const bytes = size * iters * 2;
+  if (values.json) {
+    process.stdout.write(
+      json({
+        schema: 1,
+        role: server === undefined ? 'server' : 'client',
+        device,
+        size,
+        iters,
+        inline,
+        events: values.events,
+        seconds: usec / 1e6,
+        usecPerIter: usec / iters,
+        mbitPerSec: (bytes * 8) / usec,
+        local,
+        remote,
+      }),
+    );
+  } else {
+    say(`${bytes} bytes in ${(usec / 1e6).toFixed(2)} seconds = ${((bytes * 8) / usec).toFixed(2)} Mbit/sec`);
+    say(`${iters} iters in ${(usec / 1e6).toFixed(2)} seconds = ${(usec / iters).toFixed(2)} usec/iter`);
+  }
+  return 0;
+}
