@@ -28,6 +28,7 @@ export { type AccessFlags, MemoryRegion, type Reregistration } from './memory-re
 export { MemoryWindow } from './memory-window.js';
 export { ProtectionDomain } from './protection-domain.js';
 export {
+  type Datapath,
   type Provider,
   providerFor,
   registerProvider,
@@ -38,6 +39,7 @@ export {
 } from './providers/index.js';
 export {
   type AddressVector,
+  type ConnectOptions,
   type Mtu,
   type QpAttributes,
   type QpCapabilities,
@@ -45,5 +47,19 @@ export {
   type QpType,
   QueuePair,
   type QueuePairOptions,
+  type RemoteQp,
 } from './queue-pair.js';
+export { Ring, type RingName, type RingSpec } from './ring.js';
 export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';
+export {
+  COMPLETION_SIZE,
+  type Completion,
+  type CompletionOpcode,
+  type CompletionStatus,
+  decodeCompletions,
+  type RecvWr,
+  type RemoteAddress,
+  type SendOpcode,
+  type SendWr,
+  type Sge,
+} from './work-request.js';

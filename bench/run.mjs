@@ -1,0 +1,165 @@
+// `npm run bench` (scripts/bench runs this twice: `host` here, `guest` inside `uverbs vm`).
+// Every figure is a ratio of two things measured side by side in the same run, on the same
+// machine: ours / the C reference. Absolute times on shared, emulated machines are noise.
+//
+//   node bench/run.mjs host  CDIR RUNS   synthetic rxe CQ ring: our JS path vs a plain C loop
+//   node bench/run.mjs guest CDIR RUNS   rxe0: control path vs libibverbs, send vs libibverbs,
+//                                         uverbs pingpong vs ibv_rc_pingpong
+// Prints one JSON document on stdout: { schema: 1, part, rows: [{ name, unit, ours, theirs, ratio }] }.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { RxeDatapath } from '../dist/src/providers/rxe-datapath.js';
+import { Ring } from '../dist/src/ring.js';
+
+const [part, cdir, runsArg] = process.argv.slice(2);
+const RUNS = Number(part === 'report' ? 5 : (runsArg ?? 5));
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** ours/theirs per run, paired: min, median, max of the ratios, and the medians themselves. */
+function row(name, unit, ours, theirs) {
+  const ratios = ours.map((o, i) => o / theirs[i]);
+  return {
+    name,
+    unit,
+    ours: median(ours),
+    theirs: median(theirs),
+    ratio: { min: Math.min(...ratios), median: median(ratios), max: Math.max(...ratios) },
+    runs: ours.length,
+  };
+}
+
+function hostPart() {
+  const rows = [];
+  const dp = new RxeDatapath();
+  for (const batch of [0, 1, 16, 256]) {
+    const rounds = batch === 256 ? 20_000 : 200_000;
+    const ours = [];
+    const theirs = [];
+    for (let r = 0; r < RUNS; r++) {
+      const c = JSON.parse(execFileSync(`${cdir}/ring-c`, [String(batch), String(rounds)], { encoding: 'utf8' }));
+      theirs.push(c.ns / (batch ? rounds * batch : rounds));
+      const ring = Ring.synthetic('cq', 1024, 6);
+      const cq = { rings: [ring], description: 'bench cq' };
+      const header = new DataView(ring.bytes.buffer);
+      const out = new Uint8Array(256 * 48);
+      const max = batch || 1;
+      let got = 0;
+      const loop = (n) => {
+        for (let i = 0; i < n; i++) {
+          // the driver's side, as in the C loop: `batch` more completions
+          header.setUint32(128, (header.getUint32(128, true) + batch) & 1023, true);
+          got += dp.pollCq(cq, out, max);
+        }
+      };
+      loop(rounds / 10); // warm the JIT, as the C loop needs no warming
+      const t = process.hrtime.bigint();
+      loop(rounds);
+      const ns = Number(process.hrtime.bigint() - t);
+      ring.unmap();
+      if (batch && got !== (rounds + rounds / 10) * batch) throw new Error(`polled ${got} completions`);
+      ours.push(ns / (batch ? rounds * batch : rounds));
+    }
+    rows.push(row(batch ? `CQ poll, batch ${batch}` : 'CQ poll, empty', batch ? 'ns/CQE' : 'ns/poll', ours, theirs));
+  }
+  return rows;
+}
+
+/** Runs `argv` and parses its JSON lines into { op: ns/op }. */
+function opsOf(argv) {
+  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .map((r) => [r.op, r.ns / r.n / 1000]),
+  );
+}
+
+async function listening(port) {
+  for (let i = 0; i < 600; i++) {
+    if (execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** One ping-pong pair on rxe0; the client's usec/iter. */
+async function pingpong(cmd, port, iters) {
+  const args = ['-d', 'rxe0', '-g', '1', '-n', String(iters), '-s', '4096', '-p', String(port)];
+  const server = spawn(cmd[0], [...cmd.slice(1), ...args], { stdio: 'ignore' });
+  await listening(port);
+  const client = spawn(cmd[0], [...cmd.slice(1), ...args, '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  client.stdout.on('data', (d) => {
+    out += d;
+  });
+  const [[s], [c]] = await Promise.all([once(server, 'exit'), once(client, 'exit')]);
+  if (s !== 0 || c !== 0) throw new Error(`${cmd.join(' ')}: exit ${s}/${c}`);
+  return Number(/= ([\d.]+) usec\/iter/.exec(out)[1]);
+}
+
+async function guestPart() {
+  const ITERS = '300';
+  const c = [];
+  const ours = [];
+  for (let r = 0; r < RUNS; r++) {
+    c.push(opsOf([`${cdir}/verbs-c`, 'rxe0', '1', ITERS]));
+    ours.push(opsOf([process.execPath, here('./verbs.mjs'), 'rxe0', '1', ITERS]));
+  }
+  const names = {
+    pd: 'PD alloc + free',
+    mr4k: 'MR 4 KiB reg + dereg',
+    cq: 'CQ create + destroy',
+    qp: 'RC QP create + destroy',
+    send4k: 'RC SEND 4 KiB, post to both completions',
+    send64inline: 'RC SEND 64 B inline, post to both completions',
+  };
+  const rows = Object.entries(names).map(([op, name]) =>
+    row(`${name} (vs libibverbs)`, 'us/op', ours.map((o) => o[op]), c.map((x) => x[op])),
+  );
+  const ppOurs = [];
+  const ppTheirs = [];
+  const cli = here('../dist/src/cli/main.js');
+  for (let r = 0; r < RUNS; r++) {
+    ppTheirs.push(await pingpong(['ibv_rc_pingpong'], 18700 + 2 * r, 2000));
+    ppOurs.push(await pingpong([process.execPath, cli, 'pingpong'], 18701 + 2 * r, 2000));
+  }
+  rows.push(row('RC ping-pong 4 KiB, 2000 iters (vs ibv_rc_pingpong)', 'us/iter', ppOurs, ppTheirs));
+  return rows;
+}
+
+/** `report [--json]`: the parts' JSON lines on stdin, as one table (or one JSON document). */
+async function report(asJson) {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const parts = input
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+  const rows = parts.flatMap((p) => p.rows.map((r) => ({ part: p.part, ...r })));
+  if (asJson) {
+    process.stdout.write(`${JSON.stringify({ schema: 1, runs: RUNS, rows }, null, 2)}\n`);
+    return;
+  }
+  const f = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const table = [['where', 'what', 'unit', 'ours', 'reference', 'ratio min', 'median', 'max']];
+  for (const r of rows)
+    table.push([r.part, r.name, r.unit, f(r.ours), f(r.theirs), f(r.ratio.min), f(r.ratio.median), f(r.ratio.max)]);
+  const widths = table[0].map((_, i) => Math.max(...table.map((t) => t[i].length)));
+  for (const t of table) process.stdout.write(`${t.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
+  process.stdout.write(`ratio = ours / reference, per run, ${rows[0]?.runs ?? 0} runs side by side; lower is better\n`);
+}
+
+if (part === 'report') await report(process.argv.includes('--json'));
+else {
+  const rows = part === 'host' ? hostPart() : await guestPart();
+  process.stdout.write(`${JSON.stringify({ schema: 1, part, rows })}\n`);
+}

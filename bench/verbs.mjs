@@ -1,0 +1,58 @@
+// The JS side of `npm run bench`: bench/verbs-c.c's operations through this
+// library, same device, same counts, same JSON lines.
+//   node bench/verbs.mjs DEV GIDX ITERS
+import { Context } from '../dist/src/index.js';
+
+const [dev, gidArg, itersArg] = process.argv.slice(2);
+const gidx = Number(gidArg);
+const iters = Number(itersArg);
+const report = (op, ns) => process.stdout.write(`${JSON.stringify({ op, n: iters, ns: Number(ns) })}\n`);
+const now = () => process.hrtime.bigint();
+
+const ctx = Context.open(dev);
+const pd = ctx.allocPd();
+const cq = ctx.createCq({ cqe: 256 });
+const cap = { maxSendWr: 64, maxRecvWr: 64, maxSendSge: 1, maxRecvSge: 1, maxInlineData: 64 };
+
+let t = now();
+for (let i = 0; i < iters; i++) ctx.allocPd().close();
+report('pd', now() - t);
+t = now();
+for (let i = 0; i < iters; i++) pd.registerMemory(4096, { localWrite: true }).close();
+report('mr4k', now() - t);
+t = now();
+for (let i = 0; i < iters; i++) ctx.createCq({ cqe: 64 }).close();
+report('cq', now() - t);
+t = now();
+for (let i = 0; i < iters; i++) pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap }).close();
+report('qp', now() - t);
+
+const mr = pd.registerMemory(65536, { localWrite: true, remoteWrite: true });
+mr.bytes.fill(1);
+const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+const { gid } = ctx.queryGid(1, gidx);
+const access = { localWrite: true, remoteWrite: true };
+a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: gidx, access });
+b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: gidx, access });
+const out = new Uint8Array(2 * 48);
+const status = new DataView(out.buffer);
+const recv = { wrId: 1n, sg: [{ mr, offset: 32768, length: 4096 }] };
+const sends = [
+  ['send4k', { wrId: 2n, opcode: 'SEND', signaled: true, sg: [{ mr, length: 4096 }] }],
+  ['send64inline', { wrId: 2n, opcode: 'SEND', signaled: true, inline: mr.bytes.subarray(0, 64) }],
+];
+for (const [op, send] of sends) {
+  t = now();
+  for (let i = 0; i < iters; i++) {
+    b.postRecv(recv);
+    a.postSend(send);
+    for (let got = 0; got < 2; ) {
+      const n = cq.poll(out, 2);
+      for (let j = 0; j < n; j++) if (status.getUint32(j * 48 + 8, true) !== 0) throw new Error(`completion status ${status.getUint32(j * 48 + 8, true)}`);
+      got += n;
+    }
+  }
+  report(op, now() - t);
+}
+ctx.close();
