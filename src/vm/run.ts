@@ -192,11 +192,21 @@ async function bootOnce(
       timedOut = true;
       qemu.kill('SIGKILL');
     }, options.timeout * 1000);
+    // QEMU is in our process group, but `timeout`, a CI runner or `kill` signal only us: the guest
+    // must not outlive this process (an orphaned QEMU keeps running, holding CPU, until killed)
+    const relay = (signal: NodeJS.Signals) => {
+      qemu.kill('SIGKILL');
+      rmSync(run, { recursive: true, force: true });
+      process.kill(process.pid, signal);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const s of signals) process.once(s, relay);
     const exit = await new Promise<number | null>((resolve) => {
       qemu.once('error', () => resolve(-1));
       qemu.once('exit', (code) => resolve(code));
     });
     clearTimeout(timer);
+    for (const s of signals) process.off(s, relay);
     // let the sockets drain what QEMU wrote last
     await new Promise((r) => setTimeout(r, 50));
 
