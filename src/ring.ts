@@ -38,11 +38,7 @@ export class Ring {
   readonly format: 'rxe' | 'raw';
   #handle: NativeHandle | undefined;
   #bytes: Uint8Array | undefined;
-  /**
-   * @internal the ring's first 384 bytes as u32s (an rxe header: the datapath reads the indices
-   * without crossing into C); length 0 once unmapped, as the buffer is detached.
-   */
-  readonly words: Uint32Array;
+  readonly #words: Uint32Array;
 
   private constructor(name: RingName, format: 'rxe' | 'raw', handle: NativeHandle, buffer: ArrayBuffer) {
     this.name = name;
@@ -50,7 +46,15 @@ export class Ring {
     this.length = buffer.byteLength;
     this.#handle = handle;
     this.#bytes = new Uint8Array(buffer);
-    this.words = new Uint32Array(buffer, 0, Math.min(96, buffer.byteLength >>> 2));
+    this.#words = new Uint32Array(buffer, 0, Math.min(96, buffer.byteLength >>> 2));
+  }
+
+  /**
+   * @internal the ring's first 384 bytes as u32s (an rxe header: the datapath reads the indices
+   * without crossing into C); length 0 once unmapped, as the buffer is detached.
+   */
+  get words(): Uint32Array {
+    return this.#words;
   }
 
   /** @internal maps one ring of `fd`; a failed mmap is the kernel's errno. */

@@ -38,13 +38,21 @@ export interface ModelDevice {
   readonly readUser?: (address: bigint, length: number) => Uint8Array | undefined;
   /** Resolves an object handle or fd; returns an errno (0 when found). Default: every handle exists. */
   readonly lookup?: (attr: AttrSpec, value: bigint) => number;
+  /**
+   * How many command slots the device's uapi has (uverbs_uapi.c: the
+   * highest command the device has, plus one; past that, EOPNOTSUPP before
+   * any size check). Default: every command the uapi headers declare, as
+   * for a device with all of them. A device without the last ones (rxe has
+   * no write-ex command above EX_MODIFY_QP) has fewer.
+   */
+  readonly writeSlots?: { readonly legacy: number; readonly ex: number };
 }
 
 export function modelDevice(
   driverId: number,
   methods: readonly MethodSpec[],
   writes: readonly WriteCommand[],
-  options: Pick<ModelDevice, 'readUser' | 'lookup'> = {},
+  options: Pick<ModelDevice, 'readUser' | 'lookup' | 'writeSlots'> = {},
 ): ModelDevice {
   const legacy = new Map<number, WriteCommand | null>();
   const ex = new Map<number, WriteCommand | null>();
@@ -150,7 +158,7 @@ function processAttr(device: ModelDevice, spec: AttrSpec, view: DataView, at: nu
   }
 }
 
-/** Command slots the kernel knows (rdma_core.h: `cmd_idx >= num_write` is EOPNOTSUPP). */
+/** Command slots of a device with every command (rdma_core.h: `cmd_idx >= num_write` is EOPNOTSUPP). */
 const NUM_WRITE = ib_uverbs_write_cmds.IB_USER_VERBS_CMD_OPEN_QP + 1;
 const NUM_WRITE_EX = ib_uverbs_ex_write_cmds.IB_USER_VERBS_EX_CMD_MODIFY_CQ + 1;
 
@@ -169,7 +177,8 @@ export function validateWrite(device: ModelDevice, buffer: Uint8Array): number {
   if ((command & ~(IB_USER_VERBS_CMD_FLAG_EXTENDED | IB_USER_VERBS_CMD_COMMAND_MASK)) >>> 0) return EINVAL;
   const index = command & IB_USER_VERBS_CMD_COMMAND_MASK;
   const extended = (command & IB_USER_VERBS_CMD_FLAG_EXTENDED) !== 0;
-  if (index >= (extended ? NUM_WRITE_EX : NUM_WRITE)) return EOPNOTSUPP;
+  const slots = extended ? (device.writeSlots?.ex ?? NUM_WRITE_EX) : (device.writeSlots?.legacy ?? NUM_WRITE);
+  if (index >= slots) return EOPNOTSUPP;
   const method = (extended ? device.writesEx : device.writes).get(index);
   if (!method) {
     // the kernel's notsupp method: a non-extended, zero-size slot
