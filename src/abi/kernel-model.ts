@@ -136,6 +136,10 @@ function processAttr(device: ModelDevice, spec: AttrSpec, view: DataView, at: nu
       }
       if (len < val.minLen || (!val.zeroTrailing && len > val.len)) return EINVAL;
       if (spec.kind !== 'enumIn' && reserved) return EINVAL;
+      // UA_ALLOC_AND_COPY: a value that is not inline is copied in right here
+      if (spec.kind === 'ptrIn' && spec.allocAndCopy && len > 8 && device.readUser?.(data, len) === undefined) {
+        return EFAULT;
+      }
       return 0;
     }
     case 'idr':

@@ -52,6 +52,8 @@ export interface PtrInAttr extends AttrBase {
   readonly zeroTrailing: boolean;
   readonly payload: Payload;
   readonly uhw?: true;
+  /** UA_ALLOC_AND_COPY: the kernel copies a non-inline value while it checks the attribute (EFAULT there). */
+  readonly allocAndCopy?: true;
 }
 export interface PtrOutAttr extends AttrBase {
   readonly kind: 'ptrOut';
@@ -78,7 +80,7 @@ export type AttrSpecs = Readonly<Record<string, AttrSpec>>;
 /** UINT16 maximum: what UVERBS_ATTR_MIN_SIZE allows as `len`. */
 export const USHRT_MAX = 0xffff;
 
-type Opt = { since?: UapiRelease };
+type Opt = { since?: UapiRelease; allocAndCopy?: true };
 const MANDATORY = true;
 const OPTIONAL = false;
 

@@ -81,6 +81,7 @@ export const UVERBS_METHOD_GET_CONTEXT = method({
     ),
     fdArr: ptrIn('UVERBS_ATTR_GET_CONTEXT_FD_ARR', GC.UVERBS_ATTR_GET_CONTEXT_FD_ARR, MIN_SIZE(4), OPTIONAL, {
       since: '7.2',
+      allocAndCopy: true,
     }),
     ...UHW,
   },
