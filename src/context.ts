@@ -162,7 +162,12 @@ export class Context extends KernelObject {
     return specs.length === 0 ? [] : mapRings(this.#fd, specs, owner);
   }
 
-  /** The context's async event fd (port changes, QP/CQ/SRQ errors), made on first use. */
+  /**
+   * The context's async event fd (port changes, QP/CQ/SRQ errors), made on
+   * first use. A QP, CQ or SRQ reports to the async fd its context had when
+   * it was created (the kernel's default event file), so ask for this
+   * before creating the objects whose errors you want to hear about.
+   */
   asyncEvents(): AsyncEventQueue {
     this.assertOpen();
     if (this.#asyncEvents === undefined || this.#asyncEvents.closed) {
