@@ -132,17 +132,30 @@ static napi_value ring_wrap(napi_env env, void *addr, size_t length, int kind) {
   return pair;
 }
 
-/* The ring behind a handle JS passed back; NULL (with a TypeError) for anything else or an unmapped ring. */
-static struct ring *ring_from(napi_env env, napi_value value, int kind) {
+/*
+ * What a handle this addon made points at; NULL, with `message` as a
+ * TypeError, for anything else (a number, another addon's external, one of
+ * ours with another tag).
+ */
+static void *unwrap(napi_env env, napi_value value, const napi_type_tag *tag, const char *message) {
   bool tagged = false;
   napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
-      napi_check_object_type_tag(env, value, &RING_TAG, &tagged) != napi_ok || !tagged) {
-    throw_type(env, "The \"ring\" argument must be a ring handle");
+  void *data = NULL;
+  if (value == NULL || napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, value, tag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, &data) != napi_ok) {
+    throw_type(env, message);
     return NULL;
   }
-  struct ring *r = NULL;
-  napi_get_value_external(env, value, (void **)&r);
+  return data;
+}
+
+#define RING_HANDLE "The \"ring\" argument must be a ring handle"
+
+/* The ring behind a handle JS passed back; NULL (with a TypeError) for anything else or an unmapped ring. */
+static struct ring *ring_from(napi_env env, napi_value value, int kind) {
+  struct ring *r = unwrap(env, value, &RING_TAG, RING_HANDLE);
+  if (r == NULL) return NULL;
   if (r->addr == NULL) {
     napi_throw_error(env, "ERR_UVERBS_CLOSED", "the ring is unmapped");
     return NULL;
@@ -216,14 +229,8 @@ static napi_value unmap_ring(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool tagged = false;
-  napi_valuetype type;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
-      napi_check_object_type_tag(env, argv[0], &RING_TAG, &tagged) != napi_ok || !tagged)
-    return throw_type(env, "The \"ring\" argument must be a ring handle");
-  struct ring *r = NULL;
-  CHECK(env, napi_get_value_external(env, argv[0], (void **)&r));
-  if (r->addr == NULL) return NULL;
+  struct ring *r = unwrap(env, argc < 1 ? NULL : argv[0], &RING_TAG, RING_HANDLE);
+  if (r == NULL || r->addr == NULL) return NULL;
   if (r->buffer != NULL) {
     napi_value buffer = NULL;
     if (napi_get_reference_value(env, r->buffer, &buffer) == napi_ok && buffer != NULL)
@@ -449,14 +456,8 @@ static napi_value cancel_wait(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool tagged = false;
-  napi_valuetype type;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
-      napi_check_object_type_tag(env, argv[0], &WATCH_TAG, &tagged) != napi_ok || !tagged)
-    return throw_type(env, "The \"watch\" argument must be a watch handle");
-  struct watch *w = NULL;
-  CHECK(env, napi_get_value_external(env, argv[0], (void **)&w));
-  watch_stop(w);
+  struct watch *w = unwrap(env, argc < 1 ? NULL : argv[0], &WATCH_TAG, "The \"watch\" argument must be a watch handle");
+  if (w != NULL) watch_stop(w);
   return NULL;
 }
 

@@ -19,7 +19,7 @@ import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
-import { type RecvWr, resolveRecv, resolveSend, type SendLimits, type SendWr } from './work-request.js';
+import { type RecvWr, resolveEach, resolveRecv, resolveSend, type SendLimits, type SendWr } from './work-request.js';
 
 export type { AddressVector };
 export type QpType = 'RC' | 'UC' | 'UD';
@@ -46,6 +46,14 @@ const MTUS: Record<Mtu, number> = {
   1024: ib_mtu.IB_MTU_1024,
   2048: ib_mtu.IB_MTU_2048,
   4096: ib_mtu.IB_MTU_4096,
+};
+
+/** The `ib_send_flags` bits a send work request's booleans stand for. */
+const SEND_FLAGS: SendLimits['flags'] = {
+  fence: ib_send_flags.IB_SEND_FENCE,
+  signaled: ib_send_flags.IB_SEND_SIGNALED,
+  solicited: ib_send_flags.IB_SEND_SOLICITED,
+  inline: ib_send_flags.IB_SEND_INLINE,
 };
 
 export interface QpCapabilities {
@@ -279,22 +287,16 @@ export class QueuePair extends KernelObject {
   postSend(wrs: SendWr | readonly SendWr[]): void {
     this.assertOpen();
     const datapath = this.pd.context.datapath(this.description, 'post send');
-    const list = Array.isArray(wrs) ? (wrs as readonly SendWr[]) : [wrs as SendWr];
     const limits: SendLimits = {
       type: this.type,
       pdHandle: this.pd.handle,
       maxSge: this.cap.maxSendSge,
       maxInline: this.cap.maxInlineData ?? 0,
-      flags: {
-        fence: ib_send_flags.IB_SEND_FENCE,
-        signaled: ib_send_flags.IB_SEND_SIGNALED,
-        solicited: ib_send_flags.IB_SEND_SOLICITED,
-        inline: ib_send_flags.IB_SEND_INLINE,
-      },
+      flags: SEND_FLAGS,
     };
     datapath.postSend(
       this,
-      list.map((wr, i) => resolveSend(wr, Array.isArray(wrs) ? `wrs[${i}]` : 'wr', limits)),
+      resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits)),
     );
   }
 
@@ -305,12 +307,9 @@ export class QueuePair extends KernelObject {
       throw invalidArgValue('this', 'receives through its SRQ: post to the SRQ', this.description);
     }
     const datapath = this.pd.context.datapath(this.description, 'post recv');
-    const list = Array.isArray(wrs) ? (wrs as readonly RecvWr[]) : [wrs as RecvWr];
     datapath.postRecv(
       this,
-      list.map((wr, i) =>
-        resolveRecv(wr, Array.isArray(wrs) ? `wrs[${i}]` : 'wr', this.pd.handle, this.cap.maxRecvSge),
-      ),
+      resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.cap.maxRecvSge)),
     );
   }
 

@@ -13,7 +13,7 @@ import { KernelObject } from './kernel-object.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
-import { type RecvWr, resolveRecv } from './work-request.js';
+import { type RecvWr, resolveEach, resolveRecv } from './work-request.js';
 
 export interface SharedReceiveQueueOptions {
   maxWr: number;
@@ -105,10 +105,9 @@ export class SharedReceiveQueue extends KernelObject {
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     this.assertOpen();
     const datapath = this.pd.context.datapath(this.description, 'post srq recv');
-    const list = Array.isArray(wrs) ? (wrs as readonly RecvWr[]) : [wrs as RecvWr];
     datapath.postRecv(
       this,
-      list.map((wr, i) => resolveRecv(wr, Array.isArray(wrs) ? `wrs[${i}]` : 'wr', this.pd.handle, this.maxSge)),
+      resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.maxSge)),
     );
   }
 

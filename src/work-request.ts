@@ -251,6 +251,16 @@ export function resolveRecv(
   };
 }
 
+/**
+ * One work request or an array of them, each resolved under the name an
+ * error about it would use: `wr` for one, `wrs[i]` in an array.
+ */
+export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: string) => R): R[] {
+  return Array.isArray(wrs)
+    ? (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`))
+    : [resolve(wrs as W, 'wr')];
+}
+
 /** Bytes one completion takes in a poll buffer (`sizeof(struct ib_uverbs_wc)`). */
 export const COMPLETION_SIZE = ib_uverbs_wc.size;
 
