@@ -7,15 +7,21 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ib_uverbs_wr_opcode as O } from '../src/abi/constants.js';
+import { ib_uverbs_write_cmds, ib_uverbs_wr_opcode as O } from '../src/abi/constants.js';
 import { ib_send_flags as F, ib_wc_flags, ib_wc_opcode, ib_wc_status } from '../src/abi/kernel-internal.js';
 import { decode, encode } from '../src/abi/layout.js';
 import { rxe_queue_buf, rxe_recv_wqe, rxe_send_wqe, rxe_sge } from '../src/abi/rxe.js';
-import { ib_uverbs_wc } from '../src/abi/structs.js';
+import {
+  ib_uverbs_cmd_hdr,
+  ib_uverbs_post_send,
+  ib_uverbs_post_send_resp,
+  ib_uverbs_send_wr,
+  ib_uverbs_wc,
+} from '../src/abi/structs.js';
 import { native } from '../src/native.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
@@ -38,8 +44,15 @@ function slot(ring: Ring, i: number): Uint8Array {
 }
 
 /** What RxeDatapath needs of a QP: its SQ ring; fd -1 rings no doorbell. */
-function fakeQp(sq: Ring): QueuePair {
-  return { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd: -1 } } } as unknown as QueuePair;
+function fakeQp(sq: Ring, fd = -1): QueuePair {
+  return { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd } } } as unknown as QueuePair;
+}
+
+/** A FIFO opened both ways: what is written to it can be read back. */
+function fifo(): number {
+  const path = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
+  execFileSync('mkfifo', [path]);
+  return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
 }
 
 const base: ResolvedSend = {
@@ -154,6 +167,34 @@ describe('rxe send queue', () => {
     dp.postSend(qp, [base, base, base]);
     expect(indices(sq).producer_index).toBe(2);
     sq.unmap();
+  });
+
+  // DESIGN §Reliability 7: the doorbell never sends a wqe_size below the kernel's work-request struct
+  it('rings one doorbell per batch: IB_USER_VERBS_CMD_POST_SEND, wr_count 0, wqe_size = sizeof(ib_uverbs_send_wr)', () => {
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const fd = fifo(); // the doorbell's write lands here instead of in a uverbs file
+    try {
+      const dp = new RxeDatapath();
+      dp.postSend(fakeQp(sq, fd), [base, base, base]);
+      dp.postSend(fakeQp(sq, fd), [base]);
+      const size = ib_uverbs_cmd_hdr.size + ib_uverbs_post_send.size;
+      const bytes = new Uint8Array(3 * size);
+      expect(readSync(fd, bytes)).toBe(2 * size); // two batches, two doorbells, nothing else
+      for (const at of [0, size]) {
+        expect(decode(ib_uverbs_cmd_hdr, bytes, at)).toEqual({
+          command: ib_uverbs_write_cmds.IB_USER_VERBS_CMD_POST_SEND,
+          in_words: size / 4,
+          out_words: ib_uverbs_post_send_resp.size / 4,
+        });
+        const cmd = decode(ib_uverbs_post_send, bytes, at + ib_uverbs_cmd_hdr.size);
+        expect(cmd).toMatchObject({ qp_handle: 7, wr_count: 0, sge_count: 0, wqe_size: ib_uverbs_send_wr.size });
+        expect(cmd.response).not.toBe(0n); // the kernel writes bad_wr there
+        expect(cmd.wqe_size).toBeGreaterThanOrEqual(56);
+      }
+    } finally {
+      closeSync(fd);
+      sq.unmap();
+    }
   });
 
   it('a descriptor that cannot fit a slot is refused whole, before the producer moves', () => {
@@ -295,12 +336,6 @@ describe('ring mappings', () => {
 });
 
 describe('waiting on an fd from the event loop', () => {
-  function fifo(): number {
-    const path = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
-    execFileSync('mkfifo', [path]);
-    return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
-  }
-
   it('calls back once when the fd becomes readable, and not at all once cancelled', async () => {
     const fd = fifo();
     const n = native();

@@ -144,6 +144,23 @@ describe('bad arguments never reach the kernel', () => {
     );
     expect(kernel.calls.length).toBe(before);
   });
+
+  // DESIGN §Reliability 7: the posting commands' wqe_size covers the kernel's work-request struct, or no syscall
+  it.each([
+    ['IB_USER_VERBS_CMD_POST_SEND', 56],
+    ['IB_USER_VERBS_CMD_POST_RECV', 16],
+    ['IB_USER_VERBS_CMD_POST_SRQ_RECV', 16],
+  ] as const)('%s with wqe_size below %i is refused before write()', (name, least) => {
+    const { kernel, dispatch } = setup();
+    const command = WRITE_COMMANDS[name];
+    for (const wqe_size of [0, least - 8, least - 1]) {
+      expect(() => dispatch.write(command, { wqe_size } as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining(`${name} wqe_size`) }),
+      );
+    }
+    expect(kernel.calls).toEqual([]);
+    expect(command.least).toEqual({ wqe_size: least });
+  });
 });
 
 describe('errors that are not "unsupported"', () => {

@@ -12,7 +12,7 @@ import { modelDevice, validateIoctl, validateWrite } from '../src/abi/kernel-mod
 import { decode, encode } from '../src/abi/layout.js';
 import { METHODS } from '../src/abi/methods.js';
 import { encodeWrite } from '../src/abi/write-command.js';
-import { WRITE_COMMANDS } from '../src/abi/write-commands.js';
+import { WRITE_COMMANDS, type WriteCommand } from '../src/abi/write-commands.js';
 import { EFAULT, EINVAL, ENOSPC, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
 import { Scratch } from '../src/memory.js';
 import { layoutValue, methodArgs } from './support/arbitraries.js';
@@ -29,6 +29,13 @@ function world() {
     readUser: (a, n) => kernel.readUser(a, n),
   });
   return { kernel, model, scratch: new Scratch(kernel) };
+}
+
+/** Raises the fields a command has a floor for (`wqe_size`) to it: the encoder refuses less before any syscall. */
+function atLeast(command: WriteCommand, request: Record<string, unknown>): void {
+  for (const [field, least] of Object.entries(command.least ?? {})) {
+    request[field] = Math.max(least, request[field] as number);
+  }
 }
 
 describe('(a) what the encoders emit passes the kernel model', () => {
@@ -59,6 +66,7 @@ describe('(a) what the encoders emit passes the kernel model', () => {
       fc.property(layoutValue(command.request), udata, (request, options) => {
         scratch.reset();
         delete request.response;
+        atLeast(command, request);
         const encoded = encodeWrite(command, request as never, scratch, options);
         expect(validateWrite(model, encoded.buffer.bytes)).toBe(0);
       }),
@@ -134,6 +142,7 @@ describe('(c) mutated bytes always get a defined errno from the model', () => {
         ([command, request], flips, resize, honest) => {
           scratch.reset();
           delete request.response;
+          atLeast(command, request);
           const encoded = encodeWrite(command, request as never, scratch);
           let bytes = encoded.buffer.bytes.slice();
           for (const [at, value] of flips) bytes[at % bytes.byteLength] = value;

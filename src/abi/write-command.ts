@@ -56,6 +56,10 @@ export function encodeWrite(
   if ((udataIn.byteLength > 0 || udataOut > 0) && !command.udata) {
     throw outOfRange(`${command.name} driver data`, 'empty: this command takes no UHW', udataIn.byteLength + udataOut);
   }
+  for (const [field, least] of Object.entries(command.least ?? {})) {
+    const value = (request as Record<string, unknown>)[field];
+    if (typeof value !== 'number' || value < least) throw outOfRange(`${command.name} ${field}`, `>= ${least}`, value);
+  }
   const unit = command.extended ? 8 : 4;
   checkMultiple(`${command.name} udataIn.byteLength`, udataIn.byteLength, unit);
   checkMultiple(`${command.name} udataOutLength`, udataOut, unit);

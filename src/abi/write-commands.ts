@@ -27,9 +27,15 @@ export interface WriteCommand {
   readonly responseSize: number;
   /** UHW follows the request and the response (`UAPI_DEF_WRITE_UDATA_*`). */
   readonly udata: boolean;
+  /**
+   * Request fields the handler refuses below a floor, by name: the posting
+   * commands' `wqe_size` must cover the kernel's own work-request struct
+   * (uverbs_cmd.c, ib_uverbs_post_send and ib_uverbs_unmarshall_recv: EINVAL).
+   */
+  readonly least?: Readonly<Record<string, number>>;
 }
 
-type Legacy = { udata?: boolean; response?: AnyLayout };
+type Legacy = { udata?: boolean; response?: AnyLayout; least?: Record<string, number> };
 
 function legacy(
   objectName: string,
@@ -47,6 +53,7 @@ function legacy(
     response: o.response,
     responseSize: o.response?.size ?? 0,
     udata: o.udata ?? false,
+    ...(o.least ? { least: Object.freeze(o.least) } : {}),
   });
 }
 
@@ -146,9 +153,11 @@ export const WRITE_COMMANDS = {
   }),
   IB_USER_VERBS_CMD_POST_SEND: legacy(QP, 'IB_USER_VERBS_CMD_POST_SEND', s.ib_uverbs_post_send, {
     response: s.ib_uverbs_post_send_resp,
+    least: { wqe_size: s.ib_uverbs_send_wr.size },
   }),
   IB_USER_VERBS_CMD_POST_RECV: legacy(QP, 'IB_USER_VERBS_CMD_POST_RECV', s.ib_uverbs_post_recv, {
     response: s.ib_uverbs_post_recv_resp,
+    least: { wqe_size: s.ib_uverbs_recv_wr.size },
   }),
   IB_USER_VERBS_CMD_CREATE_SRQ: legacy(SRQ, 'IB_USER_VERBS_CMD_CREATE_SRQ', s.ib_uverbs_create_srq, {
     response: s.ib_uverbs_create_srq_resp,
@@ -163,6 +172,7 @@ export const WRITE_COMMANDS = {
   }),
   IB_USER_VERBS_CMD_POST_SRQ_RECV: legacy(SRQ, 'IB_USER_VERBS_CMD_POST_SRQ_RECV', s.ib_uverbs_post_srq_recv, {
     response: s.ib_uverbs_post_srq_recv_resp,
+    least: { wqe_size: s.ib_uverbs_recv_wr.size },
   }),
   IB_USER_VERBS_EX_CMD_QUERY_DEVICE: extended(
     DEVICE,
