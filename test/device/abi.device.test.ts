@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ib_uverbs_access_flags, rdma_user_ioctl_defines } from '../../src/abi/constants.js';
+import { uverbs_default_objects } from '../../src/abi/ids.js';
 import { encodeMethod } from '../../src/abi/ioctl-command.js';
 import { modelDevice, validateIoctl } from '../../src/abi/kernel-model.js';
 import { decode, releaseHas } from '../../src/abi/layout.js';
@@ -19,6 +20,7 @@ import {
 } from '../../src/abi/methods.js';
 import { siw_ureq_reg_mr, siw_uresp_reg_mr } from '../../src/abi/siw.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
+import { EINVAL, ENOENT } from '../../src/errno.js';
 import { UverbsUnsupportedError } from '../../src/errors.js';
 import { UserMemory } from '../../src/memory.js';
 import { driverIdOf, type Opened, openDevice, TEST_DEVICE, VM_KERNEL } from './support.js';
@@ -136,6 +138,34 @@ describe.runIf(TEST_DEVICE)(`ABI core on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
       const r = dev.sys.ioctl(dev.fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
       const actual = r < 0 ? -r : 0;
       expect({ actual, predicted }).toEqual({ actual: expected, predicted: expected });
+    });
+
+    // the matrix's handle cells (rdma_core.c, rdma_lookup_get_uobject): no such handle ENOENT, another type's EINVAL
+    it('handles: another object type’s is EINVAL, one that does not exist ENOENT, the right one is destroyed', () => {
+      const pd = dev.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_ALLOC_PD, {}).response?.pd_handle as number;
+      const types = new Map<bigint, number>([[BigInt(pd), uverbs_default_objects.UVERBS_OBJECT_PD]]);
+      const model = modelDevice(driverIdOf(ibdev), [UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_PD_DESTROY], [], {
+        lookup: (attr, handle) => {
+          const type = types.get(handle);
+          if (type === undefined) return ENOENT;
+          return 'object' in attr && attr.object !== type ? EINVAL : 0;
+        },
+      });
+      const cases = [
+        ['a PD handle where an MR belongs', UVERBS_METHOD_MR_DESTROY, pd, EINVAL],
+        ['a handle nothing has', UVERBS_METHOD_PD_DESTROY, pd + 1000, ENOENT],
+        ['the PD’s own', UVERBS_METHOD_PD_DESTROY, pd, 0],
+        ['the PD’s, once destroyed', UVERBS_METHOD_PD_DESTROY, pd, ENOENT],
+      ] as const;
+      const seen = cases.map(([what, method, handle]) => {
+        dev.scratch.reset();
+        const header = encodeMethod(method, { handle }, driverIdOf(ibdev), dev.scratch).command.finish();
+        const predicted = validateIoctl(model, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.bytes);
+        const r = dev.sys.ioctl(dev.fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
+        if (r === 0) types.delete(BigInt(handle));
+        return [what, method, handle, r < 0 ? -r : 0, predicted];
+      });
+      expect(seen).toEqual(cases.map((c) => [...c, c[3]]));
     });
   });
 });

@@ -55,6 +55,30 @@ export function resources(ibdev: string): string {
     .join('\n');
 }
 
+/** This device's `rdma res show` counts by kind (`{ pd, cq, qp, cm_id, mr, ctx, srq }`). */
+export function resourceCounts(ibdev: string): Record<string, number> {
+  const line = resources(ibdev);
+  return Object.fromEntries([...line.matchAll(/ ([a-z_]+) (\d+)/g)].map((m) => [m[1] as string, Number(m[2])]));
+}
+
+/** Pinned memory of this process in KiB (`VmPin` of /proc/self/status: the MRs' pages). */
+export function vmPinKiB(): number {
+  const m = /^VmPin:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error('no VmPin in /proc/self/status');
+  return Number(m[1]);
+}
+
+/** Polls `read` until it equals `want` or `ms` pass (the kernel may finish a release after a process is reaped); returns the last value. */
+export async function settle<T>(read: () => T, want: T, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  let value = read();
+  while (JSON.stringify(value) !== JSON.stringify(want) && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = read();
+  }
+  return value;
+}
+
 /** uverbs char device of an ibdev, from sysfs. */
 export function uverbsPathOf(ibdev: string): string {
   for (const node of readdirSync('/sys/class/infiniband_verbs')) {
