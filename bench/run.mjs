@@ -122,7 +122,12 @@ async function guestPart() {
     send64inline: 'RC SEND 64 B inline, post to both completions',
   };
   const rows = Object.entries(names).map(([op, name]) =>
-    row(`${name} (vs libibverbs)`, 'us/op', ours.map((o) => o[op]), c.map((x) => x[op])),
+    row(
+      `${name} (vs libibverbs)`,
+      'us/op',
+      ours.map((o) => o[op]),
+      c.map((x) => x[op]),
+    ),
   );
   const ppOurs = [];
   const ppTheirs = [];
@@ -154,7 +159,8 @@ async function report(asJson) {
   for (const r of rows)
     table.push([r.part, r.name, r.unit, f(r.ours), f(r.theirs), f(r.ratio.min), f(r.ratio.median), f(r.ratio.max)]);
   const widths = table[0].map((_, i) => Math.max(...table.map((t) => t[i].length)));
-  for (const t of table) process.stdout.write(`${t.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
+  for (const t of table)
+    process.stdout.write(`${t.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
   process.stdout.write(`ratio = ours / reference, per run, ${rows[0]?.runs ?? 0} runs side by side; lower is better\n`);
 }
 

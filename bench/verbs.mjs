@@ -49,7 +49,9 @@ for (const [op, send] of sends) {
     a.postSend(send);
     for (let got = 0; got < 2; ) {
       const n = cq.poll(out, 2);
-      for (let j = 0; j < n; j++) if (status.getUint32(j * 48 + 8, true) !== 0) throw new Error(`completion status ${status.getUint32(j * 48 + 8, true)}`);
+      for (let j = 0; j < n; j++)
+        if (status.getUint32(j * 48 + 8, true) !== 0)
+          throw new Error(`completion status ${status.getUint32(j * 48 + 8, true)}`);
       got += n;
     }
   }

@@ -483,6 +483,8 @@ static napi_value layout(napi_env env) {
   set_u32(env, send, "rkey", SEND_RKEY);
   set_u32(env, send, "compareAdd", SEND_COMPARE_ADD);
   set_u32(env, send, "swap", SEND_SWAP);
+  set_u32(env, send, "flush", SEND_FLUSH);
+  set_u32(env, send, "flushLength", SEND_FLUSH_LENGTH);
   set_u32(env, send, "udQpn", SEND_UD_QPN);
   set_u32(env, send, "udQkey", SEND_UD_QKEY);
   set_u32(env, send, "udAhNum", SEND_UD_AH_NUM);

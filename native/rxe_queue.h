@@ -97,8 +97,10 @@ enum uverbs_send_desc {
   SEND_IMM,         /* host order; stored big-endian */
   SEND_REMOTE_ADDR, /* RDMA and atomics */
   SEND_RKEY,
-  SEND_COMPARE_ADD, /* atomics */
+  SEND_COMPARE_ADD, /* atomics; ATOMIC_WRITE: the 8 bytes written, as a host-order u64 */
   SEND_SWAP,
+  SEND_FLUSH,        /* FLUSH: type (enum ib_placement_type) | level (enum ib_selectivity_level) << 8 */
+  SEND_FLUSH_LENGTH, /* FLUSH: bytes from remote_addr (level IB_FLUSH_RANGE) */
   SEND_UD_QPN,
   SEND_UD_QKEY,
   SEND_UD_AH_NUM,
@@ -110,6 +112,27 @@ enum uverbs_send_desc {
 };
 
 enum uverbs_recv_desc { RECV_WR_ID, RECV_NUM_SGE, RECV_DESC_WORDS };
+
+/*
+ * FLUSH and ATOMIC_WRITE (ib_user_verbs.h and rdma_user_rxe.h since 6.2).
+ * Spelled here so the addon also builds against older uapi headers (the
+ * system's may be 6.1); src/abi/rxe.ts declares the same layout and the
+ * conformance test proves it against the 6.12 and 7.x headers.
+ * - opcodes: IB_UVERBS_WR_FLUSH 14, IB_UVERBS_WR_ATOMIC_WRITE 15;
+ * - wr.flush overlays the wr union: remote_addr, length, rkey, type, level;
+ * - dma.atomic_wr[] is the same flexible member position as inline_data[].
+ */
+#define UVERBS_WR_FLUSH 14
+#define UVERBS_WR_ATOMIC_WRITE 15
+struct uverbs_rxe_flush_wr {
+  uint64_t remote_addr;
+  uint32_t length;
+  uint32_t rkey;
+  uint8_t type;
+  uint8_t level;
+};
+_Static_assert(sizeof(struct uverbs_rxe_flush_wr) <= sizeof(((struct rxe_send_wr *)0)->wr),
+               "wr.flush fits the wr union");
 
 #define UVERBS_SGE_WORDS 2
 
@@ -174,6 +197,23 @@ static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size,
     wqe->wr.wr.atomic.rkey = (uint32_t)d[SEND_RKEY];
     wqe->iova = d[SEND_REMOTE_ADDR];
     break;
+  case UVERBS_WR_ATOMIC_WRITE:
+    wqe->wr.wr.rdma.remote_addr = d[SEND_REMOTE_ADDR];
+    wqe->wr.wr.rdma.rkey = (uint32_t)d[SEND_RKEY];
+    wqe->iova = d[SEND_REMOTE_ADDR];
+    break;
+  case UVERBS_WR_FLUSH: {
+    struct uverbs_rxe_flush_wr flush = {
+        .remote_addr = d[SEND_REMOTE_ADDR],
+        .length = (uint32_t)d[SEND_FLUSH_LENGTH],
+        .rkey = (uint32_t)d[SEND_RKEY],
+        .type = (uint8_t)d[SEND_FLUSH],
+        .level = (uint8_t)(d[SEND_FLUSH] >> 8),
+    };
+    memcpy(&wqe->wr.wr, &flush, sizeof(flush));
+    wqe->iova = d[SEND_REMOTE_ADDR];
+    break;
+  }
   default:
     /* a UD QP's sends name the peer; on RC/UC the words are zero */
     wqe->wr.wr.ud.remote_qpn = (uint32_t)d[SEND_UD_QPN];
@@ -182,7 +222,13 @@ static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size,
     break;
   }
   uint64_t total = 0;
-  if (inline_data) {
+  if (opcode == UVERBS_WR_ATOMIC_WRITE) {
+    uint64_t value = d[SEND_COMPARE_ADD];
+    memcpy(wqe->dma.inline_data, &value, sizeof(value)); /* dma.atomic_wr: the payload, in the requester's byte order */
+    total = sizeof(value);
+  } else if (opcode == UVERBS_WR_FLUSH) {
+    total = (uint32_t)d[SEND_FLUSH_LENGTH]; /* no SGEs: dma.length is the range flushed */
+  } else if (inline_data) {
     memcpy(wqe->dma.inline_data, inl + inl_off, inl_n);
     total = inl_n;
   } else {

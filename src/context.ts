@@ -86,6 +86,7 @@ export class Context extends KernelObject {
   /** The async event fd legacy GET_CONTEXT returned, until `asyncEvents()` adopts it. */
   #legacyAsyncFd: number | undefined;
   #asyncEvents: AsyncEventQueue | undefined;
+  #capabilities: bigint | undefined;
 
   private constructor(device: DeviceInfo, sys: Sys, fd: number, options: OpenOptions) {
     super();
@@ -213,6 +214,15 @@ export class Context extends KernelObject {
     this.assertOpen();
     const r = this.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_EX_CMD_QUERY_DEVICE, {});
     return camelize(r.response) as Record<string, unknown>;
+  }
+
+  /**
+   * @internal the device's capability bits (`device_cap_flags_ex`, e.g.
+   * IB_UVERBS_DEVICE_ATOMIC_WRITE), asked of the kernel once per context.
+   */
+  capabilities(): bigint {
+    this.#capabilities ??= (this.queryDevice().deviceCapFlagsEx as bigint | undefined) ?? 0n;
+    return this.#capabilities;
   }
 
   allocPd(): ProtectionDomain {

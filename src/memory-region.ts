@@ -29,6 +29,10 @@ export interface AccessFlags {
   remoteRead?: boolean;
   remoteAtomic?: boolean;
   mwBind?: boolean;
+  /** The peer may FLUSH this memory to global visibility (IB_UVERBS_ACCESS_FLUSH_GLOBAL; 6.2 and later). */
+  flushGlobal?: boolean;
+  /** ... to persistence (IB_UVERBS_ACCESS_FLUSH_PERSISTENT; the memory must be persistent memory). */
+  flushPersistent?: boolean;
 }
 
 const BITS: Record<keyof AccessFlags, number> = {
@@ -37,6 +41,8 @@ const BITS: Record<keyof AccessFlags, number> = {
   remoteRead: A.IB_UVERBS_ACCESS_REMOTE_READ,
   remoteAtomic: A.IB_UVERBS_ACCESS_REMOTE_ATOMIC,
   mwBind: A.IB_UVERBS_ACCESS_MW_BIND,
+  flushGlobal: A.IB_UVERBS_ACCESS_FLUSH_GLOBAL,
+  flushPersistent: A.IB_UVERBS_ACCESS_FLUSH_PERSISTENT,
 };
 
 export function accessBits(access: AccessFlags): number {

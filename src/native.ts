@@ -31,6 +31,8 @@ export interface NativeLayout {
       | 'rkey'
       | 'compareAdd'
       | 'swap'
+      | 'flush'
+      | 'flushLength'
       | 'udQpn'
       | 'udQkey'
       | 'udAhNum'

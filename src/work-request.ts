@@ -11,7 +11,12 @@
  * turns such a buffer into objects when convenience matters more.
  */
 
-import { ib_uverbs_wr_opcode as O } from './abi/constants.js';
+import {
+  ib_uverbs_device_cap_flags as D,
+  ib_selectivity_level as L,
+  ib_uverbs_wr_opcode as O,
+  ib_placement_type as P,
+} from './abi/constants.js';
 import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from './abi/kernel-internal.js';
 import { decode } from './abi/layout.js';
 import { ib_uverbs_wc } from './abi/structs.js';
@@ -34,7 +39,9 @@ export type SendOpcode =
   | 'RDMA_WRITE_WITH_IMM'
   | 'RDMA_READ'
   | 'ATOMIC_CMP_AND_SWP'
-  | 'ATOMIC_FETCH_AND_ADD';
+  | 'ATOMIC_FETCH_AND_ADD'
+  | 'ATOMIC_WRITE'
+  | 'FLUSH';
 
 export const SEND_OPCODES: Readonly<Record<SendOpcode, number>> = {
   SEND: O.IB_UVERBS_WR_SEND,
@@ -44,7 +51,32 @@ export const SEND_OPCODES: Readonly<Record<SendOpcode, number>> = {
   RDMA_READ: O.IB_UVERBS_WR_RDMA_READ,
   ATOMIC_CMP_AND_SWP: O.IB_UVERBS_WR_ATOMIC_CMP_AND_SWP,
   ATOMIC_FETCH_AND_ADD: O.IB_UVERBS_WR_ATOMIC_FETCH_AND_ADD,
+  ATOMIC_WRITE: O.IB_UVERBS_WR_ATOMIC_WRITE,
+  FLUSH: O.IB_UVERBS_WR_FLUSH,
 };
+
+/**
+ * Opcodes a device has only when it says so (ib_user_verbs.h since 6.2:
+ * `device_cap_flags_ex`); posting one elsewhere is a typed "unsupported"
+ * before anything is written (a 6.1 rxe would fail the WQE and the QP).
+ */
+export const SEND_CAPABILITY: Readonly<Partial<Record<SendOpcode, bigint>>> = {
+  ATOMIC_WRITE: D.IB_UVERBS_DEVICE_ATOMIC_WRITE,
+  FLUSH: D.IB_UVERBS_DEVICE_FLUSH_GLOBAL | D.IB_UVERBS_DEVICE_FLUSH_PERSISTENT,
+};
+
+/** FLUSH: where the data must be placed (`enum ib_placement_type`) and how much is meant (`enum ib_selectivity_level`). */
+export interface FlushSpec {
+  /** `global`: visible to every initiator (IB_FLUSH_GLOBAL); `persistent`: on persistent memory (IB_FLUSH_PERSISTENT). */
+  readonly type: 'global' | 'persistent';
+  /** `range` (IB_FLUSH_RANGE): `length` bytes at `remote.addr`; `mr` (IB_FLUSH_MR): the whole region. */
+  readonly level: 'range' | 'mr';
+  /** Bytes, for `level: 'range'`. */
+  readonly length?: number;
+}
+
+const FLUSH_TYPE = { global: P.IB_FLUSH_GLOBAL, persistent: P.IB_FLUSH_PERSISTENT } as const;
+const FLUSH_LEVEL = { range: L.IB_FLUSH_RANGE, mr: L.IB_FLUSH_MR } as const;
 
 /** What each transport may post (IBA 10.7.2: UC has no reads or atomics, UD only sends). */
 const ALLOWED: Readonly<Record<QpType, readonly SendOpcode[]>> = {
@@ -79,6 +111,10 @@ export interface SendWr {
   readonly swap?: bigint;
   /** ATOMIC_FETCH_AND_ADD: the value added. */
   readonly add?: bigint;
+  /** ATOMIC_WRITE: the 8 bytes written at `remote.addr` as one unit, verbatim. */
+  readonly data?: Uint8Array;
+  /** FLUSH: what to make durable or visible at the peer. */
+  readonly flush?: FlushSpec;
   /** UD: the destination. */
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
 }
@@ -136,6 +172,9 @@ export interface ResolvedSend {
   readonly rkey: number;
   readonly compareAdd: bigint;
   readonly swap: bigint;
+  /** FLUSH: type | level << 8, and the range's length; 0 otherwise. */
+  readonly flush?: number;
+  readonly flushLength?: number;
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
   readonly sg: readonly ResolvedSge[];
   readonly inline?: Uint8Array;
@@ -161,10 +200,13 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   const withImm = wr.opcode === 'SEND_WITH_IMM' || wr.opcode === 'RDMA_WRITE_WITH_IMM';
   const imm = withImm ? u32(`${name}.imm`, wr.imm) : 0;
   const rdma = wr.opcode.startsWith('RDMA_');
+  // ATOMIC_WRITE carries its 8 bytes in the WQE: no local buffer, unlike the fetching atomics
+  const fetching = wr.opcode === 'ATOMIC_CMP_AND_SWP' || wr.opcode === 'ATOMIC_FETCH_AND_ADD';
   const atomic = wr.opcode.startsWith('ATOMIC_');
+  const bare = wr.opcode === 'ATOMIC_WRITE' || wr.opcode === 'FLUSH';
   let remoteAddr = 0n;
   let rkey = 0;
-  if (rdma || atomic) {
+  if (rdma || atomic || wr.opcode === 'FLUSH') {
     if (typeof wr.remote !== 'object' || wr.remote === null) {
       throw invalidArgType(`${name}.remote`, 'an { addr, rkey } object', wr.remote);
     }
@@ -180,6 +222,25 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     swap = u64(`${name}.swap`, wr.swap);
   } else if (wr.opcode === 'ATOMIC_FETCH_AND_ADD') {
     compareAdd = u64(`${name}.add`, wr.add);
+  } else if (wr.opcode === 'ATOMIC_WRITE') {
+    if (!(wr.data instanceof Uint8Array) || wr.data.byteLength !== 8) {
+      throw invalidArgType(`${name}.data`, 'a Uint8Array of 8 bytes', wr.data);
+    }
+    // the C side stores this u64 with memcpy: the same 8 bytes, in any host byte order
+    compareAdd = new BigUint64Array(wr.data.slice().buffer)[0] as bigint;
+  }
+  let flush: number | undefined;
+  let flushLength: number | undefined;
+  if (wr.opcode === 'FLUSH') {
+    const f = wr.flush;
+    if (typeof f !== 'object' || f === null)
+      throw invalidArgType(`${name}.flush`, 'a { type, level, length } object', f);
+    const type = FLUSH_TYPE[f.type];
+    const level = FLUSH_LEVEL[f.level];
+    if (type === undefined) throw invalidArgValue(`${name}.flush.type`, "must be 'global' or 'persistent'", f.type);
+    if (level === undefined) throw invalidArgValue(`${name}.flush.level`, "must be 'range' or 'mr'", f.level);
+    flush = type | (level << 8);
+    flushLength = f.level === 'range' ? u32(`${name}.flush.length`, f.length) : 0;
   }
   let ud: ResolvedSend['ud'];
   if (limits.type === 'UD') {
@@ -201,7 +262,8 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     if (!(wr.inline instanceof Uint8Array)) throw invalidArgType(`${name}.inline`, 'a Uint8Array', wr.inline);
     if (wr.sg !== undefined) throw invalidArgValue(`${name}.sg`, 'cannot be given with inline data', wr.sg);
     if (rdma && wr.opcode === 'RDMA_READ') throw invalidArgValue(`${name}.inline`, 'cannot receive a read', wr.inline);
-    if (atomic) throw invalidArgValue(`${name}.inline`, 'cannot receive an atomic result', wr.inline);
+    if (fetching) throw invalidArgValue(`${name}.inline`, 'cannot receive an atomic result', wr.inline);
+    if (bare) throw invalidArgValue(`${name}.inline`, `is not taken by ${wr.opcode}`, wr.inline);
     if (wr.inline.byteLength > limits.maxInline) {
       throw outOfRange(
         `${name}.inline.byteLength`,
@@ -217,7 +279,8 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     if (list.length > limits.maxSge)
       throw outOfRange(`${name}.sg.length`, `<= the QP's maxSendSge (${limits.maxSge})`, list.length);
     sg = list.map((s, i) => resolveSge(s, `${name}.sg[${i}]`, limits.pdHandle));
-    if (atomic && (sg.length !== 1 || sg[0]?.length !== 8)) {
+    if (bare && sg.length > 0) throw invalidArgValue(`${name}.sg`, `is not taken by ${wr.opcode}`, wr.sg);
+    if (fetching && (sg.length !== 1 || sg[0]?.length !== 8)) {
       throw invalidArgValue(`${name}.sg`, 'must be one 8-byte SGE for the original value', wr.sg);
     }
   }
@@ -230,6 +293,7 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     rkey,
     compareAdd,
     swap,
+    ...(flush === undefined ? {} : { flush, flushLength }),
     ud,
     sg,
     inline,

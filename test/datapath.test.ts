@@ -11,7 +11,12 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, writeSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ib_uverbs_write_cmds, ib_uverbs_wr_opcode as O } from '../src/abi/constants.js';
+import {
+  ib_uverbs_write_cmds,
+  ib_selectivity_level as L,
+  ib_uverbs_wr_opcode as O,
+  ib_placement_type as P,
+} from '../src/abi/constants.js';
 import { ib_send_flags as F, ib_wc_flags, ib_wc_opcode, ib_wc_status } from '../src/abi/kernel-internal.js';
 import { decode, encode } from '../src/abi/layout.js';
 import { rxe_queue_buf, rxe_recv_wqe, rxe_send_wqe, rxe_sge } from '../src/abi/rxe.js';
@@ -26,7 +31,13 @@ import { native } from '../src/native.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
 import { Ring } from '../src/ring.js';
-import { COMPLETION_SIZE, decodeCompletions, type ResolvedSend } from '../src/work-request.js';
+import {
+  COMPLETION_SIZE,
+  decodeCompletions,
+  type ResolvedSend,
+  resolveSend,
+  type SendLimits,
+} from '../src/work-request.js';
 
 const SLOTS = 8;
 const LOG2_ELEM = 9; // 512-byte slots: a 208-byte WQE and up to 19 SGEs
@@ -54,6 +65,19 @@ function fifo(): number {
   execFileSync('mkfifo', [path]);
   return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
 }
+
+const LIMITS: SendLimits = {
+  type: 'RC',
+  pdHandle: 1,
+  maxSge: 4,
+  maxInline: 0,
+  flags: {
+    fence: F.IB_SEND_FENCE,
+    signaled: F.IB_SEND_SIGNALED,
+    solicited: F.IB_SEND_SOLICITED,
+    inline: F.IB_SEND_INLINE,
+  },
+};
 
 const base: ResolvedSend = {
   wrId: 0n,
@@ -136,6 +160,81 @@ describe('rxe send queue', () => {
     expect(w(6).wr.send_flags).toBe(F.IB_SEND_INLINE | F.IB_SEND_SOLICITED);
     expect(slot(sq, 6).subarray(rxe_send_wqe.size, rxe_send_wqe.size + 3)).toEqual(new Uint8Array([9, 8, 7]));
     sq.unmap();
+  });
+
+  it('ATOMIC_WRITE carries its 8 bytes in dma.atomic_wr; FLUSH its type, level and range in wr.flush (6.2+ layouts)', () => {
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const data = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 0xf8]);
+    const atomicWrite = resolveSend(
+      { wrId: 21n, opcode: 'ATOMIC_WRITE', signaled: true, remote: { addr: 0x7000n, rkey: 0x31 }, data },
+      'wr',
+      LIMITS,
+    );
+    const flush = resolveSend(
+      {
+        wrId: 22n,
+        opcode: 'FLUSH',
+        remote: { addr: 0x9000n, rkey: 0x32 },
+        flush: { type: 'global', level: 'range', length: 4096 },
+      },
+      'wr',
+      LIMITS,
+    );
+    new RxeDatapath().postSend(fakeQp(sq), [atomicWrite, flush]);
+    const w0 = decode(rxe_send_wqe, slot(sq, 0));
+    expect(w0.wr).toMatchObject({
+      wr_id: 21n,
+      opcode: O.IB_UVERBS_WR_ATOMIC_WRITE,
+      rdma_remote_addr: 0x7000n,
+      rdma_rkey: 0x31,
+    });
+    expect([w0.iova, w0.dma.length, w0.dma.resid, w0.dma.num_sge]).toEqual([0x7000n, 8, 8, 0]);
+    expect(slot(sq, 0).subarray(rxe_send_wqe.size, rxe_send_wqe.size + 8)).toEqual(data); // verbatim
+    const w1 = decode(rxe_send_wqe, slot(sq, 1));
+    expect(w1.wr).toMatchObject({
+      wr_id: 22n,
+      opcode: O.IB_UVERBS_WR_FLUSH,
+      flush_remote_addr: 0x9000n,
+      flush_length: 4096,
+      flush_rkey: 0x32,
+      flush_type: P.IB_FLUSH_GLOBAL,
+      flush_level: L.IB_FLUSH_RANGE,
+    });
+    expect([w1.iova, w1.dma.length, w1.dma.resid, w1.dma.num_sge]).toEqual([0x9000n, 4096, 4096, 0]);
+    sq.unmap();
+  });
+
+  it.each([
+    ['ATOMIC_WRITE without its 8 bytes', { opcode: 'ATOMIC_WRITE', remote: { addr: 8n, rkey: 1 } }, /data/],
+    [
+      'ATOMIC_WRITE of 4 bytes',
+      { opcode: 'ATOMIC_WRITE', remote: { addr: 8n, rkey: 1 }, data: new Uint8Array(4) },
+      /data/,
+    ],
+    [
+      'ATOMIC_WRITE unaligned',
+      { opcode: 'ATOMIC_WRITE', remote: { addr: 4n, rkey: 1 }, data: new Uint8Array(8) },
+      /aligned/,
+    ],
+    ['FLUSH without a spec', { opcode: 'FLUSH', remote: { addr: 0n, rkey: 1 } }, /flush/],
+    [
+      'FLUSH of an unknown type',
+      { opcode: 'FLUSH', remote: { addr: 0n, rkey: 1 }, flush: { type: 'soon', level: 'mr' } },
+      /type/,
+    ],
+    [
+      'FLUSH of a range without a length',
+      { opcode: 'FLUSH', remote: { addr: 0n, rkey: 1 }, flush: { type: 'global', level: 'range' } },
+      /length/,
+    ],
+    [
+      'FLUSH on a UC QP',
+      { opcode: 'FLUSH', remote: { addr: 0n, rkey: 1 }, flush: { type: 'global', level: 'mr' } },
+      /UC/,
+    ],
+  ])('refuses %s before anything is written', (what, wr, message) => {
+    const limits = what.endsWith('UC QP') ? { ...LIMITS, type: 'UC' as const } : LIMITS;
+    expect(() => resolveSend(wr as never, 'wr', limits)).toThrow(message);
   });
 
   it('a WQE slot the driver had used is rewritten whole: no stale state or SGEs leak into the next post', () => {

@@ -66,6 +66,10 @@ export class RxeDatapath implements Datapath {
       d[at + S.rkey] = BigInt(wr.rkey);
       d[at + S.compareAdd] = wr.compareAdd;
       d[at + S.swap] = wr.swap;
+      if (wr.flush !== undefined) {
+        d[at + S.flush] = BigInt(wr.flush);
+        d[at + S.flushLength] = BigInt(wr.flushLength ?? 0);
+      }
       if (wr.ud) {
         d[at + S.udQpn] = BigInt(wr.ud.remoteQpn);
         d[at + S.udQkey] = BigInt(wr.ud.remoteQkey);

@@ -7,6 +7,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
+import { ib_uverbs_device_cap_flags as D } from '../../src/abi/constants.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_QUERY_MR, UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
 import { Context } from '../../src/context.js';
 import { EPROTONOSUPPORT } from '../../src/errno.js';
@@ -179,6 +180,82 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
     expect(ma.bytes.subarray(40000, 43000)).toEqual(remote);
     ctx.close();
   });
+
+  rxe(
+    'ATOMIC_WRITE and FLUSH where the device reports them (6.12, 7.x); on 6.1 a typed "unsupported", nothing posted',
+    async () => {
+      const probe = Context.open(name);
+      const caps = probe.capabilities();
+      probe.close();
+      const has = (bit: bigint) => (caps & bit) !== 0n;
+      // the kernel, not the test, decides; the expectation per kernel is checked too: rxe gained both in 6.2
+      expect([has(D.IB_UVERBS_DEVICE_ATOMIC_WRITE), has(D.IB_UVERBS_DEVICE_FLUSH_GLOBAL)]).toEqual(
+        VM_KERNEL === '6.1' ? [false, false] : [true, true],
+      );
+      if (!has(D.IB_UVERBS_DEVICE_ATOMIC_WRITE)) {
+        const { ctx, a, mb } = rig();
+        const sq = a.rings.find((r) => r.name === 'sq');
+        const producer = sq?.words[32];
+        const wr = { opcode: 'ATOMIC_WRITE', remote: { addr: mb.address, rkey: mb.rkey }, data: new Uint8Array(8) };
+        expect(() => a.postSend(wr as never)).toThrow(
+          expect.objectContaining({ code: 'EOPNOTSUPP', unsupported: true, syscall: 'none', path: 'ring' }),
+        );
+        expect(sq?.words[32]).toBe(producer);
+        ctx.close();
+        return;
+      }
+      const ctx = Context.open(name);
+      const pd = ctx.allocPd();
+      const channel = ctx.createCompletionChannel();
+      const cq = ctx.createCq({ cqe: 64, channel });
+      const cap = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 1, maxRecvSge: 1 };
+      const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+      const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+      const { gid } = ctx.queryGid(1, SGID);
+      // the responder checks FLUSH against the QP's access rights (rxe_resp.c) and the MR's
+      const access = { localWrite: true, remoteWrite: true, remoteRead: true, remoteAtomic: true, flushGlobal: true };
+      a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID, access });
+      b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID, access });
+      const mb = pd.registerMemory(8192, access);
+      const plain = pd.registerMemory(4096, { localWrite: true, remoteWrite: true });
+      const data = Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]);
+      a.postSend([
+        { wrId: 41n, opcode: 'ATOMIC_WRITE', signaled: true, remote: { addr: mb.address + 64n, rkey: mb.rkey }, data },
+        {
+          wrId: 42n,
+          opcode: 'FLUSH',
+          signaled: true,
+          remote: { addr: mb.address, rkey: mb.rkey },
+          flush: { type: 'global', level: 'range', length: 4096 },
+        },
+        {
+          wrId: 43n,
+          opcode: 'FLUSH',
+          signaled: true,
+          remote: { addr: mb.address, rkey: mb.rkey },
+          flush: { type: 'global', level: 'mr' },
+        },
+      ]);
+      const got = await completions(cq, 3);
+      expect(got.map((c) => [c.wrId, c.opcode, c.status])).toEqual([
+        [41n, 'IB_WC_ATOMIC_WRITE', 'IB_WC_SUCCESS'],
+        [42n, 'IB_WC_FLUSH', 'IB_WC_SUCCESS'],
+        [43n, 'IB_WC_FLUSH', 'IB_WC_SUCCESS'],
+      ]);
+      expect(mb.bytes.subarray(64, 72)).toEqual(data);
+      // a region registered without flushGlobal: the responder refuses the rkey
+      a.postSend({
+        wrId: 44n,
+        opcode: 'FLUSH',
+        signaled: true,
+        remote: { addr: plain.address, rkey: plain.rkey },
+        flush: { type: 'global', level: 'mr' },
+      });
+      const [refused] = await completions(cq, 1);
+      expect([refused?.wrId, refused?.status]).toEqual([44n, 'IB_WC_REM_ACCESS_ERR']);
+      ctx.close();
+    },
+  );
 
   rxe('atomics: CMP_AND_SWP and FETCH_AND_ADD return the old value and change the peer’s 8 bytes', async () => {
     const { ctx, a, ma, mb, cq } = rig();
@@ -357,7 +434,7 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
         { opcode: 'ATOMIC_FETCH_AND_ADD', sg: [{ mr: ma, length: 8 }], remote: { addr: 4n, rkey: 1 }, add: 1n },
         /8-byte aligned/,
       ],
-      [{ opcode: 'FLUSH' }, /send opcode name/],
+      [{ opcode: 'LOCAL_INV' }, /send opcode name/],
       [{ opcode: 'SEND_WITH_IMM' }, expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' })],
       [{ opcode: 'RDMA_WRITE', sg: [] }, /remote/],
     ];

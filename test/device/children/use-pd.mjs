@@ -9,7 +9,7 @@
  * worker's call, is the kernel's EBUSY to the destroy (rdma_core.c,
  * uverbs_try_lock_object; ib_destroy_usecnt), and a use that meets the
  * destroy's lock is EBUSY to the worker, retried. A PD that no longer exists
- * ends the loop. Posts { running } once, then { uses, busy, end }.
+ * (ENOENT) ends the loop. Posts { running } once, then { uses, busy, end }.
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
