@@ -4,7 +4,8 @@
 //
 //   node bench/run.mjs host  CDIR RUNS   synthetic rxe CQ ring: our JS path vs a plain C loop
 //   node bench/run.mjs guest CDIR RUNS   rxe0: control path vs libibverbs, send vs libibverbs,
-//                                         uverbs pingpong vs ibv_rc_pingpong
+//                                         uverbs pingpong vs ibv_rc_pingpong, and bench/perf.mjs
+//                                         vs perftest's ib_send_lat, ib_send_bw, ib_write_bw
 // Prints one JSON document on stdout: { schema: 1, part, rows: [{ name, unit, ours, theirs, ratio }] }.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -137,6 +138,85 @@ async function guestPart() {
     ppOurs.push(await pingpong([process.execPath, cli, 'pingpong'], 18701 + 2 * r, 2000));
   }
   rows.push(row('RC ping-pong 4 KiB, 2000 iters (vs ibv_rc_pingpong)', 'us/iter', ppOurs, ppTheirs));
+  rows.push(...(await perftestRows()));
+  return rows;
+}
+
+/** Starts a server, then its client on 127.0.0.1; resolves with the client's stdout once both exit 0. */
+async function serverClient(argv, port) {
+  const server = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+  await listening(port);
+  const client = spawn(argv[0], [...argv.slice(1), '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  client.stdout.on('data', (d) => {
+    out += d;
+  });
+  const [[s], [c]] = await Promise.all([once(server, 'exit'), once(client, 'exit')]);
+  if (s !== 0 || c !== 0) throw new Error(`${argv.join(' ')}: exit ${s}/${c}`);
+  return out;
+}
+
+/** A perftest result row: the numbers under the header line that names `column`. */
+function perftestColumn(out, column) {
+  const lines = out.split('\n');
+  const at = lines.findIndex((l) => l.includes(column));
+  if (at < 0) throw new Error(`no ${column} in perftest's output:\n${out}`);
+  // columns are two or more spaces apart, except '#bytes #iterations'
+  const header = lines[at].trim().split(/\s{2,}|\s(?=#)/);
+  const values = lines[at + 1].trim().split(/\s+/);
+  return Number(values[header.findIndex((h) => h.startsWith(column))]);
+}
+
+/**
+ * ib_send_lat, ib_send_bw, ib_write_bw against bench/perf.mjs, both sides of each pair in
+ * this guest on rxe0. Rates become time per message, so that every ratio reads the same way.
+ */
+async function perftestRows() {
+  const cases = [
+    {
+      tool: 'ib_send_lat',
+      mode: 'lat',
+      size: 2,
+      iters: 1000,
+      column: 't_avg',
+      unit: 'us one-way',
+      name: 'RC SEND 2 B latency (vs ib_send_lat)',
+    },
+    {
+      tool: 'ib_send_bw',
+      mode: 'send_bw',
+      size: 64,
+      iters: 5000,
+      column: 'MsgRate',
+      unit: 'us/msg',
+      name: 'RC SEND 64 B message rate (vs ib_send_bw)',
+    },
+    {
+      tool: 'ib_write_bw',
+      mode: 'write_bw',
+      size: 65536,
+      iters: 2000,
+      column: 'MsgRate',
+      unit: 'us/msg',
+      name: 'RC WRITE 64 KiB bandwidth (vs ib_write_bw)',
+    },
+  ];
+  const rows = [];
+  let port = 18800;
+  for (const c of cases) {
+    const ours = [];
+    const theirs = [];
+    for (let r = 0; r < RUNS; r++) {
+      const common = ['-n', String(c.iters), '-s', String(c.size), '-p', String(++port)];
+      const t = await serverClient([c.tool, '-d', 'rxe0', '-x', '1', '-F', ...common], port);
+      const value = perftestColumn(t, c.column);
+      theirs.push(c.mode === 'lat' ? value : 1 / value);
+      const mine = ['--size', String(c.size), '--iters', String(c.iters), '--port', String(++port)];
+      const o = JSON.parse(await serverClient([process.execPath, here('./perf.mjs'), c.mode, ...mine], port));
+      ours.push(c.mode === 'lat' ? o.usec : 1 / o.mpps);
+    }
+    rows.push(row(c.name, c.unit, ours, theirs));
+  }
   return rows;
 }
 
