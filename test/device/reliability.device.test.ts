@@ -4,9 +4,11 @@
  * objects live; 2, a process killed mid-create; 3, a mapping that outlives
  * its fd; 10, destroy racing a use from another thread; 11, exhaustion (the
  * AH pool, RLIMIT_MEMLOCK); 12, CQ overflow; 14, posting outside RTS and
- * past the receive queue; 15, nothing of ours crosses exec. The others live
- * with what they are about: 4–6 abi.device and fuzz.device, 7 the host
- * datapath and dispatch tests, 8–9 lifecycle.device, 13 datapath.device.
+ * past the receive queue; 15, nothing of ours crosses exec; and 7, the
+ * kernel's own wqe_size floor (the bytes the addon's doorbell sends are read
+ * back in the host datapath test). The others live with what they are
+ * about: 4–6 abi.device and fuzz.device, 8–9 lifecycle.device, 13
+ * datapath.device.
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,11 +16,16 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { encode } from '../../src/abi/layout.js';
 import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_GET_CONTEXT } from '../../src/abi/methods.js';
+import { ib_uverbs_cmd_hdr, ib_uverbs_post_send, ib_uverbs_send_wr } from '../../src/abi/structs.js';
+import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
 import type { AddressHandle } from '../../src/address-handle.js';
 import { Context } from '../../src/context.js';
 import type { TraceEvent } from '../../src/dispatch.js';
+import { errnoName } from '../../src/errno.js';
 import { UverbsError } from '../../src/errors.js';
+import { UserMemory } from '../../src/memory.js';
 import type { ProtectionDomain } from '../../src/protection-domain.js';
 import { providerFor, ringsFor, uhwFor } from '../../src/providers/index.js';
 import { mapRings } from '../../src/ring.js';
@@ -123,6 +130,31 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
     expect(bytes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(0);
     for (const ring of rings) ring.unmap(); // the file's last reference: the kernel releases it and all on it
     expect(resourceCounts(name)).toEqual(baseline);
+  });
+
+  it('7: the doorbell’s wqe_size floor is the kernel’s own: on an RTS QP, 56 rings it, 55 is EINVAL; the library refuses 55 before write()', (test) => {
+    if (siw) return skipWith(test, `${name}: the library has no siw datapath (no doorbell) yet`);
+    const { ctx, a, b } = rcPair(16);
+    const { gid } = ctx.queryGid(1, SGID);
+    a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+    b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+    const command = WRITE_COMMANDS.IB_USER_VERBS_CMD_POST_SEND;
+    const doorbell = { qp_handle: a.handle, wr_count: 0, sge_count: 0 };
+    expect(() => ctx.dispatch.write(command, { ...doorbell, wqe_size: 55 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    // the same command as raw bytes, past the library's check: the kernel's answer for each size
+    using memory = UserMemory.allocate(ctx.sys, 64);
+    const size = ib_uverbs_cmd_hdr.size + ib_uverbs_post_send.size;
+    const send = (wqe_size: number) => {
+      encode(ib_uverbs_cmd_hdr, { command: command.command, in_words: size / 4, out_words: 1 }, memory.bytes);
+      const body = { ...doorbell, response: memory.address + 48n, wqe_size };
+      encode(ib_uverbs_post_send, body, memory.bytes, ib_uverbs_cmd_hdr.size);
+      const r = ctx.sys.write(ctx.fd, memory.address, size);
+      return r < 0 ? errnoName(-r) : r;
+    };
+    expect([send(55), send(56), send(48), send(ib_uverbs_send_wr.size)]).toEqual(['EINVAL', size, 'EINVAL', size]);
+    ctx.close();
   });
 
   it('10: a destroy racing a use from another thread is EBUSY until it wins; nothing leaks, nothing crashes', async () => {
