@@ -6,6 +6,7 @@
 //   node bench/run.mjs guest CDIR RUNS   rxe0: control path vs libibverbs, send vs libibverbs,
 //                                         uverbs pingpong vs ibv_rc_pingpong, and bench/perf.mjs
 //                                         vs perftest's ib_send_lat, ib_send_bw, ib_write_bw
+//   node bench/run.mjs perftest CDIR RUNS  (in the guest) only the perftest pairs
 // Prints one JSON document on stdout: { schema: 1, part, rows: [{ name, unit, ours, theirs, ratio }] }.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -246,6 +247,6 @@ async function report(asJson) {
 
 if (part === 'report') await report(process.argv.includes('--json'));
 else {
-  const rows = part === 'host' ? hostPart() : await guestPart();
+  const rows = part === 'host' ? hostPart() : part === 'perftest' ? await perftestRows() : await guestPart();
   process.stdout.write(`${JSON.stringify({ schema: 1, part, rows })}\n`);
 }
