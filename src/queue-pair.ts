@@ -12,23 +12,14 @@ import { WRITE_COMMANDS } from './abi/write-commands.js';
 import { type AddressVector, addressFields } from './address-vector.js';
 import type { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
-import { EOPNOTSUPP } from './errno.js';
-import { type CallPath, invalidArgType, invalidArgValue, UverbsUnsupportedError } from './errors.js';
+import { type CallPath, invalidArgType, invalidArgValue } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits } from './memory-region.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
-import {
-  type RecvWr,
-  resolveEach,
-  resolveRecv,
-  resolveSend,
-  SEND_CAPABILITY,
-  type SendLimits,
-  type SendWr,
-} from './work-request.js';
+import { type RecvWr, resolveEach, resolveRecv, resolveSend, type SendLimits, type SendWr } from './work-request.js';
 
 export type { AddressVector };
 export type QpType = 'RC' | 'UC' | 'UD';
@@ -302,22 +293,13 @@ export class QueuePair extends KernelObject {
       maxSge: this.cap.maxSendSge,
       maxInline: this.cap.maxInlineData ?? 0,
       flags: SEND_FLAGS,
+      owner: this.description,
+      capabilities: () => this.pd.context.capabilities(),
     };
-    const resolved = resolveEach(wrs, (wr, name) => {
-      const need = SEND_CAPABILITY[wr?.opcode];
-      if (need !== undefined && (this.pd.context.capabilities() & need) === 0n) {
-        // nothing written: a driver that predates the opcode would fail the WQE and the QP with it
-        throw new UverbsUnsupportedError({
-          errno: EOPNOTSUPP,
-          syscall: 'none',
-          object: this.description,
-          method: `post send ${wr.opcode}`, // the device's capabilities lack it
-          path: 'ring',
-        });
-      }
-      return resolveSend(wr, name, limits);
-    });
-    datapath.postSend(this, resolved);
+    datapath.postSend(
+      this,
+      resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits)),
+    );
   }
 
   /** Posts receive work requests to the QP's own receive queue, all or none (ENOMEM when it is full). */

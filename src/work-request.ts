@@ -21,7 +21,8 @@ import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from './abi/kernel-internal.j
 import { decode } from './abi/layout.js';
 import { ib_uverbs_wc } from './abi/structs.js';
 import type { AddressHandle } from './address-handle.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { EOPNOTSUPP } from './errno.js';
+import { invalidArgType, invalidArgValue, outOfRange, UverbsUnsupportedError } from './errors.js';
 import type { MemoryRegion } from './memory-region.js';
 import type { QpType } from './queue-pair.js';
 
@@ -172,7 +173,7 @@ export interface ResolvedSend {
   readonly rkey: number;
   readonly compareAdd: bigint;
   readonly swap: bigint;
-  /** FLUSH: type | level << 8, and the range's length; 0 otherwise. */
+  /** FLUSH: type | level << 8, and the range's length; absent for other opcodes. */
   readonly flush?: number;
   readonly flushLength?: number;
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
@@ -186,6 +187,10 @@ export interface SendLimits {
   readonly maxSge: number;
   readonly maxInline: number;
   readonly flags: { fence: number; signaled: number; solicited: number; inline: number };
+  /** The QP, for errors. */
+  readonly owner: string;
+  /** The device's `device_cap_flags_ex`; asked only for an opcode in SEND_CAPABILITY. */
+  capabilities(): bigint;
 }
 
 export function resolveSend(wr: SendWr, name: string, limits: SendLimits): ResolvedSend {
@@ -194,6 +199,17 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   if (opcode === undefined) throw invalidArgValue(`${name}.opcode`, 'must be a send opcode name', wr.opcode);
   if (!ALLOWED[limits.type].includes(wr.opcode)) {
     throw invalidArgValue(`${name}.opcode`, `is not allowed on a ${limits.type} QP`, wr.opcode);
+  }
+  const need = SEND_CAPABILITY[wr.opcode];
+  if (need !== undefined && (limits.capabilities() & need) === 0n) {
+    // nothing written: a driver that predates the opcode would fail the WQE and the QP with it
+    throw new UverbsUnsupportedError({
+      errno: EOPNOTSUPP,
+      syscall: 'none',
+      object: limits.owner,
+      method: `post send ${wr.opcode}`,
+      path: 'ring',
+    });
   }
   const f = limits.flags;
   let flags = (wr.signaled ? f.signaled : 0) | (wr.solicited ? f.solicited : 0) | (wr.fence ? f.fence : 0);
@@ -206,7 +222,7 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   const bare = wr.opcode === 'ATOMIC_WRITE' || wr.opcode === 'FLUSH';
   let remoteAddr = 0n;
   let rkey = 0;
-  if (rdma || atomic || wr.opcode === 'FLUSH') {
+  if (rdma || atomic || bare) {
     if (typeof wr.remote !== 'object' || wr.remote === null) {
       throw invalidArgType(`${name}.remote`, 'an { addr, rkey } object', wr.remote);
     }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ib_uverbs_device_cap_flags as D,
   ib_uverbs_write_cmds,
   ib_selectivity_level as L,
   ib_uverbs_wr_opcode as O,
@@ -77,6 +78,8 @@ const LIMITS: SendLimits = {
     solicited: F.IB_SEND_SOLICITED,
     inline: F.IB_SEND_INLINE,
   },
+  owner: 'QueuePair test',
+  capabilities: () => D.IB_UVERBS_DEVICE_ATOMIC_WRITE | D.IB_UVERBS_DEVICE_FLUSH_GLOBAL,
 };
 
 const base: ResolvedSend = {
@@ -235,6 +238,22 @@ describe('rxe send queue', () => {
   ])('refuses %s before anything is written', (what, wr, message) => {
     const limits = what.endsWith('UC QP') ? { ...LIMITS, type: 'UC' as const } : LIMITS;
     expect(() => resolveSend(wr as never, 'wr', limits)).toThrow(message);
+  });
+
+  it('an opcode the device does not report is a typed "unsupported"; a name that is no opcode, a typed argument error', () => {
+    const wr = { opcode: 'ATOMIC_WRITE', remote: { addr: 8n, rkey: 1 }, data: new Uint8Array(8) } as const;
+    expect(() => resolveSend(wr, 'wr', { ...LIMITS, capabilities: () => 0n })).toThrow(
+      expect.objectContaining({
+        code: 'EOPNOTSUPP',
+        unsupported: true,
+        syscall: 'none',
+        path: 'ring',
+        object: 'QueuePair test',
+      }),
+    );
+    expect(() => resolveSend({ opcode: '__proto__' } as never, 'wr', LIMITS)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 
   it('a WQE slot the driver had used is rewritten whole: no stale state or SGEs leak into the next post', () => {
