@@ -152,7 +152,7 @@ export class CompletionQueue extends KernelObject {
     if (!Number.isInteger(max) || max < 0 || max * COMPLETION_SIZE > out.byteLength) {
       throw outOfRange('max', `0..${Math.floor(out.byteLength / COMPLETION_SIZE)} (what fits in out)`, max);
     }
-    return this.context.datapath(this.description, 'poll cq').pollCq(this, out, max);
+    return this.context.datapath(this, 'poll cq').pollCq(this, out, max);
   }
 
   /** Up to `max` completions as objects: the convenient path (it allocates). */

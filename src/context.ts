@@ -144,10 +144,11 @@ export class Context extends KernelObject {
    * @internal the provider's datapath; `UverbsUnsupportedError` (EOPNOTSUPP,
    * nothing sent) for a driver whose provider has none.
    */
-  datapath(owner: string, method: string): Datapath {
+  datapath(owner: { readonly description: string }, method: string): Datapath {
     const datapath = this.provider?.datapath;
     if (datapath === undefined) {
-      throw new UverbsUnsupportedError({ errno: EOPNOTSUPP, syscall: 'none', object: owner, method, path: 'ring' });
+      const object = owner.description;
+      throw new UverbsUnsupportedError({ errno: EOPNOTSUPP, syscall: 'none', object, method, path: 'ring' });
     }
     return datapath;
   }

@@ -57,6 +57,7 @@ export {
   type CompletionOpcode,
   type CompletionStatus,
   decodeCompletions,
+  PreparedWork,
   type RecvWr,
   type RemoteAddress,
   type SendOpcode,

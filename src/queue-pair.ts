@@ -17,9 +17,21 @@ import { camelize, KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits } from './memory-region.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
+import type { Datapath } from './providers/provider.js';
 import type { Ring } from './ring.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
-import { type RecvWr, resolveEach, resolveRecv, resolveSend, type SendLimits, type SendWr } from './work-request.js';
+import {
+  listOf,
+  PreparedWork,
+  type RecvWr,
+  type ResolvedRecv,
+  type ResolvedSend,
+  resolveEach,
+  resolveRecv,
+  resolveSend,
+  type SendLimits,
+  type SendWr,
+} from './work-request.js';
 
 export type { AddressVector };
 export type QpType = 'RC' | 'UC' | 'UD';
@@ -286,7 +298,40 @@ export class QueuePair extends KernelObject {
    */
   postSend(wrs: SendWr | readonly SendWr[]): void {
     this.assertOpen();
-    const datapath = this.pd.context.datapath(this.description, 'post send');
+    const datapath = this.pd.context.datapath(this, 'post send');
+    datapath.postSend(this, this.#resolveSends(wrs));
+  }
+
+  /**
+   * Checks and encodes send work requests once, for posting many times:
+   * `prepared.post()` writes the same requests as `postSend(wrs)` would,
+   * without checking or encoding them again (see {@link PreparedWork} for
+   * what each post still checks).
+   */
+  prepareSend(wrs: SendWr | readonly SendWr[]): PreparedWork {
+    this.assertOpen();
+    const datapath = this.pd.context.datapath(this, 'post send');
+    const resolved = this.#resolveSends(wrs);
+    const post = datapath.prepareSend?.(this, resolved) ?? (() => datapath.postSend(this, resolved));
+    return new PreparedWork(() => this.assertOpen(), this.pd.handle, listOf(wrs), post);
+  }
+
+  /** Posts receive work requests to the QP's own receive queue, all or none (ENOMEM when it is full). */
+  postRecv(wrs: RecvWr | readonly RecvWr[]): void {
+    this.assertOpen();
+    this.#receiveDatapath().postRecv(this, this.#resolveRecvs(wrs));
+  }
+
+  /** `postRecv`, checked and encoded once: see {@link prepareSend}. */
+  prepareRecv(wrs: RecvWr | readonly RecvWr[]): PreparedWork {
+    this.assertOpen();
+    const datapath = this.#receiveDatapath();
+    const resolved = this.#resolveRecvs(wrs);
+    const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
+    return new PreparedWork(() => this.assertOpen(), this.pd.handle, listOf(wrs), post);
+  }
+
+  #resolveSends(wrs: SendWr | readonly SendWr[]): ResolvedSend[] {
     const limits: SendLimits = {
       type: this.type,
       pdHandle: this.pd.handle,
@@ -296,23 +341,18 @@ export class QueuePair extends KernelObject {
       owner: this.description,
       capabilities: () => this.pd.context.capabilities(),
     };
-    datapath.postSend(
-      this,
-      resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits)),
-    );
+    return resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits));
   }
 
-  /** Posts receive work requests to the QP's own receive queue, all or none (ENOMEM when it is full). */
-  postRecv(wrs: RecvWr | readonly RecvWr[]): void {
-    this.assertOpen();
+  #resolveRecvs(wrs: RecvWr | readonly RecvWr[]): ResolvedRecv[] {
+    return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.cap.maxRecvSge));
+  }
+
+  #receiveDatapath(): Datapath {
     if (!this.rings.some((r) => r.name === 'rq') && this.pd.context.provider?.datapath !== undefined) {
       throw invalidArgValue('this', 'receives through its SRQ: post to the SRQ', this.description);
     }
-    const datapath = this.pd.context.datapath(this.description, 'post recv');
-    datapath.postRecv(
-      this,
-      resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.cap.maxRecvSge)),
-    );
+    return this.pd.context.datapath(this, 'post recv');
   }
 
   /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */

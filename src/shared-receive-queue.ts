@@ -13,7 +13,7 @@ import { KernelObject } from './kernel-object.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
-import { type RecvWr, resolveEach, resolveRecv } from './work-request.js';
+import { listOf, PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv } from './work-request.js';
 
 export interface SharedReceiveQueueOptions {
   maxWr: number;
@@ -104,11 +104,20 @@ export class SharedReceiveQueue extends KernelObject {
   /** Posts receive work requests, all or none (ENOMEM when the SRQ is full). */
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     this.assertOpen();
-    const datapath = this.pd.context.datapath(this.description, 'post srq recv');
-    datapath.postRecv(
-      this,
-      resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.maxSge)),
-    );
+    this.pd.context.datapath(this, 'post srq recv').postRecv(this, this.#resolve(wrs));
+  }
+
+  /** `postRecv`, checked and encoded once, for posting many times (see `PreparedWork`). */
+  prepareRecv(wrs: RecvWr | readonly RecvWr[]): PreparedWork {
+    this.assertOpen();
+    const datapath = this.pd.context.datapath(this, 'post srq recv');
+    const resolved = this.#resolve(wrs);
+    const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
+    return new PreparedWork(() => this.assertOpen(), this.pd.handle, listOf(wrs), post);
+  }
+
+  #resolve(wrs: RecvWr | readonly RecvWr[]): ResolvedRecv[] {
+    return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.maxSge));
   }
 
   static #mapOrDestroy(context: Context, handle: number, driverData: Uint8Array | undefined): Ring[] {

@@ -22,7 +22,7 @@ import { decode } from './abi/layout.js';
 import { ib_uverbs_wc } from './abi/structs.js';
 import type { AddressHandle } from './address-handle.js';
 import { EOPNOTSUPP } from './errno.js';
-import { invalidArgType, invalidArgValue, outOfRange, UverbsUnsupportedError } from './errors.js';
+import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from './errors.js';
 import type { MemoryRegion } from './memory-region.js';
 import type { QpType } from './queue-pair.js';
 
@@ -130,6 +130,12 @@ export interface ResolvedSge {
   readonly addr: bigint;
   readonly length: number;
   readonly lkey: number;
+}
+
+/** A receive WR checked against its queue. */
+export interface ResolvedRecv {
+  readonly wrId: bigint;
+  readonly sg: readonly ResolvedSge[];
 }
 
 const U32 = 0xffff_ffff;
@@ -316,12 +322,7 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   };
 }
 
-export function resolveRecv(
-  wr: RecvWr,
-  name: string,
-  pdHandle: number,
-  maxSge: number,
-): { wrId: bigint; sg: ResolvedSge[] } {
+export function resolveRecv(wr: RecvWr, name: string, pdHandle: number, maxSge: number): ResolvedRecv {
   if (typeof wr !== 'object' || wr === null) throw invalidArgType(name, 'a receive work request', wr);
   if (!Array.isArray(wr.sg)) throw invalidArgType(`${name}.sg`, 'an array of SGEs', wr.sg);
   if (wr.sg.length > maxSge) throw outOfRange(`${name}.sg.length`, `<= ${maxSge}`, wr.sg.length);
@@ -335,10 +336,64 @@ export function resolveRecv(
  * One work request or an array of them, each resolved under the name an
  * error about it would use: `wr` for one, `wrs[i]` in an array.
  */
+export function listOf<W>(wrs: W | readonly W[]): readonly W[] {
+  return Array.isArray(wrs) ? (wrs as readonly W[]) : [wrs as W];
+}
+
 export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: string) => R): R[] {
-  return Array.isArray(wrs)
-    ? (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`))
-    : [resolve(wrs as W, 'wr')];
+  return Array.isArray(wrs) ? listOf(wrs).map((wr, i) => resolve(wr, `wrs[${i}]`)) : [resolve(wrs as W, 'wr')];
+}
+
+/**
+ * Work requests checked and encoded once, posted many times
+ * (`QueuePair.prepareSend`, `prepareRecv`, `SharedReceiveQueue.prepareRecv`):
+ * each `post()` skips the argument checks and the encoding, and re-checks
+ * only what can change after preparing: the queue is open, every region
+ * is open with the key and protection domain it had, every address handle
+ * is open, every inline payload has the length it had. Inline payloads are
+ * read at each post (change the bytes, not the length); wr_ids are fixed.
+ */
+export class PreparedWork {
+  /** How many work requests each post writes. */
+  readonly count: number;
+  readonly #assertOpen: () => void;
+  readonly #pdHandle: number;
+  readonly #regions: readonly { readonly mr: MemoryRegion; readonly lkey: number }[];
+  readonly #ahs: readonly AddressHandle[];
+  readonly #inline: readonly { readonly bytes: Uint8Array; readonly length: number }[];
+  readonly #post: () => void;
+
+  /** @internal `wrs` as the caller gave them, already checked; `post` writes them. */
+  constructor(assertOpen: () => void, pdHandle: number, wrs: readonly (SendWr | RecvWr)[], post: () => void) {
+    this.#assertOpen = assertOpen;
+    this.#pdHandle = pdHandle;
+    this.count = wrs.length;
+    const sends = wrs as readonly SendWr[];
+    this.#regions = sends.flatMap((wr) => (wr.sg ?? []).map((s) => ({ mr: s.mr, lkey: s.mr.lkey })));
+    this.#ahs = sends.flatMap((wr) => (wr.ud === undefined ? [] : [wr.ud.ah]));
+    this.#inline = sends.flatMap((wr) =>
+      wr.inline === undefined ? [] : [{ bytes: wr.inline, length: wr.inline.byteLength }],
+    );
+    this.#post = post;
+  }
+
+  /** Writes the work requests into the ring (and rings the doorbell for sends), all or none; ENOMEM when there is no room. */
+  post(): void {
+    this.#assertOpen();
+    for (const { mr, lkey } of this.#regions) {
+      // closed, re-registered (new keys) or moved to another PD since: nothing is written
+      if (mr.closed || mr.lkey !== lkey || mr.pd.handle !== this.#pdHandle) {
+        throw new UverbsClosedError(`${mr.description} as prepared (closed, re-registered or moved since)`);
+      }
+    }
+    for (const ah of this.#ahs) if (ah.closed) throw new UverbsClosedError(ah.description);
+    for (const { bytes, length } of this.#inline) {
+      if (bytes.byteLength !== length) {
+        throw invalidArgValue('inline', `must keep the ${length} bytes it had when prepared`, bytes.byteLength);
+      }
+    }
+    this.#post();
+  }
 }
 
 /** Bytes one completion takes in a poll buffer (`sizeof(struct ib_uverbs_wc)`). */

@@ -28,6 +28,7 @@ import {
   ib_uverbs_send_wr,
   ib_uverbs_wc,
 } from '../src/abi/structs.js';
+import { UverbsClosedError } from '../src/errors.js';
 import { native } from '../src/native.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
@@ -35,9 +36,11 @@ import { Ring } from '../src/ring.js';
 import {
   COMPLETION_SIZE,
   decodeCompletions,
+  PreparedWork,
   type ResolvedSend,
   resolveSend,
   type SendLimits,
+  type SendWr,
 } from '../src/work-request.js';
 
 const SLOTS = 8;
@@ -265,6 +268,31 @@ describe('rxe send queue', () => {
     sq.unmap();
   });
 
+  it('a prepared batch writes what postSend writes, on every post, reading inline payloads as they are at the post', () => {
+    const [plain, prepared] = [Ring.synthetic('sq', SLOTS, LOG2_ELEM), Ring.synthetic('sq', SLOTS, LOG2_ELEM)];
+    const dp = new RxeDatapath();
+    const first = new Uint8Array([1, 2, 3]);
+    const second = new Uint8Array([4, 5, 6, 7, 8]);
+    const wrs: ResolvedSend[] = [
+      { ...base, wrId: 1n, flags: F.IB_SEND_INLINE, inline: first },
+      { ...base, wrId: 2n, sg: [{ addr: 0x1000n, length: 64, lkey: 3 }] },
+      { ...base, wrId: 3n, flags: F.IB_SEND_INLINE, inline: second },
+    ];
+    const post = dp.prepareSend(fakeQp(prepared), wrs);
+    post();
+    dp.postSend(fakeQp(plain), wrs);
+    for (let i = 0; i < 3; i++) expect(slot(prepared, i)).toEqual(slot(plain, i));
+    first.fill(9);
+    post();
+    expect(indices(prepared).producer_index).toBe(6);
+    const payload = (i: number, n: number) => slot(prepared, i).subarray(rxe_send_wqe.size, rxe_send_wqe.size + n);
+    expect(payload(3, 3)).toEqual(new Uint8Array([9, 9, 9]));
+    expect(payload(5, 5)).toEqual(second);
+    for (const i of [4, 5]) expect(slot(prepared, i)).toEqual(slot(plain, i - 3));
+    plain.unmap();
+    prepared.unmap();
+  });
+
   it('posts all or none: a batch larger than the free slots is ENOMEM and leaves the producer where it was', () => {
     const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
     const dp = new RxeDatapath();
@@ -321,6 +349,50 @@ describe('rxe send queue', () => {
     expect(() => new RxeDatapath().postSend(fakeQp(sq), [base, { ...base, sg }])).toThrow(/does not fit/);
     expect(indices(sq).producer_index).toBe(0);
     sq.unmap();
+  });
+});
+
+describe('prepared work', () => {
+  /** A stand-in region: what PreparedWork re-reads at each post. */
+  const region = (lkey: number) => ({ closed: false, lkey, pd: { handle: 1 }, description: `MemoryRegion ${lkey}` });
+
+  it('re-checks at each post only what can change after preparing, and posts nothing when it has', () => {
+    let posts = 0;
+    let open = true;
+    const mr = region(5);
+    const inline = new Uint8Array(16);
+    const wrs = [
+      { opcode: 'SEND', sg: [{ mr, length: 8 }] },
+      { opcode: 'SEND', inline },
+    ] as unknown as SendWr[];
+    const work = new PreparedWork(
+      () => {
+        if (!open) throw new UverbsClosedError('QueuePair test');
+      },
+      1,
+      wrs,
+      () => posts++,
+    );
+    work.post();
+    work.post();
+    expect([work.count, posts]).toEqual([2, 2]);
+    const refused: [() => void, object][] = [
+      [
+        () => Object.assign(mr, { lkey: 6 }),
+        { code: 'ERR_UVERBS_CLOSED', message: expect.stringMatching(/MemoryRegion 5 as prepared/) },
+      ],
+      [() => Object.assign(mr, { pd: { handle: 2 } }), { code: 'ERR_UVERBS_CLOSED' }],
+      [() => Object.assign(mr, { closed: true }), { code: 'ERR_UVERBS_CLOSED' }],
+      [() => structuredClone(inline.buffer, { transfer: [inline.buffer] }), { code: 'ERR_INVALID_ARG_VALUE' }],
+      [() => (open = false), { code: 'ERR_UVERBS_CLOSED', message: 'QueuePair test is closed' }],
+    ];
+    for (const [change, error] of refused) {
+      const saved = { ...mr };
+      change();
+      expect(() => work.post()).toThrow(expect.objectContaining(error));
+      Object.assign(mr, saved);
+    }
+    expect(posts).toBe(2);
   });
 });
 

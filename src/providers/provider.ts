@@ -11,7 +11,7 @@ import { outOfRange } from '../errors.js';
 import type { QueuePair } from '../queue-pair.js';
 import type { RingSpec } from '../ring.js';
 import type { SharedReceiveQueue } from '../shared-receive-queue.js';
-import type { ResolvedSend, ResolvedSge } from '../work-request.js';
+import type { ResolvedRecv, ResolvedSend } from '../work-request.js';
 
 /** Driver data for one call: what to send, and how much reply to make room for. */
 export interface UhwExchange {
@@ -53,7 +53,15 @@ export interface Datapath {
   /** Writes the WQEs and rings the doorbell; throws ENOMEM (nothing posted) when the SQ has too little room. */
   postSend(qp: QueuePair, wrs: readonly ResolvedSend[]): void;
   /** Receive WQEs into a QP's own RQ or an SRQ; ENOMEM as for sends. */
-  postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly { wrId: bigint; sg: readonly ResolvedSge[] }[]): void;
+  postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): void;
+  /**
+   * Optional, for `prepareSend`: encodes checked work requests once and returns what
+   * posts them (as `postSend` does) each time it is called. Without it, a prepared
+   * post hands the checked work requests to `postSend`, skipping only the checks.
+   */
+  prepareSend?(qp: QueuePair, wrs: readonly ResolvedSend[]): () => void;
+  /** Optional, for `prepareRecv`: as `prepareSend`, for `postRecv`. */
+  prepareRecv?(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): () => void;
   /** Copies up to `max` completions (`struct ib_uverbs_wc`) into `out`; returns how many. */
   pollCq(cq: CompletionQueue, out: Uint8Array, max: number): number;
 }

@@ -14,7 +14,7 @@ import { native } from '../native.js';
 import type { QueuePair } from '../queue-pair.js';
 import type { Ring } from '../ring.js';
 import type { SharedReceiveQueue } from '../shared-receive-queue.js';
-import type { ResolvedSend, ResolvedSge } from '../work-request.js';
+import type { ResolvedRecv, ResolvedSend, ResolvedSge } from '../work-request.js';
 import type { Datapath } from './provider.js';
 
 /** The ring named `name` of an object, or a closed-object error. */
@@ -28,6 +28,14 @@ function full(owner: string, method: string): UverbsError {
   return new UverbsError({ errno: ENOMEM, syscall: 'none', object: owner, method, path: 'ring' });
 }
 
+/** Send WRs as the addon takes them: descriptor words, and where multi-WR inline payloads are gathered. */
+interface EncodedSend {
+  readonly desc: BigUint64Array;
+  readonly wrs: readonly ResolvedSend[];
+  /** Total inline bytes when more than one WR carries some (gathered at each post); 0 otherwise. */
+  readonly gathered: number;
+}
+
 export class RxeDatapath implements Datapath {
   #desc = new BigUint64Array(256);
   #inline = new Uint8Array(1024);
@@ -38,22 +46,43 @@ export class RxeDatapath implements Datapath {
   }
 
   postSend(qp: QueuePair, wrs: readonly ResolvedSend[]): void {
-    const n = native();
-    const S = n.layout.send;
+    this.#ringSend(
+      qp,
+      this.#encodeSend(wrs, (n) => this.#words(n)),
+    );
+  }
+
+  prepareSend(qp: QueuePair, wrs: readonly ResolvedSend[]): () => void {
+    const encoded = this.#encodeSend(wrs, (n) => new BigUint64Array(n));
+    return () => this.#ringSend(qp, encoded);
+  }
+
+  postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): void {
+    const d = this.#encodeRecv(wrs, this.#words(recvWords(wrs)));
+    ringRecv(queue, d, wrs.length);
+  }
+
+  prepareRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): () => void {
+    const d = this.#encodeRecv(wrs, new BigUint64Array(recvWords(wrs)));
+    return () => ringRecv(queue, d, wrs.length);
+  }
+
+  /** Descriptor words for `wrs`, in memory from `alloc`; inline payloads are not read here (see #ringSend). */
+  #encodeSend(wrs: readonly ResolvedSend[], alloc: (words: number) => BigUint64Array): EncodedSend {
+    const S = native().layout.send;
     let words = 0;
     let inlineBytes = 0;
+    let inlineWrs = 0;
     for (const wr of wrs) {
-      words += S.words + wr.sg.length * n.layout.sgeWords;
-      inlineBytes += wr.inline?.byteLength ?? 0;
+      words += S.words + wr.sg.length * native().layout.sgeWords;
+      if (wr.inline !== undefined) {
+        inlineBytes += wr.inline.byteLength;
+        inlineWrs++;
+      }
     }
-    const d = this.#words(words);
-    // one WR's inline payload is passed as is; several are gathered into one buffer
-    const single = wrs.length === 1 ? wrs[0]?.inline : undefined;
-    let inline: Uint8Array | null = single ?? null;
-    if (single === undefined && inlineBytes > 0) {
-      if (this.#inline.byteLength < inlineBytes) this.#inline = new Uint8Array(inlineBytes * 2);
-      inline = this.#inline;
-    }
+    const d = alloc(words);
+    // one WR's inline payload goes to the addon as is; several are gathered into one buffer, in order
+    const gathered = wrs.length > 1 && inlineWrs > 0 ? inlineBytes : 0;
     let at = 0;
     let inlineAt = 0;
     for (const wr of wrs) {
@@ -77,8 +106,7 @@ export class RxeDatapath implements Datapath {
       }
       if (wr.inline !== undefined) {
         d[at + S.inline] = 1n;
-        if (single === undefined) {
-          (inline as Uint8Array).set(wr.inline, inlineAt);
+        if (gathered > 0) {
           d[at + S.inlineOffset] = BigInt(inlineAt);
           inlineAt += wr.inline.byteLength;
         }
@@ -87,8 +115,26 @@ export class RxeDatapath implements Datapath {
       d[at + S.numSge] = BigInt(wr.sg.length);
       at = putSges(d, at + S.words, wr.sg);
     }
+    return { desc: d, wrs, gathered };
+  }
+
+  /** Gathers the inline payloads as they are now, writes the WQEs and rings the doorbell. */
+  #ringSend(qp: QueuePair, { desc, wrs, gathered }: EncodedSend): void {
+    let inline: Uint8Array | null = null;
+    if (gathered > 0) {
+      if (this.#inline.byteLength < gathered) this.#inline = new Uint8Array(gathered * 2);
+      inline = this.#inline;
+      let at = 0;
+      for (const wr of wrs) {
+        if (wr.inline === undefined) continue;
+        inline.set(wr.inline, at);
+        at += wr.inline.byteLength;
+      }
+    } else if (wrs.length === 1) {
+      inline = wrs[0]?.inline ?? null;
+    }
     const sq = ringOf(qp.rings, 'sq', qp.description);
-    const r = n.postSend(sq.handle, d, wrs.length, inline, qp.pd.context.fd, qp.handle);
+    const r = native().postSend(sq.handle, desc, wrs.length, inline, qp.pd.context.fd, qp.handle);
     if (r < 0) {
       throw new UverbsError({
         errno: -r,
@@ -101,22 +147,15 @@ export class RxeDatapath implements Datapath {
     check(r, wrs.length, qp.description, 'post send');
   }
 
-  postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly { wrId: bigint; sg: readonly ResolvedSge[] }[]): void {
-    const n = native();
-    const R = n.layout.recv;
-    let words = 0;
-    for (const wr of wrs) words += R.words + wr.sg.length * n.layout.sgeWords;
-    const d = this.#words(words);
+  #encodeRecv(wrs: readonly ResolvedRecv[], d: BigUint64Array): BigUint64Array {
+    const R = native().layout.recv;
     let at = 0;
     for (const wr of wrs) {
       d[at + R.wrId] = wr.wrId;
       d[at + R.numSge] = BigInt(wr.sg.length);
       at = putSges(d, at + R.words, wr.sg);
     }
-    const ring = queue.rings.find((r) => r.name === 'rq' || r.name === 'srq');
-    if (ring === undefined)
-      throw new Error(`${queue.description} has no receive ring (a QP on an SRQ receives through it)`);
-    check(n.postRecv(ring.handle, d, wrs.length), wrs.length, queue.description, 'post recv');
+    return d;
   }
 
   pollCq(cq: CompletionQueue, out: Uint8Array, max: number): number {
@@ -132,6 +171,20 @@ export class RxeDatapath implements Datapath {
 
 const PRODUCER = rxe_queue_buf.fields.producer_index.offset / 4;
 const CONSUMER = rxe_queue_buf.fields.consumer_index.offset / 4;
+
+function recvWords(wrs: readonly ResolvedRecv[]): number {
+  const { recv, sgeWords } = native().layout;
+  let words = 0;
+  for (const wr of wrs) words += recv.words + wr.sg.length * sgeWords;
+  return words;
+}
+
+function ringRecv(queue: QueuePair | SharedReceiveQueue, d: BigUint64Array, count: number): void {
+  const ring = queue.rings.find((r) => r.name === 'rq' || r.name === 'srq');
+  if (ring === undefined)
+    throw new Error(`${queue.description} has no receive ring (a QP on an SRQ receives through it)`);
+  check(native().postRecv(ring.handle, d, count), count, queue.description, 'post recv');
+}
 
 function putSges(d: BigUint64Array, at: number, sg: readonly ResolvedSge[]): number {
   for (const s of sg) {

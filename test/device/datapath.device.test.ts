@@ -329,6 +329,45 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
     ctx.close();
   });
 
+  rxe(
+    'prepared work: checked and encoded once, posted many times; what changed since is refused before the ring',
+    async () => {
+      const { ctx, a, b, ma, mb, cq } = rig({ maxInline: 64 });
+      const recv = b.prepareRecv([
+        { wrId: 21n, sg: [{ mr: mb, offset: 0, length: 256 }] },
+        { wrId: 22n, sg: [{ mr: mb, offset: 256, length: 64 }] },
+      ]);
+      const inline = new Uint8Array(32);
+      const send = a.prepareSend([
+        { wrId: 31n, opcode: 'SEND', sg: [{ mr: ma, offset: 0, length: 256 }] },
+        { wrId: 32n, opcode: 'SEND', signaled: true, inline },
+      ]);
+      expect([recv.count, send.count]).toEqual([2, 2]);
+      for (let round = 0; round < 3; round++) {
+        const body = fill(ma, 0, 256, round);
+        inline.fill(0xa0 + round); // read at each post
+        recv.post();
+        send.post();
+        const got = await completions(cq, 3);
+        expect(byQp(got, a).map((c) => [c.wrId, c.status])).toEqual([[32n, 'IB_WC_SUCCESS']]);
+        expect(byQp(got, b).map((c) => [c.wrId, c.byteLen])).toEqual([
+          [21n, 256],
+          [22n, 32],
+        ]);
+        expect(mb.bytes.subarray(0, 256)).toEqual(body);
+        expect(mb.bytes.subarray(256, 288)).toEqual(new Uint8Array(32).fill(0xa0 + round));
+      }
+      const producer = () => new DataView(a.rings[0]?.bytes.buffer as ArrayBuffer).getUint32(128, true);
+      const before = producer();
+      ma.close(); // re-registered and moved regions: the host test (6.1's rxe has no REREG_MR)
+      expect(() => send.post()).toThrow(/MemoryRegion \d+ as prepared/);
+      expect(producer()).toBe(before);
+      b.close();
+      expect(() => recv.post()).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
+      ctx.close();
+    },
+  );
+
   rxe('UD: a send through an address handle arrives after the 40-byte GRH, with the sender’s QPN', async () => {
     const ctx = Context.open(name);
     const pd = ctx.allocPd();
