@@ -2,16 +2,20 @@
 // ib_send_bw and ib_write_bw, through this library, one process per side on one device,
 // so that the two pairs run the same shape side by side.
 //
-//   node bench/perf.mjs lat|send_bw|write_bw --size S --iters N --port P [SERVER]
+//   node bench/perf.mjs lat|send_bw|write_bw --size S --iters N [--warmup W] --port P [SERVER]
 //
 // lat:      ping-pong of SENDs (inline when they fit), both sides busy-polling; the client
-//           prints the one-way latency, RTT / 2, averaged as perftest's t_avg is.
-// send_bw:  the client streams SENDs (tx depth 128, every 64th signaled); the server keeps
-//           its receive queue full; the client prints the message rate.
+//           prints the one-way latency, RTT / 2: the average (perftest's t_avg) and the
+//           median (its t_typical).
+// send_bw:  the client streams SENDs (tx depth 128, batches of 16, every 64th signaled); the
+//           server keeps its receive queue full; the client prints the message rate.
 // write_bw: the client streams RDMA WRITEs into the server's region; same depth and signaling.
+// Work requests are prepared once (`prepareSend` / `prepareRecv`) and posted many times.
+// --warmup W: W untimed iterations (messages) first, on both sides, so that the timed ones
+// run JIT-compiled code; perftest has no JIT and no warm-up, so W = 0 is the like-for-like run.
 // The rates are perftest's MsgRate (millions of messages per second). The address exchange
 // is one JSON line each way over TCP; it is ours on both sides, not perftest's.
-// Prints one JSON line: { mode, size, iters, usec } (lat) or { mode, size, iters, mpps }.
+// Prints one JSON line: { mode, size, iters, warmup, usec, typical } (lat) or { ..., mpps }.
 
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
@@ -23,6 +27,7 @@ const { values, positionals } = parseArgs({
   options: {
     size: { type: 'string', default: '2' },
     iters: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '0' },
     port: { type: 'string', default: '18600' },
     device: { type: 'string', default: 'rxe0' },
     gid: { type: 'string', default: '1' },
@@ -32,6 +37,7 @@ const [mode, server] = positionals;
 if (!['lat', 'send_bw', 'write_bw'].includes(mode)) throw new Error(`perf.mjs: no mode ${mode}`);
 const size = Number(values.size);
 const iters = Number(values.iters);
+const warmup = Number(values.warmup);
 const gidx = Number(values.gid);
 const TX_DEPTH = 128;
 const RX_DEPTH = 512;
@@ -86,92 +92,103 @@ await once(socket, 'data');
 
 const out = new Uint8Array(64 * WC);
 const status = new DataView(out.buffer);
-/** Busy-polls until `want` completions; returns how many receives among them. */
-function poll(want) {
-  let got = 0;
+/** Polls once; throws on a failed completion; returns [completions, receives among them]. */
+function pollOnce(max) {
+  const n = cq.poll(out, max);
   let recvs = 0;
-  while (got < want) {
-    const n = cq.poll(out, Math.min(64, want - got));
-    for (let j = 0; j < n; j++) {
-      if (status.getUint32(j * WC + 8, true) !== 0)
-        throw new Error(`completion status ${status.getUint32(j * WC + 8, true)}`);
-      if (status.getUint32(j * WC + 12, true) & 0x80) recvs++; // IB_WC_RECV and up have bit 7
-    }
-    got += n;
+  for (let j = 0; j < n; j++) {
+    if (status.getUint32(j * WC + 8, true) !== 0)
+      throw new Error(`completion status ${status.getUint32(j * WC + 8, true)}`);
+    if (status.getUint32(j * WC + 12, true) & 0x80) recvs++; // IB_WC_RECV and up have bit 7
   }
-  return recvs;
+  pollOnce.recvs = recvs;
+  return n;
+}
+pollOnce.recvs = 0;
+/** Busy-polls until `want` receives have arrived (send completions are reaped on the way). */
+function awaitRecvs(want) {
+  for (let got = 0; got < want; ) {
+    pollOnce(64);
+    got += pollOnce.recvs;
+  }
 }
 
-const recv = { sg: [{ mr, offset: size, length: Math.max(size, 1) }] };
-const now = () => process.hrtime.bigint();
+/** Streams are whole runs of SIGNAL_EVERY messages: the count both sides agree on. */
+const whole = (n) => Math.ceil(n / SIGNAL_EVERY) * SIGNAL_EVERY;
+const recvWr = { sg: [{ mr, offset: size, length: Math.max(size, 1) }] };
 let result;
 if (mode === 'lat') {
-  const send = inline
-    ? { opcode: 'SEND', signaled: true, inline: mr.bytes.subarray(0, size) }
-    : { opcode: 'SEND', signaled: true, sg: [{ mr, length: size }] };
-  qp.postRecv(recv);
-  const t = now();
-  for (let i = 0; i < iters; i++) {
+  const send = qp.prepareSend(
+    inline
+      ? { opcode: 'SEND', signaled: true, inline: mr.bytes.subarray(0, size) }
+      : { opcode: 'SEND', signaled: true, sg: [{ mr, length: size }] },
+  );
+  const recv = qp.prepareRecv(recvWr);
+  const rtt = new Float64Array(iters);
+  recv.post();
+  for (let i = -warmup; i < iters; i++) {
+    const t = performance.now();
     if (server !== undefined) {
-      qp.postSend(send);
-      poll(2); // our send and the reply
-      qp.postRecv(recv);
+      send.post();
+      awaitRecvs(1); // the reply
+      recv.post();
     } else {
-      poll(1); // the ping
-      qp.postRecv(recv);
-      qp.postSend(send);
-      poll(1);
+      awaitRecvs(1); // the ping
+      recv.post();
+      send.post();
     }
+    if (i >= 0) rtt[i] = performance.now() - t;
   }
-  result = { usec: Number(now() - t) / 1000 / iters / 2 };
+  let sum = 0;
+  for (const x of rtt) sum += x;
+  const sorted = rtt.slice().sort();
+  result = { usec: (sum / iters / 2) * 1000, typical: (sorted[Math.floor(iters / 2)] / 2) * 1000 };
 } else if (server === undefined) {
   // the passive side: send_bw keeps receives posted until every message arrived; write_bw waits
   if (mode === 'send_bw') {
-    qp.postRecv(Array.from({ length: RX_DEPTH }, () => recv));
-    for (let arrived = 0; arrived < iters; ) {
-      const n = poll(Math.min(32, iters - arrived));
-      if (iters - arrived > RX_DEPTH) qp.postRecv(Array.from({ length: n }, () => recv));
-      arrived += n;
+    const CHUNK = 32;
+    const refill = qp.prepareRecv(Array.from({ length: CHUNK }, () => recvWr));
+    for (let i = 0; i < RX_DEPTH / CHUNK; i++) refill.post();
+    const total = whole(warmup) + whole(iters);
+    let posted = RX_DEPTH;
+    let arrived = 0;
+    let pending = 0;
+    while (arrived < total) {
+      pollOnce(64);
+      arrived += pollOnce.recvs;
+      pending += pollOnce.recvs;
+      for (; pending >= CHUNK && posted < total; pending -= CHUNK, posted += CHUNK) refill.post();
     }
   }
 } else {
+  // the active side: batches of 16 prepared once; every 4th batch ends with a signaled WR
+  const BATCH = 16;
   const wr =
     mode === 'send_bw'
       ? { opcode: 'SEND', sg: [{ mr, length: size }] }
       : { opcode: 'RDMA_WRITE', sg: [{ mr, length: size }], remote: { addr: BigInt(peer.addr), rkey: peer.rkey } };
   const signaled = { ...wr, signaled: true };
-  const batch = [];
-  let posted = 0;
-  let done = 0;
-  const t = now();
-  while (posted < iters) {
-    batch.length = 0;
-    while (batch.length < 16 && posted + batch.length < iters && posted + batch.length - done < TX_DEPTH) {
-      const k = posted + batch.length + 1;
-      batch.push(k % SIGNAL_EVERY === 0 || k === iters ? signaled : wr);
-    }
-    if (batch.length > 0) {
-      qp.postSend(batch);
-      posted += batch.length;
-    }
-    if (posted - done >= TX_DEPTH || posted === iters) {
-      const n = cq.poll(out, 64);
-      for (let j = 0; j < n; j++) {
-        if (status.getUint32(j * WC + 8, true) !== 0)
-          throw new Error(`completion status ${status.getUint32(j * WC + 8, true)}`);
-        done = Math.min(posted, done + SIGNAL_EVERY);
-      }
-      if (posted === iters && done < iters) {
-        while (done < iters) {
-          const m = cq.poll(out, 64);
-          done = m > 0 ? Math.min(iters, done + m * SIGNAL_EVERY) : done;
-        }
+  const plain = qp.prepareSend(Array.from({ length: BATCH }, () => wr));
+  const last = qp.prepareSend(Array.from({ length: BATCH }, (_, i) => (i === BATCH - 1 ? signaled : wr)));
+  /** Streams `count` messages (a multiple of 64) and waits for the last completion. */
+  const stream = (count) => {
+    let posted = 0;
+    let done = 0;
+    while (done < count) {
+      if (posted < count && posted + BATCH - done <= TX_DEPTH) {
+        posted += BATCH;
+        (posted % SIGNAL_EVERY === 0 ? last : plain).post();
+      } else {
+        done += pollOnce(64) * SIGNAL_EVERY;
       }
     }
-  }
-  result = { mpps: iters / (Number(now() - t) / 1000) };
+  };
+  stream(whole(warmup));
+  const t = performance.now();
+  stream(whole(iters));
+  result = { mpps: whole(iters) / ((performance.now() - t) * 1000) };
 }
 socket.end('d');
 await once(socket, 'close');
-if (server !== undefined) process.stdout.write(`${JSON.stringify({ mode, size, iters, ...result })}\n`);
+if (server !== undefined) process.stdout.write(`${JSON.stringify({ mode, size, iters, warmup, ...result })}\n`);
 ctx.close();

@@ -171,6 +171,8 @@ function perftestColumn(out, column) {
 /**
  * ib_send_lat, ib_send_bw, ib_write_bw against bench/perf.mjs, both sides of each pair in
  * this guest on rxe0. Rates become time per message, so that every ratio reads the same way.
+ * Each perftest run is compared with two of ours: cold (no warm-up, as perftest runs) and
+ * after `warmup` untimed iterations, when V8 has compiled the loop (C has nothing to warm).
  */
 async function perftestRows() {
   const cases = [
@@ -179,44 +181,67 @@ async function perftestRows() {
       mode: 'lat',
       size: 2,
       iters: 1000,
-      column: 't_avg',
+      warmup: 5000,
       unit: 'us one-way',
-      name: 'RC SEND 2 B latency (vs ib_send_lat)',
+      name: 'RC SEND 2 B latency',
+      // [perftest's column, our field, what the row says]
+      measures: [
+        ['t_avg', 'usec', 'average'],
+        ['t_typical', 'typical', 'median'],
+      ],
     },
     {
       tool: 'ib_send_bw',
       mode: 'send_bw',
       size: 64,
       iters: 5000,
-      column: 'MsgRate',
+      warmup: 20000,
       unit: 'us/msg',
-      name: 'RC SEND 64 B message rate (vs ib_send_bw)',
+      name: 'RC SEND 64 B message rate',
+      measures: [['MsgRate', 'mpps', 'per message']],
     },
     {
       tool: 'ib_write_bw',
       mode: 'write_bw',
       size: 65536,
       iters: 2000,
-      column: 'MsgRate',
+      warmup: 2000,
       unit: 'us/msg',
-      name: 'RC WRITE 64 KiB bandwidth (vs ib_write_bw)',
+      name: 'RC WRITE 64 KiB bandwidth',
+      measures: [['MsgRate', 'mpps', 'per message']],
     },
   ];
   const rows = [];
   let port = 18800;
+  // a rate becomes time per message; a latency stays as it is
+  const perMessage = (column, value) => (column === 'MsgRate' || column === 'mpps' ? 1 / value : value);
   for (const c of cases) {
-    const ours = [];
-    const theirs = [];
+    const theirs = c.measures.map(() => []);
+    const cold = c.measures.map(() => []);
+    const warm = c.measures.map(() => []);
     for (let r = 0; r < RUNS; r++) {
       const common = ['-n', String(c.iters), '-s', String(c.size), '-p', String(++port)];
       const t = await serverClient([c.tool, '-d', 'rxe0', '-x', '1', '-F', ...common], port);
-      const value = perftestColumn(t, c.column);
-      theirs.push(c.mode === 'lat' ? value : 1 / value);
-      const mine = ['--size', String(c.size), '--iters', String(c.iters), '--port', String(++port)];
-      const o = JSON.parse(await serverClient([process.execPath, here('./perf.mjs'), c.mode, ...mine], port));
-      ours.push(c.mode === 'lat' ? o.usec : 1 / o.mpps);
+      c.measures.forEach(([column], i) => {
+        theirs[i].push(perMessage(column, perftestColumn(t, column)));
+      });
+      for (const [warmup, into] of [
+        [0, cold],
+        [c.warmup, warm],
+      ]) {
+        const mine = ['--size', String(c.size), '--iters', String(c.iters), '--warmup', String(warmup)];
+        const argv = [process.execPath, here('./perf.mjs'), c.mode, ...mine, '--port', String(++port)];
+        const o = JSON.parse(await serverClient(argv, port));
+        c.measures.forEach(([, field], i) => {
+          into[i].push(perMessage(field, o[field]));
+        });
+      }
     }
-    rows.push(row(c.name, c.unit, ours, theirs));
+    c.measures.forEach(([column, , what], i) => {
+      const vs = `(vs ${c.tool} ${column}, ${c.iters} iters)`;
+      rows.push(row(`${c.name}, ${what}, cold ${vs}`, c.unit, cold[i], theirs[i]));
+      rows.push(row(`${c.name}, ${what}, after ${c.warmup} warm-up ${vs}`, c.unit, warm[i], theirs[i]));
+    });
   }
   return rows;
 }
