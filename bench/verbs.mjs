@@ -1,31 +1,32 @@
 // The JS side of `npm run bench`: bench/verbs-c.c's operations through this
 // library, same device, same counts, same JSON lines.
-//   node bench/verbs.mjs DEV GIDX ITERS
+//   node bench/verbs.mjs DEV GIDX ITERS [WARMUP]
+// WARMUP: untimed rounds of each operation before its timed ones (default 0, as the C side).
 import { Context } from '../dist/src/index.js';
 
 const [dev, gidArg, itersArg] = process.argv.slice(2);
 const gidx = Number(gidArg);
 const iters = Number(itersArg);
+const warmup = Number(process.argv[5] ?? 0);
 const report = (op, ns) => process.stdout.write(`${JSON.stringify({ op, n: iters, ns: Number(ns) })}\n`);
 const now = () => process.hrtime.bigint();
+/** Runs `once` WARMUP times untimed, then ITERS times timed; reports the latter. */
+function measure(op, once) {
+  for (let i = 0; i < warmup; i++) once();
+  const t = now();
+  for (let i = 0; i < iters; i++) once();
+  report(op, now() - t);
+}
 
 const ctx = Context.open(dev);
 const pd = ctx.allocPd();
 const cq = ctx.createCq({ cqe: 256 });
 const cap = { maxSendWr: 64, maxRecvWr: 64, maxSendSge: 1, maxRecvSge: 1, maxInlineData: 64 };
 
-let t = now();
-for (let i = 0; i < iters; i++) ctx.allocPd().close();
-report('pd', now() - t);
-t = now();
-for (let i = 0; i < iters; i++) pd.registerMemory(4096, { localWrite: true }).close();
-report('mr4k', now() - t);
-t = now();
-for (let i = 0; i < iters; i++) ctx.createCq({ cqe: 64 }).close();
-report('cq', now() - t);
-t = now();
-for (let i = 0; i < iters; i++) pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap }).close();
-report('qp', now() - t);
+measure('pd', () => ctx.allocPd().close());
+measure('mr4k', () => pd.registerMemory(4096, { localWrite: true }).close());
+measure('cq', () => ctx.createCq({ cqe: 64 }).close());
+measure('qp', () => pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap }).close());
 
 const mr = pd.registerMemory(65536, { localWrite: true, remoteWrite: true });
 mr.bytes.fill(1);
@@ -43,8 +44,7 @@ const sends = [
   ['send64inline', { wrId: 2n, opcode: 'SEND', signaled: true, inline: mr.bytes.subarray(0, 64) }],
 ];
 for (const [op, send] of sends) {
-  t = now();
-  for (let i = 0; i < iters; i++) {
+  measure(op, () => {
     b.postRecv(recv);
     a.postSend(send);
     for (let got = 0; got < 2; ) {
@@ -54,7 +54,6 @@ for (const [op, send] of sends) {
           throw new Error(`completion status ${status.getUint32(j * 48 + 8, true)}`);
       got += n;
     }
-  }
-  report(op, now() - t);
+  });
 }
 ctx.close();
