@@ -7,10 +7,15 @@
 //                                         uverbs pingpong vs ibv_rc_pingpong, and bench/perf.mjs
 //                                         vs perftest's ib_send_lat, ib_send_bw, ib_write_bw
 //   node bench/run.mjs perftest CDIR RUNS  (in the guest) only the perftest pairs
+//   node bench/run.mjs profile             (in the guest) where our side's time goes: CPU
+//                                         profiles of the latency, message-rate and control-path runs
 // Prints one JSON document on stdout: { schema: 1, part, rows: [{ name, unit, ours, theirs, ratio }] }.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RxeDatapath } from '../dist/src/providers/rxe-datapath.js';
 import { Ring } from '../dist/src/ring.js';
@@ -303,7 +308,65 @@ async function report(asJson) {
   process.stdout.write(`ratio = ours / reference, per run, ${rows[0]?.runs ?? 0} runs side by side; lower is better\n`);
 }
 
+/** Self time per function in a .cpuprofile, the top `n`, as percentages of all samples. */
+function topSelf(dir, n) {
+  const [file] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  for (const id of profile.samples) {
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    const key = `${functionName || '(top level)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+  }
+  const total = profile.samples.length;
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([key, count]) => `  ${((100 * count) / total).toFixed(1).padStart(5)}%  ${key}`)
+    .join('\n');
+}
+
+/**
+ * `profile` (in the guest): V8's CPU profile of our side of the slowest comparisons, warm, as
+ * self time per function — where the time goes. Native and kernel time shows as the JS
+ * function that called into it (the doorbell's write() runs rxe's requester inline on 6.1).
+ */
+async function profilePart() {
+  const dir = mkdtempSync(join(tmpdir(), 'uverbs-profile-'));
+  const runs = [
+    ['RC SEND 2 B latency, the client, 20000 iters after 5000 warm-up', 'lat', 2, 20000, 5000],
+    ['RC SEND 64 B message rate, the sender, 100000 messages after 20000', 'send_bw', 64, 100000, 20000],
+  ];
+  for (const [title, mode, size, iters, warmup] of runs) {
+    const port = nextPort++;
+    const into = join(dir, mode);
+    const args = [here('./perf.mjs'), mode, '--size', String(size), '--iters', String(iters)];
+    const server = spawn(process.execPath, [...args, '--warmup', String(warmup), '--port', String(port)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await listening(port);
+    const clientArgv = ['--cpu-prof', `--cpu-prof-dir=${into}`, ...args, '--warmup', String(warmup)];
+    execFileSync(process.execPath, [...clientArgv, '--port', String(port), '127.0.0.1'], { stdio: 'ignore' });
+    await once(server, 'exit');
+    process.stdout.write(`${title}:\n${topSelf(into, 12)}\n`);
+  }
+  const into = join(dir, 'verbs');
+  execFileSync(
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${into}`, here('./verbs.mjs'), 'rxe0', '1', '300', '1000'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  process.stdout.write(
+    `control path and loopback sends (bench/verbs.mjs), 300 rounds after 1000:\n${topSelf(into, 20)}\n`,
+  );
+  rmSync(dir, { recursive: true });
+}
+
 if (part === 'report') await report(process.argv.includes('--json'));
+else if (part === 'profile') await profilePart();
 else {
   const rows = part === 'host' ? hostPart() : part === 'perftest' ? await perftestRows() : await guestPart();
   process.stdout.write(`${JSON.stringify({ schema: 1, part, rows })}\n`);
