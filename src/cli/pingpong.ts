@@ -173,6 +173,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
     ? { wrId: BigInt(SEND_WRID), opcode: 'SEND', signaled: true, inline: mr.bytes.subarray(0, size) }
     : { wrId: BigInt(SEND_WRID), opcode: 'SEND', signaled: true, sg: [{ mr, length: size }] };
   const recv: RecvWr = { wrId: BigInt(RECV_WRID), sg: [{ mr, length: size }] };
+  const ping = qp.prepareSend(send); // checked and encoded once, posted every iteration
   const postRecvs = (n: number) => {
     if (n > 0) qp.postRecv(Array.from({ length: n }, () => recv));
     return n;
@@ -226,7 +227,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   let rcnt = 0;
   const start = process.hrtime.bigint();
   if (server !== undefined) {
-    qp.postSend(send);
+    ping.post();
     pending |= SEND_WRID;
   }
   while (rcnt < iters || scnt < iters) {
@@ -248,7 +249,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
       } else throw new Error(`uverbs pingpong: completion for unknown wr_id ${wrId}`);
       pending &= ~wrId;
       if (scnt < iters && pending === 0) {
-        qp.postSend(send);
+        ping.post();
         pending = RECV_WRID | SEND_WRID;
       }
     }
