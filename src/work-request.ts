@@ -336,12 +336,15 @@ export function resolveRecv(wr: RecvWr, name: string, pdHandle: number, maxSge: 
  * One work request or an array of them, each resolved under the name an
  * error about it would use: `wr` for one, `wrs[i]` in an array.
  */
-export function listOf<W>(wrs: W | readonly W[]): readonly W[] {
-  return Array.isArray(wrs) ? (wrs as readonly W[]) : [wrs as W];
+export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: string) => R): R[] {
+  return Array.isArray(wrs)
+    ? (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`))
+    : [resolve(wrs as W, 'wr')];
 }
 
-export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: string) => R): R[] {
-  return Array.isArray(wrs) ? listOf(wrs).map((wr, i) => resolve(wr, `wrs[${i}]`)) : [resolve(wrs as W, 'wr')];
+/** One work request or an array of them, as an array. */
+export function listOf<W>(wrs: W | readonly W[]): readonly W[] {
+  return Array.isArray(wrs) ? (wrs as readonly W[]) : [wrs as W];
 }
 
 /**

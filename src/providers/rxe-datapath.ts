@@ -46,14 +46,11 @@ export class RxeDatapath implements Datapath {
   }
 
   postSend(qp: QueuePair, wrs: readonly ResolvedSend[]): void {
-    this.#ringSend(
-      qp,
-      this.#encodeSend(wrs, (n) => this.#words(n)),
-    );
+    this.#ringSend(qp, this.#encodeSend(wrs, 'scratch'));
   }
 
   prepareSend(qp: QueuePair, wrs: readonly ResolvedSend[]): () => void {
-    const encoded = this.#encodeSend(wrs, (n) => new BigUint64Array(n));
+    const encoded = this.#encodeSend(wrs, 'own');
     return () => this.#ringSend(qp, encoded);
   }
 
@@ -67,20 +64,23 @@ export class RxeDatapath implements Datapath {
     return () => ringRecv(queue, d, wrs.length);
   }
 
-  /** Descriptor words for `wrs`, in memory from `alloc`; inline payloads are not read here (see #ringSend). */
-  #encodeSend(wrs: readonly ResolvedSend[], alloc: (words: number) => BigUint64Array): EncodedSend {
-    const S = native().layout.send;
+  /**
+   * Descriptor words for `wrs`, in the reused scratch array (posted at once) or an array of
+   * their own (prepared); inline payloads are not read here (see #ringSend).
+   */
+  #encodeSend(wrs: readonly ResolvedSend[], into: 'scratch' | 'own'): EncodedSend {
+    const { send: S, sgeWords } = native().layout;
     let words = 0;
     let inlineBytes = 0;
     let inlineWrs = 0;
     for (const wr of wrs) {
-      words += S.words + wr.sg.length * native().layout.sgeWords;
+      words += S.words + wr.sg.length * sgeWords;
       if (wr.inline !== undefined) {
         inlineBytes += wr.inline.byteLength;
         inlineWrs++;
       }
     }
-    const d = alloc(words);
+    const d = into === 'own' ? new BigUint64Array(words) : this.#words(words);
     // one WR's inline payload goes to the addon as is; several are gathered into one buffer, in order
     const gathered = wrs.length > 1 && inlineWrs > 0 ? inlineBytes : 0;
     let at = 0;
