@@ -92,25 +92,22 @@ await once(socket, 'data');
 
 const out = new Uint8Array(64 * WC);
 const status = new DataView(out.buffer);
-/** Polls once; throws on a failed completion; returns [completions, receives among them]. */
+/** Receive completions seen so far. */
+let received = 0;
+/** Polls once; throws on a failed completion; counts receives; returns how many completions. */
 function pollOnce(max) {
   const n = cq.poll(out, max);
-  let recvs = 0;
   for (let j = 0; j < n; j++) {
     if (status.getUint32(j * WC + 8, true) !== 0)
       throw new Error(`completion status ${status.getUint32(j * WC + 8, true)}`);
-    if (status.getUint32(j * WC + 12, true) & 0x80) recvs++; // IB_WC_RECV and up have bit 7
+    if (status.getUint32(j * WC + 12, true) & 0x80) received++; // IB_WC_RECV and up have bit 7
   }
-  pollOnce.recvs = recvs;
   return n;
 }
-pollOnce.recvs = 0;
-/** Busy-polls until `want` receives have arrived (send completions are reaped on the way). */
+/** Busy-polls until `want` more receives have arrived (send completions are reaped on the way). */
 function awaitRecvs(want) {
-  for (let got = 0; got < want; ) {
-    pollOnce(64);
-    got += pollOnce.recvs;
-  }
+  const goal = received + want;
+  while (received < goal) pollOnce(64);
 }
 
 /** Streams are whole runs of SIGNAL_EVERY messages: the count both sides agree on. */
@@ -151,13 +148,10 @@ if (mode === 'lat') {
     for (let i = 0; i < RX_DEPTH / CHUNK; i++) refill.post();
     const total = whole(warmup) + whole(iters);
     let posted = RX_DEPTH;
-    let arrived = 0;
-    let pending = 0;
-    while (arrived < total) {
+    while (received < total) {
       pollOnce(64);
-      arrived += pollOnce.recvs;
-      pending += pollOnce.recvs;
-      for (; pending >= CHUNK && posted < total; pending -= CHUNK, posted += CHUNK) refill.post();
+      // receives consumed and not yet replaced: received - (posted - RX_DEPTH)
+      for (; received - (posted - RX_DEPTH) >= CHUNK && posted < total; posted += CHUNK) refill.post();
     }
   }
 } else {
