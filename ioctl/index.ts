@@ -1,12 +1,14 @@
 /**
- * The transport shim: libc's open/close/ioctl/write/read/mmap/munmap/poll,
- * bound with koffi, and nothing else.
+ * The transport shim: libc's open/close/ioctl/write/read/poll, bound with
+ * koffi, and nothing else.
  *
  * Conventions, kept uniform so callers never look at errno separately:
  * - every call returns a non-negative result or `-errno`;
- * - memory is named by address (`bigint`). The only addresses that exist
- *   are the ones `mmap` returned to the library: no caller number ever
- *   becomes a pointer (see src/memory.ts).
+ * - memory is named by address (`bigint`), and any bigint is taken as one:
+ *   so this module is internal to the library, whose only addresses are
+ *   the ones its own mappings returned (src/sys.ts, src/memory.ts). No
+ *   caller number ever becomes a pointer. Memory itself is mapped by the
+ *   native addon, which alone can take a view back from JS (native/addon.c).
  *
  * Prototypes are fixed, never variadic: koffi's variadic `ioctl` needs a
  * type/value pair at every call, and `open`'s mode is simply passed as 0.
@@ -14,8 +16,8 @@
 
 import koffi from 'koffi';
 
-/** What the library needs from the operating system; tests inject a fake. */
-export interface Sys {
+/** The system calls the library makes through libc; src/sys.ts adds memory to them. */
+export interface Syscalls {
   /** open(2): fd or -errno. */
   open(path: string, flags: number): number;
   /** close(2): 0 or -errno. */
@@ -26,45 +28,32 @@ export interface Sys {
   write(fd: number, address: bigint, length: number): number;
   /** read(2): bytes read or -errno. */
   read(fd: number, address: bigint, length: number): number;
-  /** mmap(2): the address, or -errno as a negative bigint. */
-  mmap(length: number, prot: number, flags: number, fd: number, offset: bigint): bigint;
-  /** munmap(2): 0 or -errno. */
-  munmap(address: bigint, length: number): number;
   /** poll(2) over a `struct pollfd[]` at `address`: ready count or -errno. */
   poll(address: bigint, count: number, timeoutMs: number): number;
-  /** The bytes at a mapping this process made; never an arbitrary address. */
-  view(address: bigint, length: number): ArrayBuffer;
 }
 
-/** Linux flag values used with this shim (asm-generic/fcntl.h, asm-generic/mman-common.h, poll.h). */
+/** Linux flag values used with this shim (asm-generic/fcntl.h, poll.h). */
 export const O_RDONLY = 0;
 export const O_RDWR = 2;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_ANONYMOUS = 0x20;
 export const POLLIN = 0x1;
 
-let libc: Sys | undefined;
+let bound: Syscalls | undefined;
 
 /** The real libc, loaded on first use (so hosts without it can still import the library). */
-export function libcSys(): Sys {
-  libc ??= bindLibc();
-  return libc;
+export function libc(): Syscalls {
+  bound ??= bindLibc();
+  return bound;
 }
 
-function bindLibc(): Sys {
+function bindLibc(): Syscalls {
   const lib = koffi.load('libc.so.6');
   const open = lib.func('int open(const char *path, int flags, uint32_t mode)');
   const close = lib.func('int close(int fd)');
   const ioctl = lib.func('int ioctl(int fd, unsigned long request, uint64_t arg)');
   const write = lib.func('int64_t write(int fd, uint64_t buf, size_t count)');
   const read = lib.func('int64_t read(int fd, uint64_t buf, size_t count)');
-  const mmap = lib.func('int64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, int64_t offset)');
-  const munmap = lib.func('int munmap(uint64_t addr, size_t length)');
   const poll = lib.func('int poll(uint64_t fds, uint64_t nfds, int timeout)');
 
   /** errno is read immediately after the call, before anything else can run. */
@@ -79,12 +68,6 @@ function bindLibc(): Sys {
     ioctl: (fd, request, arg) => checked(ioctl(fd, request, arg)),
     write: (fd, address, length) => checked(write(fd, address, length)),
     read: (fd, address, length) => checked(read(fd, address, length)),
-    mmap: (length, prot, flags, fd, offset) => {
-      const r = BigInt(mmap(0n, length, prot, flags, fd, offset));
-      return r === -1n ? -BigInt(koffi.errno()) : r;
-    },
-    munmap: (address, length) => checked(munmap(address, length)),
     poll: (address, count, timeoutMs) => checked(poll(address, BigInt(count), timeoutMs)),
-    view: (address, length) => koffi.view(address, length),
   };
 }

@@ -1,23 +1,27 @@
 /*
- * uverbs' native datapath: the only C in the library, and only what the
- * hot path needs. Everything else (commands, objects, errors) is
- * TypeScript.
+ * uverbs' native addon: the only C in the library, and only what needs it.
+ * Everything else (commands, objects, errors) is TypeScript.
  *
- * - Rings are mapped here, from the uverbs fd at the offset the driver
- *   replied with; JS holds an opaque, type-tagged handle and an external
- *   ArrayBuffer over the mapping. Unmapping detaches that ArrayBuffer
- *   first, so no JS view outlives the memory. No number from JS is ever
- *   turned into a pointer: the only addresses here are ones mmap returned.
+ * - Every mapping JS can see is made here: driver rings (from the uverbs fd
+ *   at the offset the driver replied with) and the anonymous memory behind
+ *   MRs and command buffers. JS holds an opaque, type-tagged handle and an
+ *   external ArrayBuffer over the mapping. Unmapping detaches that buffer
+ *   and replaces the memory under any buffer that escaped the detach; the
+ *   address range goes back to the kernel only after the last buffer over
+ *   it is collected (see "mappings"). No number from JS is ever turned into
+ *   a pointer: the only addresses here are ones mmap returned.
  * - post send / post recv / poll take batches of u64 descriptors or a
  *   completion buffer in memory JS owns: one crossing per batch, no JS
  *   object read or made on the way (rxe_queue.h).
  * - The rxe doorbell is the POST_SEND write with wr_count 0: the driver
  *   then runs the send queue in this process's context.
  * - A completion channel or async event fd is watched with a libuv poll
- *   handle: JS awaits readability, nothing spins.
+ *   handle on a duplicate of the fd: JS awaits readability, nothing spins,
+ *   and the end of the environment (a Worker terminated) closes the handle.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -47,45 +51,90 @@ static napi_value throw_type(napi_env env, const char *message) {
   return NULL;
 }
 
-/* ---- rings ------------------------------------------------------------- */
+/* Throws an Error { code: 'ERR_UVERBS_SYSCALL', syscall, errno } (errno positive); JS makes it a UverbsError. */
+static napi_value throw_errno(napi_env env, const char *syscall, int errno_value) {
+  napi_value error, code, message, number, name;
+  CHECK(env, napi_create_string_utf8(env, "ERR_UVERBS_SYSCALL", NAPI_AUTO_LENGTH, &code));
+  CHECK(env, napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_string_utf8(env, "system call failed", NAPI_AUTO_LENGTH, &message));
+  CHECK(env, napi_create_error(env, code, message, &error));
+  CHECK(env, napi_create_int32(env, errno_value, &number));
+  CHECK(env, napi_set_named_property(env, error, "errno", number));
+  CHECK(env, napi_set_named_property(env, error, "syscall", name));
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* ---- mappings: every byte JS sees that is not its own -------------------- */
 
 enum ring_kind { RING_RAW = 0, RING_RXE_CQ = 1, RING_RXE_SQ = 2, RING_RXE_RQ = 3 };
 
 /*
- * One mapping, shared by its JS handle and its ArrayBuffer: it is unmapped
- * by `unmapRing` (after detaching the buffer) or, if JS drops both without
- * that, when the last of the two is collected.
+ * One mapping (a driver ring, or anonymous memory for MRs and command
+ * buffers) and the JS objects over it: one type-tagged handle and the
+ * external ArrayBuffer handed out with it.
+ *
+ * No JS view may outlive the memory it shows, and detaching cannot reach
+ * every view: `ArrayBuffer.prototype.transfer()` (and a transferring
+ * structuredClone) moves the memory into a new ArrayBuffer this addon has
+ * never seen. So release has two steps:
+ *
+ * 1. `unmap` detaches the ArrayBuffer it handed out (every view over it
+ *    reads as length 0), then maps fresh anonymous memory over the range
+ *    with MAP_FIXED. That drops the kernel's mapping at once (the ring, its
+ *    reference on the uverbs file, the MR's pages) but keeps the range
+ *    reserved: a buffer that escaped the detach reads zeros and its writes
+ *    land in pages nobody else sees.
+ * 2. The range is returned to the kernel (munmap) only when nothing can
+ *    point into it: the handle and every ArrayBuffer sharing the backing
+ *    store have been collected (V8 frees a backing store, and so calls its
+ *    finalizer, only after the last ArrayBuffer over it, transferred ones
+ *    included, is gone). Until then no later mmap can be placed there.
  */
-struct ring {
+struct mapping {
   void *addr;
   size_t length;
   int kind;
-  int refs;
+  int refs;        /* the handle + the ArrayBuffer's backing store */
+  int released;    /* unmap ran: the range holds anonymous filler, reserved until refs == 0 */
   napi_ref buffer; /* weak: the ArrayBuffer to detach at unmap */
   struct rxe_queue q;
 };
 
-static const napi_type_tag RING_TAG = {0x7576657262735f72ULL, 0x696e675f68616e64ULL};   /* "uverbs_ring_hand" */
-static const napi_type_tag WATCH_TAG = {0x7576657262735f77ULL, 0x617463685f68616eULL};  /* "uverbs_watch_han" */
+static const napi_type_tag MAPPING_TAG = {0x7576657262735f72ULL, 0x696e675f68616e64ULL}; /* "uverbs_ring_hand" */
+static const napi_type_tag WATCH_TAG = {0x7576657262735f77ULL, 0x617463685f68616eULL};   /* "uverbs_watch_han" */
 
-static void ring_release(struct ring *r) {
-  if (--r->refs > 0) return;
-  if (r->addr != NULL) munmap(r->addr, r->length);
-  free(r);
+/* The last reference gone: nothing in JS can reach the range any more. */
+static void mapping_unref(struct mapping *m) {
+  if (--m->refs > 0) return;
+  munmap(m->addr, m->length);
+  free(m);
 }
 
-static void ring_finalize_handle(napi_env env, void *data, void *hint) {
+static void mapping_finalize_handle(napi_env env, void *data, void *hint) {
   (void)hint;
-  struct ring *r = data;
-  if (r->buffer != NULL) napi_delete_reference(env, r->buffer);
-  r->buffer = NULL;
-  ring_release(r);
+  struct mapping *m = data;
+  if (m->buffer != NULL) napi_delete_reference(env, m->buffer);
+  m->buffer = NULL;
+  mapping_unref(m);
 }
 
-static void ring_finalize_buffer(napi_env env, void *data, void *hint) {
+static void mapping_finalize_buffer(napi_env env, void *data, void *hint) {
   (void)env;
   (void)data;
-  ring_release(hint);
+  mapping_unref(hint);
+}
+
+/*
+ * Step 1 of the release: the kernel's mapping replaced by zeroed private
+ * memory in one mmap, the range kept. If that mmap fails (ENOMEM), the old
+ * mapping stays, still ours, until the last reference goes.
+ */
+static void mapping_replace(struct mapping *m) {
+  void *filler = mmap(m->addr, m->length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+                      -1, 0);
+  (void)filler; /* MAP_FIXED: either the same address or MAP_FAILED, with the old mapping intact */
+  m->released = 1;
 }
 
 static uint32_t min_element(int kind) {
@@ -97,39 +146,40 @@ static uint32_t min_element(int kind) {
   }
 }
 
-/* Wraps a fresh mapping as [handle, ArrayBuffer]; on failure unmaps it. */
-static napi_value ring_wrap(napi_env env, void *addr, size_t length, int kind) {
-  struct ring *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
+/* Wraps a fresh mapping as [handle, ArrayBuffer, address]; on failure unmaps it. */
+static napi_value mapping_wrap(napi_env env, void *addr, size_t length, int kind) {
+  struct mapping *m = calloc(1, sizeof(*m));
+  if (m == NULL) {
     munmap(addr, length);
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
+    return throw_errno(env, "malloc", ENOMEM);
   }
-  r->addr = addr;
-  r->length = length;
-  r->kind = kind;
-  r->refs = 1;
-  if (kind != RING_RAW && rxe_queue_attach(&r->q, addr, length, min_element(kind)) != 0) {
-    ring_release(r);
+  m->addr = addr;
+  m->length = length;
+  m->kind = kind;
+  m->refs = 1;
+  if (kind != RING_RAW && rxe_queue_attach(&m->q, addr, length, min_element(kind)) != 0) {
+    mapping_unref(m);
     napi_throw_error(env, "ERR_UVERBS_RING", "the ring's header does not describe its mapping");
     return NULL;
   }
-  napi_value handle, buffer, pair;
-  if (napi_create_external(env, r, ring_finalize_handle, NULL, &handle) != napi_ok) {
-    ring_release(r);
+  napi_value handle, buffer, address, result;
+  if (napi_create_external(env, m, mapping_finalize_handle, NULL, &handle) != napi_ok) {
+    mapping_unref(m);
     return throw_last(env);
   }
-  CHECK(env, napi_type_tag_object(env, handle, &RING_TAG));
-  r->refs++;
-  if (napi_create_external_arraybuffer(env, addr, length, ring_finalize_buffer, r, &buffer) != napi_ok) {
-    r->refs--;
+  CHECK(env, napi_type_tag_object(env, handle, &MAPPING_TAG));
+  m->refs++;
+  if (napi_create_external_arraybuffer(env, addr, length, mapping_finalize_buffer, m, &buffer) != napi_ok) {
+    m->refs--;
     return throw_last(env);
   }
-  CHECK(env, napi_create_reference(env, buffer, 0, &r->buffer));
-  CHECK(env, napi_create_array_with_length(env, 2, &pair));
-  CHECK(env, napi_set_element(env, pair, 0, handle));
-  CHECK(env, napi_set_element(env, pair, 1, buffer));
-  return pair;
+  CHECK(env, napi_create_reference(env, buffer, 0, &m->buffer));
+  CHECK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)addr, &address));
+  CHECK(env, napi_create_array_with_length(env, 3, &result));
+  CHECK(env, napi_set_element(env, result, 0, handle));
+  CHECK(env, napi_set_element(env, result, 1, buffer));
+  CHECK(env, napi_set_element(env, result, 2, address));
+  return result;
 }
 
 /*
@@ -150,21 +200,21 @@ static void *unwrap(napi_env env, napi_value value, const napi_type_tag *tag, co
   return data;
 }
 
-#define RING_HANDLE "The \"ring\" argument must be a ring handle"
+#define MAPPING_HANDLE "The \"ring\" argument must be a mapping handle"
 
-/* The ring behind a handle JS passed back; NULL (with a TypeError) for anything else or an unmapped ring. */
-static struct ring *ring_from(napi_env env, napi_value value, int kind) {
-  struct ring *r = unwrap(env, value, &RING_TAG, RING_HANDLE);
-  if (r == NULL) return NULL;
-  if (r->addr == NULL) {
+/* The ring behind a handle JS passed back; NULL (with a TypeError) for anything else, or a typed error once released. */
+static struct mapping *ring_from(napi_env env, napi_value value, int kind) {
+  struct mapping *m = unwrap(env, value, &MAPPING_TAG, MAPPING_HANDLE);
+  if (m == NULL) return NULL;
+  if (m->released) {
     napi_throw_error(env, "ERR_UVERBS_CLOSED", "the ring is unmapped");
     return NULL;
   }
-  if (r->kind != kind) {
+  if (m->kind != kind) {
     throw_type(env, "The \"ring\" argument is a ring of another kind");
     return NULL;
   }
-  return r;
+  return m;
 }
 
 static int get_i32(napi_env env, napi_value v, int32_t *out) {
@@ -172,7 +222,7 @@ static int get_i32(napi_env env, napi_value v, int32_t *out) {
   return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_int32(env, v, out) == napi_ok;
 }
 
-/* mapRing(fd, offset: bigint, length, kind) -> [handle, ArrayBuffer]; throws { errno } if mmap fails. */
+/* mapRing(fd, offset: bigint, length, kind) -> [handle, ArrayBuffer, address]; throws { errno } if mmap fails. */
 static napi_value map_ring(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -185,23 +235,35 @@ static napi_value map_ring(napi_env env, napi_callback_info info) {
       kind < RING_RAW || kind > RING_RXE_RQ)
     return throw_type(env, "mapRing(fd, offset: bigint, length, kind)");
   void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
-  if (addr == MAP_FAILED) {
-    napi_value error, code;
-    int e = errno;
-    CHECK(env, napi_create_string_utf8(env, "mmap", NAPI_AUTO_LENGTH, &code));
-    CHECK(env, napi_create_error(env, NULL, code, &error));
-    CHECK(env, napi_create_int32(env, e, &code));
-    CHECK(env, napi_set_named_property(env, error, "errno", code));
-    napi_throw(env, error);
-    return NULL;
-  }
-  return ring_wrap(env, addr, (size_t)length, kind);
+  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  return mapping_wrap(env, addr, (size_t)length, kind);
 }
 
 /*
- * allocRing(slots, log2ElemSize, kind) -> [handle, ArrayBuffer]: an rxe
- * ring in anonymous memory, header filled as the driver would. For tests
- * and benchmarks that play the driver's side on a host without RDMA.
+ * mapAnonymous(length) -> [handle, ArrayBuffer, address]: page-aligned,
+ * zero-filled private memory (MRs, command buffers, event descriptors).
+ * `length` is a positive multiple of the page size, at most 2^53 - 1.
+ */
+static napi_value map_anonymous(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype t;
+  double length = 0;
+  long page = sysconf(_SC_PAGESIZE);
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_number ||
+      napi_get_value_double(env, argv[0], &length) != napi_ok || !(length > 0) || length > 9007199254740991.0 ||
+      length != (double)(size_t)length || (size_t)length % (size_t)page != 0)
+    return throw_type(env, "mapAnonymous(length: a positive multiple of the page size)");
+  void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  return mapping_wrap(env, addr, (size_t)length, RING_RAW);
+}
+
+/*
+ * allocRing(slots, log2ElemSize, kind) -> [handle, ArrayBuffer, address]:
+ * an rxe ring in anonymous memory, header filled as the driver would. For
+ * tests and benchmarks that play the driver's side on a host without RDMA.
  */
 static napi_value alloc_ring(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -214,30 +276,31 @@ static napi_value alloc_ring(napi_env env, napi_callback_info info) {
     return throw_type(env, "allocRing(slots: power of two, log2ElemSize: 4..12, kind: an rxe ring kind)");
   size_t length = sizeof(struct rxe_queue_buf) + ((size_t)slots << log2_elem);
   void *addr = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (addr == MAP_FAILED) {
-    napi_throw_error(env, "ENOMEM", "mmap failed");
-    return NULL;
-  }
+  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
   struct rxe_queue_buf *buf = addr;
   buf->log2_elem_size = (uint32_t)log2_elem;
   buf->index_mask = (uint32_t)slots - 1;
-  return ring_wrap(env, addr, length, kind);
+  return mapping_wrap(env, addr, length, kind);
 }
 
-/* unmapRing(handle): detaches the ArrayBuffer, then unmaps. Idempotent. */
-static napi_value unmap_ring(napi_env env, napi_callback_info info) {
+/*
+ * unmap(handle): detaches the ArrayBuffer, then replaces the memory under
+ * any view that escaped the detach (mapping_replace). Idempotent.
+ */
+static napi_value unmap(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct ring *r = unwrap(env, argc < 1 ? NULL : argv[0], &RING_TAG, RING_HANDLE);
-  if (r == NULL || r->addr == NULL) return NULL;
-  if (r->buffer != NULL) {
+  struct mapping *m = unwrap(env, argc < 1 ? NULL : argv[0], &MAPPING_TAG, MAPPING_HANDLE);
+  if (m == NULL || m->released) return NULL;
+  if (m->buffer != NULL) {
     napi_value buffer = NULL;
-    if (napi_get_reference_value(env, r->buffer, &buffer) == napi_ok && buffer != NULL)
+    bool detached = false;
+    if (napi_get_reference_value(env, m->buffer, &buffer) == napi_ok && buffer != NULL &&
+        napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && !detached)
       CHECK(env, napi_detach_arraybuffer(env, buffer));
   }
-  munmap(r->addr, r->length);
-  r->addr = NULL;
+  mapping_replace(m);
   return NULL;
 }
 
@@ -283,7 +346,7 @@ static napi_value post_send(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 6) return throw_type(env, "postSend(sq, desc, count, inline, fd, qpHandle)");
-  struct ring *r = ring_from(env, argv[0], RING_RXE_SQ);
+  struct mapping *r = ring_from(env, argv[0], RING_RXE_SQ);
   if (r == NULL) return NULL;
   uint64_t *desc;
   size_t words, inl_len = 0;
@@ -314,7 +377,7 @@ static napi_value post_recv(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "postRecv(rq, desc, count)");
-  struct ring *r = ring_from(env, argv[0], RING_RXE_RQ);
+  struct mapping *r = ring_from(env, argv[0], RING_RXE_RQ);
   if (r == NULL) return NULL;
   uint64_t *desc;
   size_t words;
@@ -335,7 +398,7 @@ static napi_value poll_cq(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "pollCq(cq, out, max)");
-  struct ring *r = ring_from(env, argv[0], RING_RXE_CQ);
+  struct mapping *r = ring_from(env, argv[0], RING_RXE_CQ);
   if (r == NULL) return NULL;
   uint8_t *out;
   size_t length;
@@ -352,17 +415,20 @@ static napi_value poll_cq(napi_env env, napi_callback_info info) {
 
 struct watch {
   uv_poll_t poll;
+  int fd; /* our own duplicate: the caller may close theirs while we poll */
   napi_env env;
   napi_ref callback;
   napi_async_context async;
+  napi_async_cleanup_hook_handle teardown; /* while active: the environment's end closes the handle */
   int active;    /* polling, callback held */
   int closed;    /* libuv is done with the handle */
   int finalized; /* JS is done with the handle */
 };
 
-/* The struct goes when both libuv and JS have let go of it. */
+/* The struct goes when both libuv and JS have let go of it; the fd as soon as libuv has. */
 static void watch_closed(uv_handle_t *handle) {
   struct watch *w = handle->data;
+  close(w->fd);
   w->closed = 1;
   if (w->finalized) free(w);
 }
@@ -375,14 +441,42 @@ static void watch_finalize(napi_env env, void *data, void *hint) {
   if (w->closed) free(w);
 }
 
-/* Stops the poll and lets go of the callback; the struct is freed once libuv has closed the handle. */
-static void watch_stop(struct watch *w) {
-  if (!w->active) return;
+/* Stops polling and lets go of the callback; libuv closes the handle on its next turn. */
+static void watch_stop_polling(struct watch *w) {
   w->active = 0;
   uv_poll_stop(&w->poll);
   napi_delete_reference(w->env, w->callback);
+  w->callback = NULL;
   napi_async_destroy(w->env, w->async);
+  w->async = NULL;
+}
+
+/* A cancel or a wake-up: the environment's teardown no longer needs to close this handle. */
+static void watch_stop(struct watch *w) {
+  if (!w->active) return;
+  watch_stop_polling(w);
+  napi_remove_async_cleanup_hook(w->teardown);
   uv_close((uv_handle_t *)&w->poll, watch_closed);
+}
+
+/* The teardown hook's handle is removed only once libuv has closed the poll handle. */
+static void watch_closed_at_teardown(uv_handle_t *handle) {
+  struct watch *w = handle->data;
+  napi_remove_async_cleanup_hook(w->teardown);
+  watch_closed(handle);
+}
+
+/*
+ * The environment is ending (a Worker terminated, or the process exiting)
+ * while a wait is pending: close the poll handle, so libuv never closes a
+ * loop that still has it open (which aborts the whole process).
+ */
+static void watch_teardown(napi_async_cleanup_hook_handle hook, void *data) {
+  (void)hook;
+  struct watch *w = data;
+  if (!w->active) return;
+  watch_stop_polling(w);
+  uv_close((uv_handle_t *)&w->poll, watch_closed_at_teardown);
 }
 
 static void watch_ready(uv_poll_t *poll, int status, int events) {
@@ -394,11 +488,8 @@ static void watch_ready(uv_poll_t *poll, int status, int events) {
   napi_value callback = NULL, recv, arg;
   napi_get_reference_value(env, w->callback, &callback);
   napi_async_context async = w->async;
-  w->async = NULL;
-  w->active = 0;
-  uv_poll_stop(&w->poll);
-  napi_delete_reference(env, w->callback);
-  uv_close((uv_handle_t *)&w->poll, watch_closed);
+  w->async = NULL; /* destroyed after the callback, which runs inside it */
+  watch_stop(w);
   napi_get_global(env, &recv);
   napi_create_int32(env, status, &arg);
   if (callback != NULL) napi_make_callback(env, async, recv, callback, 1, &arg, NULL);
@@ -421,32 +512,51 @@ static napi_value wait_readable(napi_env env, napi_callback_info info) {
       t != napi_function)
     return throw_type(env, "waitReadable(fd, callback)");
   uv_loop_t *loop;
+  napi_value name, handle;
   CHECK(env, napi_get_uv_event_loop(env, &loop));
+  CHECK(env, napi_create_string_utf8(env, "uverbs.waitReadable", NAPI_AUTO_LENGTH, &name));
   struct watch *w = calloc(1, sizeof(*w));
-  if (w == NULL) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
-  int e = uv_poll_init(loop, &w->poll, fd);
-  if (e != 0) {
+  if (w == NULL) return throw_errno(env, "malloc", ENOMEM);
+  /*
+   * Poll a duplicate that only this watch closes: libuv aborts the process
+   * if a watched fd is closed before the loop's next turn registers it, and
+   * the owner of `fd` may close it at any time.
+   */
+  w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (w->fd < 0) {
+    int dup_errno = errno;
     free(w);
-    napi_throw_error(env, uv_err_name(e), uv_strerror(e));
-    return NULL;
+    return throw_errno(env, "fcntl", dup_errno);
+  }
+  int e = uv_poll_init(loop, &w->poll, w->fd);
+  if (e != 0) {
+    close(w->fd);
+    free(w);
+    return throw_errno(env, "uv_poll_init", -e);
   }
   w->poll.data = w;
   w->env = env;
-  napi_value name, handle;
-  CHECK(env, napi_create_string_utf8(env, "uverbs.waitReadable", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_async_init(env, NULL, name, &w->async));
-  CHECK(env, napi_create_reference(env, argv[1], 1, &w->callback));
+  /* from here on the poll handle exists and must be closed on every path; JS holds no handle yet */
+  w->finalized = 1;
+  if (napi_async_init(env, NULL, name, &w->async) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok ||
+      napi_add_async_cleanup_hook(env, watch_teardown, w, &w->teardown) != napi_ok) {
+    if (w->callback != NULL) napi_delete_reference(env, w->callback);
+    if (w->async != NULL) napi_async_destroy(env, w->async);
+    uv_close((uv_handle_t *)&w->poll, watch_closed);
+    return throw_last(env);
+  }
   w->active = 1;
   e = uv_poll_start(&w->poll, UV_READABLE, watch_ready);
   if (e != 0) {
     watch_stop(w);
-    napi_throw_error(env, uv_err_name(e), uv_strerror(e));
-    return NULL;
+    return throw_errno(env, "uv_poll_start", -e);
   }
-  CHECK(env, napi_create_external(env, w, watch_finalize, NULL, &handle));
+  if (napi_create_external(env, w, watch_finalize, NULL, &handle) != napi_ok) {
+    watch_stop(w);
+    return throw_last(env);
+  }
+  w->finalized = 0;
   CHECK(env, napi_type_tag_object(env, handle, &WATCH_TAG));
   return handle;
 }
@@ -517,7 +627,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mapRing", NULL, map_ring, NULL, NULL, NULL, napi_enumerable, NULL},
       {"allocRing", NULL, alloc_ring, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"unmapRing", NULL, unmap_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mapAnonymous", NULL, map_anonymous, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmap", NULL, unmap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"postSend", NULL, post_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"postRecv", NULL, post_recv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollCq", NULL, poll_cq, NULL, NULL, NULL, napi_enumerable, NULL},

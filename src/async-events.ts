@@ -16,11 +16,10 @@ import { decode } from './abi/layout.js';
 import { UVERBS_METHOD_ASYNC_EVENT_ALLOC } from './abi/methods.js';
 import { ib_uverbs_async_event_desc } from './abi/structs.js';
 import type { Context } from './context.js';
-import { errnoName } from './errno.js';
 import { outOfRange, UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
-import { type NativeHandle, native } from './native.js';
+import { watchReadable } from './sys.js';
 
 export type AsyncEventType = keyof typeof ib_event_type;
 
@@ -43,8 +42,9 @@ export class AsyncEventQueue extends KernelObject {
   readonly fd: number;
   /** One event descriptor and one `struct pollfd`, reused by every read. */
   readonly #buffer: UserMemory;
-  #watch: NativeHandle | undefined;
-  #wake: ((status: number) => void) | undefined;
+  /** One watch on the fd however many wait; every waiter wakes and re-reads (one of them gets the event). */
+  #watch: { cancel(): void } | undefined;
+  readonly #waiters = new Set<(status: number) => void>();
 
   private constructor(context: Context, fd: number) {
     super(context);
@@ -86,20 +86,29 @@ export class AsyncEventQueue extends KernelObject {
     return { type: NAMES.get(desc.event_type) ?? desc.event_type, element: desc.element };
   }
 
-  /** The next event, awaited on Node's event loop (no thread blocks, nothing spins). */
+  /**
+   * The next event, awaited on Node's event loop (no thread blocks, nothing
+   * spins). Any number may wait at once: each event goes to one of them.
+   * Closing the queue rejects every wait with `UverbsClosedError`.
+   */
   async wait(): Promise<AsyncEvent> {
     for (;;) {
       const event = this.next(0);
       if (event !== undefined) return event;
       const status = await new Promise<number>((resolve) => {
-        this.#wake = resolve;
-        this.#watch = native().waitReadable(this.fd, resolve);
+        this.#waiters.add(resolve);
+        this.#watch ??= watchReadable(this.fd, this.description, (s) => this.#wake(s));
       });
-      this.#watch = undefined;
-      this.#wake = undefined;
       if (this.closed) throw new UverbsClosedError(this.description);
       if (status < 0) throw this.#error(-status, 'poll');
     }
+  }
+
+  #wake(status: number): void {
+    this.#watch = undefined;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const resolve of waiters) resolve(status);
   }
 
   /** Events as they come: `for await (const e of ctx.asyncEvents())`; ends when the queue is closed. */
@@ -112,16 +121,16 @@ export class AsyncEventQueue extends KernelObject {
   }
 
   protected destroy(): void {
-    const r = this.context.sys.close(this.fd);
-    if (r < 0) throw new Error(`close(async event fd ${this.fd}): ${errnoName(-r)}`);
+    // stop watching before the fd goes: a poll handle must never outlive its fd
     this.released();
+    const r = this.context.sys.close(this.fd);
+    if (r < 0) throw this.#error(-r, 'close');
   }
 
   protected override released(): void {
-    if (this.#watch !== undefined) native().cancelWait(this.#watch);
-    this.#watch = undefined;
-    // a wait in progress wakes and finds the queue closed
-    this.#wake?.(0);
+    this.#watch?.cancel();
+    // waits in progress wake and find the queue closed
+    this.#wake(0);
     this.#buffer.free();
   }
 }

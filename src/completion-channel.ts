@@ -15,11 +15,10 @@ import { ib_uverbs_comp_event_desc } from './abi/structs.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import type { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
-import { errnoName } from './errno.js';
 import { UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
-import { type NativeHandle, native } from './native.js';
+import { watchReadable } from './sys.js';
 
 interface Waiter {
   resolve(): void;
@@ -32,7 +31,7 @@ export class CompletionChannel extends KernelObject {
   /** User handles of CQs signalled while nobody waited on them. */
   readonly #pending = new Set<bigint>();
   readonly #waiters = new Map<bigint, Waiter[]>();
-  #watch: NativeHandle | undefined;
+  #watch: { cancel(): void } | undefined;
   #buffer: UserMemory | undefined;
 
   private constructor(context: Context, fd: number) {
@@ -65,7 +64,7 @@ export class CompletionChannel extends KernelObject {
 
   #arm(): void {
     if (this.#watch !== undefined || this.#waiters.size === 0) return;
-    this.#watch = native().waitReadable(this.fd, (status) => this.#readable(status));
+    this.#watch = watchReadable(this.fd, this.description, (status) => this.#readable(status));
   }
 
   #readable(status: number): void {
@@ -102,13 +101,16 @@ export class CompletionChannel extends KernelObject {
   }
 
   protected destroy(): void {
-    const r = this.context.sys.close(this.fd);
-    if (r < 0) throw new Error(`close(completion channel ${this.fd}): ${errnoName(-r)}`);
+    // stop watching before the fd goes: a poll handle must never outlive its fd
     this.released();
+    const r = this.context.sys.close(this.fd);
+    if (r < 0) {
+      throw new UverbsError({ errno: -r, syscall: 'close', object: this.description, method: 'close', path: 'write' });
+    }
   }
 
   protected override released(): void {
-    if (this.#watch !== undefined) native().cancelWait(this.#watch);
+    this.#watch?.cancel();
     this.#watch = undefined;
     this.#buffer?.free();
     this.#settle((w) => w.reject(new UverbsClosedError(this.description)));

@@ -5,7 +5,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../ioctl/index.js';
+import { O_CLOEXEC, O_RDWR } from '../ioctl/index.js';
 import { decode } from './abi/layout.js';
 import {
   UVERBS_METHOD_GET_CONTEXT,
@@ -29,6 +29,7 @@ import { Scratch } from './memory.js';
 import { ProtectionDomain } from './protection-domain.js';
 import { type Datapath, type Provider, providerFor, type RingCall, ringsFor, uhwFor } from './providers/index.js';
 import { mapRings, type Ring, type RingName } from './ring.js';
+import { libcSys, type Sys } from './sys.js';
 
 export interface OpenOptions {
   /** The libc to use (tests inject a fake). */

@@ -15,7 +15,6 @@
  * Every call records which path it took (`lastPath`, and the `trace` hook).
  */
 
-import type { Sys } from '../ioctl/index.js';
 import { rdma_user_ioctl_defines } from './abi/constants.js';
 import { decodeMethod, encodeMethod } from './abi/ioctl-command.js';
 import type { Input } from './abi/layout.js';
@@ -26,6 +25,7 @@ import type { WriteCommand } from './abi/write-commands.js';
 import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from './errno.js';
 import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from './errors.js';
 import type { Scratch } from './memory.js';
+import type { Sys } from './sys.js';
 
 export interface TraceEvent {
   readonly object: string;

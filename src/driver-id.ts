@@ -7,13 +7,13 @@
  * RDMA_NLDEV_ATTR_UVERBS_DRIVER_ID.)
  */
 
-import type { Sys } from '../ioctl/index.js';
 import { rdma_driver_id, rdma_user_ioctl_defines } from './abi/constants.js';
 import { uverbs_default_objects } from './abi/ids.js';
 import { IoctlCommand } from './abi/ioctl-command.js';
 import { EINVAL, ENOTTY, EPROTONOSUPPORT } from './errno.js';
 import { UverbsError } from './errors.js';
 import type { Scratch } from './memory.js';
+import type { Sys } from './sys.js';
 
 /** A method id no kernel defines (core method ids are small). */
 const NO_SUCH_METHOD = 0x0ff0;

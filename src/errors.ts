@@ -15,8 +15,11 @@
 import { inspect } from 'node:util';
 import { errnoName } from './errno.js';
 
-/** Which kernel entry point a call used; `ring`: the driver's shared ring, no system call (the datapath). */
-export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring';
+/**
+ * Which kernel entry point a call used; `ring`: the driver's shared ring, no
+ * system call (the datapath); `mmap`: mapping memory or a driver ring.
+ */
+export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring' | 'mmap';
 
 export interface UverbsErrorDetails {
   errno: number;

@@ -6,7 +6,6 @@
  * and the error types.
  */
 
-export { libcSys, type Sys } from '../ioctl/index.js';
 export { AddressHandle } from './address-handle.js';
 export { type AsyncEvent, AsyncEventQueue, type AsyncEventType } from './async-events.js';
 export { CompletionChannel } from './completion-channel.js';
@@ -23,7 +22,7 @@ export {
   UverbsUnsupportedError,
 } from './errors.js';
 export { KernelObject } from './kernel-object.js';
-export { PAGE_SIZE, type Region, Scratch, UserMemory } from './memory.js';
+export { PAGE_SIZE, UserMemory } from './memory.js';
 export { type AccessFlags, MemoryRegion, type Reregistration } from './memory-region.js';
 export { MemoryWindow } from './memory-window.js';
 export { ProtectionDomain } from './protection-domain.js';
@@ -51,6 +50,7 @@ export {
 } from './queue-pair.js';
 export { Ring, type RingName, type RingSpec } from './ring.js';
 export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';
+export type { Mapping, Sys } from './sys.js';
 export {
   COMPLETION_SIZE,
   type Completion,

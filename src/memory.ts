@@ -2,14 +2,17 @@
  * Memory the kernel may read or write: always mapped by the library itself.
  *
  * An address handed to the kernel (an ioctl attribute pointer, a write()
- * response pointer, later an MR or a ring) is always one that `mmap`
- * returned to this module, paired with the view over it; no number a caller
- * passes is ever turned into a pointer. A `UserMemory` stays mapped until
- * its owner frees it, so the kernel never writes into memory JS has let go.
+ * response pointer, an MR) is always one that a mapping of this library
+ * returned, paired with the view over it; no number a caller passes is
+ * ever turned into a pointer. A `UserMemory` stays mapped until its owner
+ * frees it, so the kernel never writes into memory JS has let go; once
+ * freed, every view over it is detached (length 0), and a view that escaped
+ * the detach (a `transfer()`ed buffer) reads fresh zeros, never the bytes
+ * of whatever is mapped next (src/sys.ts, native/addon.c).
  */
 
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, type Sys } from '../ioctl/index.js';
 import { outOfRange, UverbsClosedError } from './errors.js';
+import type { Mapping, Sys } from './sys.js';
 
 export const PAGE_SIZE = 4096;
 
@@ -21,25 +24,23 @@ function pageRound(length: number): number {
 export class UserMemory {
   readonly address: bigint;
   readonly length: number;
-  readonly #sys: Sys;
+  #mapping: Mapping | undefined;
   #bytes: Uint8Array | undefined;
 
-  private constructor(sys: Sys, address: bigint, length: number) {
-    this.#sys = sys;
-    this.address = address;
-    this.length = length;
-    this.#bytes = new Uint8Array(sys.view(address, length));
+  private constructor(mapping: Mapping) {
+    this.#mapping = mapping;
+    this.address = mapping.address;
+    this.length = mapping.length;
+    this.#bytes = new Uint8Array(mapping.buffer);
   }
 
+  /** A failed mmap is a `UverbsError` (syscall 'mmap') with the kernel's errno. */
   static allocate(sys: Sys, length: number): UserMemory {
     if (!Number.isSafeInteger(length) || length <= 0) throw outOfRange('length', 'a positive integer', length);
-    const size = pageRound(length);
-    const address = sys.mmap(size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
-    if (address < 0n) throw Object.assign(new Error(`mmap ${size} bytes failed`), { errno: Number(-address) });
-    return new UserMemory(sys, address, size);
+    return new UserMemory(sys.mapAnonymous(pageRound(length)));
   }
 
-  /** The whole mapping; throws once freed, so no view outlives it. */
+  /** The whole mapping; throws once freed, and every view taken before then reads as length 0. */
   get bytes(): Uint8Array {
     if (this.#bytes === undefined) throw new UverbsClosedError('memory');
     return this.#bytes;
@@ -50,9 +51,11 @@ export class UserMemory {
   }
 
   free(): void {
-    if (this.#bytes === undefined) return;
+    const mapping = this.#mapping;
+    if (mapping === undefined) return;
+    this.#mapping = undefined;
     this.#bytes = undefined;
-    this.#sys.munmap(this.address, this.length);
+    mapping.unmap();
   }
 
   [Symbol.dispose](): void {
@@ -71,6 +74,8 @@ export interface Region {
  * responses. `reset()` at the start of each call; everything taken stays
  * mapped until the next reset (the call is synchronous, so the kernel is
  * done with it by then). Never module-global: two contexts never share one.
+ * Internal: a region is valid for the call that took it, and decoders copy
+ * out of it, so no view of the arena ever reaches a caller.
  */
 export class Scratch {
   readonly #sys: Sys;

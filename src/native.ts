@@ -1,8 +1,8 @@
 /**
- * The native datapath addon (native/addon.c): ring mappings, post send /
- * recv, CQ polling, fd readiness on the event loop. Loaded on first use,
- * so everything that needs no ring (the probe, the control path on
- * drivers without rings) works where the addon is not built.
+ * The native addon (native/addon.c): every mapping JS sees (rings, and the
+ * anonymous memory behind MRs and command buffers), post send / recv, CQ
+ * polling, fd readiness on the event loop. Loaded on first use; the
+ * library's memory comes from it, so it must be built (`npm run build`).
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -49,9 +49,13 @@ export interface NativeLayout {
 }
 
 export interface Native {
-  mapRing(fd: number, offset: bigint, length: number, kind: number): [NativeHandle, ArrayBuffer];
-  allocRing(slots: number, log2ElemSize: number, kind: number): [NativeHandle, ArrayBuffer];
-  unmapRing(ring: NativeHandle): void;
+  /** A driver ring mapped from `fd`; throws { errno, syscall: 'mmap' } when mmap fails. */
+  mapRing(fd: number, offset: bigint, length: number, kind: number): [NativeHandle, ArrayBuffer, bigint];
+  /** Zeroed private memory, `length` a multiple of the page size; throws { errno, syscall: 'mmap' }. */
+  mapAnonymous(length: number): [NativeHandle, ArrayBuffer, bigint];
+  allocRing(slots: number, log2ElemSize: number, kind: number): [NativeHandle, ArrayBuffer, bigint];
+  /** Detaches the mapping's ArrayBuffer and releases its memory (the range stays reserved while any buffer over it lives). */
+  unmap(mapping: NativeHandle): void;
   postSend(
     sq: NativeHandle,
     desc: BigUint64Array,

@@ -7,12 +7,15 @@
  * the uverbs fd's mmap space, from the create response); the library maps
  * it MAP_SHARED, owns the mapping, and unmaps it only after the kernel
  * object is gone. A mapping keeps the uverbs file open in the kernel, so
- * rings never outlive their objects.
+ * rings never outlive their objects. Unmapping detaches the ring's
+ * ArrayBuffer and replaces the memory under any buffer that escaped the
+ * detach (a `transfer()`ed one) with zeros (src/sys.ts, native/addon.c).
  */
 
-import { UverbsClosedError, UverbsError } from './errors.js';
+import { UverbsClosedError } from './errors.js';
 import { PAGE_SIZE } from './memory.js';
 import { type NativeHandle, native } from './native.js';
+import { nativeMapping, nativeSyscallError } from './sys.js';
 
 /** Which queue a ring carries. */
 export type RingName = 'cq' | 'sq' | 'rq' | 'srq';
@@ -40,7 +43,8 @@ export class Ring {
   #bytes: Uint8Array | undefined;
   readonly #words: Uint32Array;
 
-  private constructor(name: RingName, format: 'rxe' | 'raw', handle: NativeHandle, buffer: ArrayBuffer) {
+  private constructor(name: RingName, format: 'rxe' | 'raw', mapped: [NativeHandle, ArrayBuffer, bigint]) {
+    const { handle, buffer } = nativeMapping(mapped);
     this.name = name;
     this.format = format;
     this.length = buffer.byteLength;
@@ -62,20 +66,18 @@ export class Ring {
     const length = Math.ceil(spec.length / PAGE_SIZE) * PAGE_SIZE;
     const format = spec.format ?? 'raw';
     const n = native();
+    let mapped: [NativeHandle, ArrayBuffer, bigint];
     try {
-      const [handle, buffer] = n.mapRing(fd, spec.offset, length, Ring.kind(spec.name, format));
-      return new Ring(spec.name, format, handle, buffer);
+      mapped = n.mapRing(fd, spec.offset, length, Ring.kind(spec.name, format));
     } catch (error) {
-      const errno = (error as { errno?: unknown }).errno;
-      if (typeof errno !== 'number') throw error;
-      throw new UverbsError({ errno, syscall: 'mmap', object: owner, method: `${spec.name} ring`, path: 'ioctl' });
+      throw nativeSyscallError(error, owner, `${spec.name} ring`);
     }
+    return new Ring(spec.name, format, mapped);
   }
 
   /** @internal a ring in anonymous memory with an rxe header, for playing the driver's side in tests and benchmarks. */
   static synthetic(name: RingName, slots: number, log2ElemSize: number): Ring {
-    const [handle, buffer] = native().allocRing(slots, log2ElemSize, Ring.kind(name, 'rxe'));
-    return new Ring(name, 'rxe', handle, buffer);
+    return new Ring(name, 'rxe', native().allocRing(slots, log2ElemSize, Ring.kind(name, 'rxe')));
   }
 
   static kind(name: RingName, format: 'rxe' | 'raw'): number {
@@ -106,7 +108,7 @@ export class Ring {
   /** @internal */
   unmap(): void {
     if (this.#handle === undefined) return;
-    native().unmapRing(this.#handle);
+    native().unmap(this.#handle);
     this.#handle = undefined;
     this.#bytes = undefined;
   }

@@ -32,7 +32,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../../ioctl/index.js';
+import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { cEnumInfo, memberName } from '../abi/c-enum.js';
 import {
   ib_uverbs_device_cap_flags,
@@ -53,6 +53,7 @@ import { detectDriverId } from '../driver-id.js';
 import { EINVAL, ENOSPC, errnoName } from '../errno.js';
 import { invalidArgType, UverbsError } from '../errors.js';
 import { Scratch } from '../memory.js';
+import { libcSys, type Sys } from '../sys.js';
 import { hasAttributeTable, KNOWN_METHODS } from './known-methods.js';
 
 export const PROBE_SCHEMA = 1;

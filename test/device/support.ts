@@ -5,11 +5,12 @@
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { libcSys, O_CLOEXEC, O_RDWR, type Sys } from '../../ioctl/index.js';
+import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { rdma_driver_id } from '../../src/abi/constants.js';
 import { Dispatcher, type TraceEvent } from '../../src/dispatch.js';
 import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Scratch } from '../../src/memory.js';
+import { libcSys, type Sys } from '../../src/sys.js';
 
 /** The ibdev under test (`UVERBS_TEST_DEVICE`, set by `uverbs vm`), or undefined on a host without one. */
 export const TEST_DEVICE = process.env.UVERBS_TEST_DEVICE;

@@ -10,7 +10,6 @@
  * commands, and with either spelling of "unsupported" for write.
  */
 
-import type { Sys } from '../../ioctl/index.js';
 import { rdma_driver_id, rdma_user_ioctl_defines, uverbs_attr_flags } from '../../src/abi/constants.js';
 import { uverbs_driver_ns_ids } from '../../src/abi/ids.js';
 import { type ModelDevice, modelDevice, validateIoctl, validateWrite } from '../../src/abi/kernel-model.js';
@@ -20,6 +19,7 @@ import { METHODS } from '../../src/abi/methods.js';
 import { WRITE_COMMANDS, type WriteCommand } from '../../src/abi/write-commands.js';
 import type { DeviceInfo } from '../../src/device.js';
 import { EBADF, ENOENT, ENOTTY, EOPNOTSUPP } from '../../src/errno.js';
+import type { Mapping, Sys } from '../../src/sys.js';
 
 export interface FakeKernelOptions {
   /** false: a kernel that predates RDMA_VERBS_IOCTL (ENOTTY). */
@@ -101,15 +101,23 @@ export class FakeKernel implements Sys {
   poll(): number {
     return 0;
   }
-  mmap(length: number): bigint {
+  /** Memory at a fake address; unmap detaches its buffer (by transferring it away), as the addon does. */
+  mapAnonymous(length: number): Mapping {
     const address = this.#next;
     this.#next += ((BigInt(length) + PAGE - 1n) / PAGE) * PAGE + PAGE;
-    this.#regions.set(address, new ArrayBuffer(length));
-    return address;
+    const buffer = new ArrayBuffer(length);
+    this.#regions.set(address, buffer);
+    return {
+      address,
+      length,
+      buffer,
+      unmap: () => {
+        if (!this.#regions.delete(address)) return;
+        structuredClone(buffer, { transfer: [buffer] });
+      },
+    };
   }
-  munmap(address: bigint): number {
-    return this.#regions.delete(address) ? 0 : -22;
-  }
+  /** The bytes at a fake address (for tests to look at what the library wrote). */
   view(address: bigint, length: number): ArrayBuffer {
     const buffer = this.#regions.get(address);
     if (!buffer || buffer.byteLength < length) throw new Error(`no mapping at ${address.toString(16)}`);

@@ -4,24 +4,41 @@
  * deregistering them as fast as it can, until the PD is gone.
  *
  * It first holds one MR for as long as the main thread has not been
- * refused `holdUntilRefusals` times (a shared counter): the destroy must
- * meet a PD in use. Then it churns: a PD with an MR on it, or locked by the
- * worker's call, is the kernel's EBUSY to the destroy (rdma_core.c,
- * uverbs_try_lock_object; ib_destroy_usecnt), and a use that meets the
- * destroy's lock is EBUSY to the worker, retried. A PD that no longer exists
- * (ENOENT) ends the loop. Posts { running } once, then { uses, busy, end }.
+ * refused `holdUntilRefusals` times: the destroy must meet a PD in use.
+ * Then it churns: a PD with an MR on it, or locked by the worker's call, is
+ * the kernel's EBUSY to the destroy (rdma_core.c, uverbs_try_lock_object;
+ * ib_destroy_usecnt), and a use that meets the destroy's lock is EBUSY to
+ * the worker, retried. A PD that no longer exists (ENOENT) ends the loop;
+ * so does the main thread's stop flag (it gave up; end is { stopped }).
+ *
+ * `shared` (Int32Array over a SharedArrayBuffer) is live state both threads
+ * can read while the other is busy in a synchronous loop: [REFUSALS] the
+ * main thread's count, [STOP] its flag, [USES] and [BUSY] this worker's.
+ * Posts { running } once an MR is held, { churning } once it is released,
+ * then { uses, busy, end }. Deregistering an MR of its own is never refused
+ * (nothing else uses it): if it were, the worker throws rather than leave
+ * the MR on the PD.
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { libcSys } from '../../../dist/ioctl/index.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from '../../../dist/src/abi/methods.js';
-import { Dispatcher, Scratch, UserMemory, UverbsError } from '../../../dist/src/index.js';
+import { Dispatcher } from '../../../dist/src/dispatch.js';
+import { UverbsError } from '../../../dist/src/errors.js';
+import { Scratch, UserMemory } from '../../../dist/src/memory.js';
 import { providerFor, uhwFor } from '../../../dist/src/providers/index.js';
+import { libcSys } from '../../../dist/src/sys.js';
 
-const { fd, driverId, release, pdHandle, refusals, holdUntilRefusals } = workerData;
-const refused = new Int32Array(refusals);
+// the indices of `shared`, spelled the same in reliability.device.test.ts
+const REFUSALS = 0;
+const STOP = 1;
+const USES = 2;
+const BUSY = 3;
+
+const { fd, driverId, release, pdHandle, shared: sharedBuffer, holdUntilRefusals } = workerData;
+const shared = new Int32Array(sharedBuffer);
 const sys = libcSys();
-const dispatch = new Dispatcher(sys, fd, driverId, new Scratch(sys), { release });
+const scratch = new Scratch(sys);
+const dispatch = new Dispatcher(sys, fd, driverId, scratch, { release });
 const uhw = uhwFor(providerFor(driverId), 'regMr');
 const memory = UserMemory.allocate(sys, 4096);
 const args = { pdHandle, addr: memory.address, length: 4096, iova: memory.address, accessFlags: 0 };
@@ -29,26 +46,36 @@ const register = () => dispatch.invoke(UVERBS_METHOD_REG_MR, args, uhw).outputs.
 const deregister = (handle) => dispatch.invoke(UVERBS_METHOD_MR_DESTROY, { handle });
 
 const held = register();
+Atomics.store(shared, USES, 1);
 parentPort.postMessage({ running: true });
-while (Atomics.load(refused, 0) < holdUntilRefusals) Atomics.wait(refused, 0, Atomics.load(refused, 0), 10);
+for (;;) {
+  const refused = Atomics.load(shared, REFUSALS);
+  if (refused >= holdUntilRefusals || Atomics.load(shared, STOP)) break;
+  Atomics.wait(shared, REFUSALS, refused, 10);
+}
 deregister(held);
+parentPort.postMessage({ churning: true });
 
 let uses = 1;
 let busy = 0;
 let end;
-for (;;) {
-  try {
-    deregister(register());
-    uses++;
-  } catch (error) {
-    if (!(error instanceof UverbsError)) throw error;
-    if (error.code === 'EBUSY') {
-      busy++;
-      continue;
-    }
-    end = { code: error.code, path: error.path, method: error.method };
+while (end === undefined) {
+  if (Atomics.load(shared, STOP)) {
+    end = { stopped: true };
     break;
   }
+  let handle;
+  try {
+    handle = register();
+  } catch (error) {
+    if (!(error instanceof UverbsError)) throw error;
+    if (error.code === 'EBUSY') Atomics.store(shared, BUSY, ++busy);
+    else end = { code: error.code, path: error.path, method: error.method };
+    continue;
+  }
+  deregister(handle);
+  Atomics.store(shared, USES, ++uses);
 }
 memory.free();
+scratch.free();
 parentPort.postMessage({ uses, busy, end });
