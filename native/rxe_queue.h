@@ -49,6 +49,15 @@ static inline uint32_t rxe_load_own(const uint32_t *index) {
   return __atomic_load_n(index, __ATOMIC_RELAXED);
 }
 
+/*
+ * One load of a descriptor word that sizes a copy or a bounds check: the
+ * compiler may neither repeat it nor split it, so the value checked is the
+ * value used even if another thread writes the (shared) descriptor array.
+ */
+static inline uint64_t rxe_read_once_u64(const uint64_t *word) {
+  return __atomic_load_n(word, __ATOMIC_RELAXED);
+}
+
 struct rxe_queue {
   struct rxe_queue_buf *buf;
   size_t length;      /* bytes mapped, header included */
@@ -143,33 +152,46 @@ enum rxe_post_status {
   RXE_POST_BAD_WR,  /* a descriptor that does not fit a slot or the words given */
 };
 
-static inline void rxe_put_sges(struct rxe_sge *sge, const uint64_t *words, uint32_t n, uint64_t *total) {
+/*
+ * The largest message a work request may describe: the sum of its SGE
+ * lengths may not exceed 2^31 (IB's maximum message size, rxe's
+ * RXE_MAX_MSG_SIZE), so the 32-bit dma.length never wraps (two 2 GiB SGEs
+ * would make it 0).
+ */
+#define RXE_MAX_MESSAGE 0x80000000ULL
+
+/* Copies n SGEs; returns their total length, or UINT64_MAX if it exceeds RXE_MAX_MESSAGE. */
+static inline uint64_t rxe_put_sges(struct rxe_sge *sge, const uint64_t *words, uint32_t n) {
+  uint64_t total = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint64_t addr = words[2 * i];
     uint64_t len_key = words[2 * i + 1];
     sge[i].addr = addr;
     sge[i].length = (uint32_t)len_key;
     sge[i].lkey = (uint32_t)(len_key >> 32);
-    *total += (uint32_t)len_key;
+    total += (uint32_t)len_key;
   }
+  return total > RXE_MAX_MESSAGE ? UINT64_MAX : total;
 }
 
 /* Fills one send WQE from its descriptor; returns the words it used, or 0 if it does not fit. */
 static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size, const uint64_t *d, size_t words,
                                    const uint8_t *inl, size_t inl_len) {
   if (words < SEND_DESC_WORDS) return 0;
-  uint64_t num_sge = d[SEND_NUM_SGE];
+  /* each word that sizes a copy is read once: the descriptors are JS memory, and a shared one may change under us */
+  uint64_t num_sge = rxe_read_once_u64(&d[SEND_NUM_SGE]);
   uint64_t flags = d[SEND_FLAGS];
-  int inline_data = d[SEND_INLINE] != 0;
+  int inline_data = rxe_read_once_u64(&d[SEND_INLINE]) != 0;
   size_t room = elem_size - sizeof(*wqe);
   if (num_sge > room / sizeof(struct rxe_sge)) return 0;
   if ((words - SEND_DESC_WORDS) / UVERBS_SGE_WORDS < num_sge) return 0;
   size_t used = SEND_DESC_WORDS + (size_t)num_sge * UVERBS_SGE_WORDS;
-  uint64_t inl_off = d[SEND_INLINE_OFFSET], inl_n = d[SEND_INLINE_LENGTH];
+  uint64_t inl_off = rxe_read_once_u64(&d[SEND_INLINE_OFFSET]), inl_n = rxe_read_once_u64(&d[SEND_INLINE_LENGTH]);
   if (inline_data && (inl_n > room || inl_off > inl_len || inl_n > inl_len - inl_off)) return 0;
 
   memset(wqe, 0, sizeof(*wqe)); /* state 0 = posted; status, mask, psns are the driver's */
   uint32_t opcode = (uint32_t)d[SEND_OPCODE];
+  uint32_t flush_length = (uint32_t)d[SEND_FLUSH_LENGTH];
   wqe->wr.wr_id = d[SEND_WR_ID];
   wqe->wr.opcode = opcode;
   wqe->wr.send_flags = (uint32_t)flags;
@@ -205,7 +227,7 @@ static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size,
   case UVERBS_WR_FLUSH: {
     struct uverbs_rxe_flush_wr flush = {
         .remote_addr = d[SEND_REMOTE_ADDR],
-        .length = (uint32_t)d[SEND_FLUSH_LENGTH],
+        .length = flush_length,
         .rkey = (uint32_t)d[SEND_RKEY],
         .type = (uint8_t)d[SEND_FLUSH],
         .level = (uint8_t)(d[SEND_FLUSH] >> 8),
@@ -227,12 +249,13 @@ static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size,
     memcpy(wqe->dma.inline_data, &value, sizeof(value)); /* dma.atomic_wr: the payload, in the requester's byte order */
     total = sizeof(value);
   } else if (opcode == UVERBS_WR_FLUSH) {
-    total = (uint32_t)d[SEND_FLUSH_LENGTH]; /* no SGEs: dma.length is the range flushed */
+    total = flush_length; /* no SGEs: dma.length is the range flushed */
   } else if (inline_data) {
     memcpy(wqe->dma.inline_data, inl + inl_off, inl_n);
     total = inl_n;
   } else {
-    rxe_put_sges(wqe->dma.sge, d + SEND_DESC_WORDS, (uint32_t)num_sge, &total);
+    total = rxe_put_sges(wqe->dma.sge, d + SEND_DESC_WORDS, (uint32_t)num_sge);
+    if (total == UINT64_MAX) return 0;
     wqe->dma.num_sge = (uint32_t)num_sge;
   }
   wqe->dma.length = (uint32_t)total;
@@ -289,18 +312,25 @@ static inline uint32_t rxe_post_recv(struct rxe_queue *q, const uint64_t *desc, 
   size_t at = 0;
   for (uint32_t n = 0; n < count; n++) {
     const uint64_t *d = desc + at;
-    if (words - at < RECV_DESC_WORDS || d[RECV_NUM_SGE] > room / sizeof(struct rxe_sge) ||
-        (words - at - RECV_DESC_WORDS) / UVERBS_SGE_WORDS < d[RECV_NUM_SGE]) {
+    if (words - at < RECV_DESC_WORDS) {
       *status = RXE_POST_BAD_WR;
       return 0;
     }
-    uint32_t num_sge = (uint32_t)d[RECV_NUM_SGE];
+    /* read once: the descriptor array is JS memory, and a shared one may change under us */
+    uint64_t num_sge = rxe_read_once_u64(&d[RECV_NUM_SGE]);
+    if (num_sge > room / sizeof(struct rxe_sge) || (words - at - RECV_DESC_WORDS) / UVERBS_SGE_WORDS < num_sge) {
+      *status = RXE_POST_BAD_WR;
+      return 0;
+    }
     struct rxe_recv_wqe *wqe = rxe_queue_slot(q, prod);
     memset(wqe, 0, sizeof(*wqe));
     wqe->wr_id = d[RECV_WR_ID];
-    uint64_t total = 0;
-    rxe_put_sges(wqe->dma.sge, d + RECV_DESC_WORDS, num_sge, &total);
-    wqe->dma.num_sge = num_sge;
+    uint64_t total = rxe_put_sges(wqe->dma.sge, d + RECV_DESC_WORDS, (uint32_t)num_sge);
+    if (total == UINT64_MAX) {
+      *status = RXE_POST_BAD_WR;
+      return 0;
+    }
+    wqe->dma.num_sge = (uint32_t)num_sge;
     wqe->dma.length = (uint32_t)total;
     wqe->dma.resid = (uint32_t)total;
     at += RECV_DESC_WORDS + (size_t)num_sge * UVERBS_SGE_WORDS;

@@ -15,6 +15,8 @@ export class AddressHandle extends KernelObject {
   readonly handle: number;
   /** The driver's reply (rxe: the AH number its UD WQEs carry). */
   readonly driverData: Uint8Array;
+  /** Only objects this class constructed have it (see `is`). */
+  readonly #brand = true;
 
   private constructor(pd: ProtectionDomain, handle: number, driverData: Uint8Array) {
     super(pd);
@@ -31,6 +33,11 @@ export class AddressHandle extends KernelObject {
       uhwFor(pd.context.provider, 'createAh'),
     );
     return new AddressHandle(pd, r.response?.ah_handle as number, r.udataOut);
+  }
+
+  /** @internal whether `value` is an AddressHandle this library made (a brand check: a look-alike object is not one). */
+  static is(value: unknown): value is AddressHandle {
+    return typeof value === 'object' && value !== null && #brand in value;
   }
 
   get description(): string {

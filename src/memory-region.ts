@@ -128,6 +128,11 @@ export class MemoryRegion extends KernelObject {
     }
   }
 
+  /** @internal whether `value` is a MemoryRegion this library made (a brand check: a look-alike object is not one). */
+  static is(value: unknown): value is MemoryRegion {
+    return typeof value === 'object' && value !== null && #memory in value;
+  }
+
   get description(): string {
     return `MemoryRegion ${this.handle}`;
   }

@@ -313,7 +313,7 @@ export class QueuePair extends KernelObject {
     const datapath = this.pd.context.datapath(this, 'post send');
     const resolved = this.#resolveSends(wrs);
     const post = datapath.prepareSend?.(this, resolved) ?? (() => datapath.postSend(this, resolved));
-    return new PreparedWork(() => this.assertOpen(), this.pd.handle, listOf(wrs), post);
+    return new PreparedWork(() => this.assertOpen(), this.pd, listOf(wrs), post);
   }
 
   /** Posts receive work requests to the QP's own receive queue, all or none (ENOMEM when it is full). */
@@ -328,13 +328,13 @@ export class QueuePair extends KernelObject {
     const datapath = this.#receiveDatapath();
     const resolved = this.#resolveRecvs(wrs);
     const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
-    return new PreparedWork(() => this.assertOpen(), this.pd.handle, listOf(wrs), post);
+    return new PreparedWork(() => this.assertOpen(), this.pd, listOf(wrs), post);
   }
 
   #resolveSends(wrs: SendWr | readonly SendWr[]): ResolvedSend[] {
     const limits: SendLimits = {
       type: this.type,
-      pdHandle: this.pd.handle,
+      pd: this.pd,
       maxSge: this.cap.maxSendSge,
       maxInline: this.cap.maxInlineData ?? 0,
       flags: SEND_FLAGS,
@@ -345,7 +345,7 @@ export class QueuePair extends KernelObject {
   }
 
   #resolveRecvs(wrs: RecvWr | readonly RecvWr[]): ResolvedRecv[] {
-    return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.cap.maxRecvSge));
+    return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd, this.cap.maxRecvSge));
   }
 
   #receiveDatapath(): Datapath {

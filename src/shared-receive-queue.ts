@@ -113,11 +113,11 @@ export class SharedReceiveQueue extends KernelObject {
     const datapath = this.pd.context.datapath(this, 'post srq recv');
     const resolved = this.#resolve(wrs);
     const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
-    return new PreparedWork(() => this.assertOpen(), this.pd.handle, listOf(wrs), post);
+    return new PreparedWork(() => this.assertOpen(), this.pd, listOf(wrs), post);
   }
 
   #resolve(wrs: RecvWr | readonly RecvWr[]): ResolvedRecv[] {
-    return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd.handle, this.maxSge));
+    return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd, this.maxSge));
   }
 
   static #mapOrDestroy(context: Context, handle: number, driverData: Uint8Array | undefined): Ring[] {

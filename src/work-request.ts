@@ -20,10 +20,11 @@ import {
 import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from './abi/kernel-internal.js';
 import { decode } from './abi/layout.js';
 import { ib_uverbs_wc } from './abi/structs.js';
-import type { AddressHandle } from './address-handle.js';
+import { AddressHandle } from './address-handle.js';
 import { EOPNOTSUPP } from './errno.js';
 import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from './errors.js';
-import type { MemoryRegion } from './memory-region.js';
+import { MemoryRegion } from './memory-region.js';
+import type { ProtectionDomain } from './protection-domain.js';
 import type { QpType } from './queue-pair.js';
 
 /** A range of a registered region: `length` bytes at `offset` (default 0). */
@@ -139,6 +140,10 @@ export interface ResolvedRecv {
 }
 
 const U32 = 0xffff_ffff;
+/** The most work requests one post takes (the addon's count is 16 bits); queues are smaller anyway. */
+const MAX_BATCH = 0xffff;
+/** IB's largest message, 2^31 bytes (rxe: RXE_MAX_MSG_SIZE). */
+const MAX_MESSAGE = 2 ** 31;
 const U64 = (1n << 64n) - 1n;
 
 function u32(name: string, value: unknown): number {
@@ -152,21 +157,34 @@ function u64(name: string, value: unknown): bigint {
   return value;
 }
 
-/** Checks one SGE against its region (open, of this PD, inside its registered length). */
-export function resolveSge(sge: Sge, name: string, pdHandle: number): ResolvedSge {
+/**
+ * Checks one SGE against its region: a MemoryRegion this library made (a
+ * look-alike object is refused: its address would be a caller's number),
+ * open, of this very PD (not merely one with the same handle number in
+ * another context), and the range inside its registered length.
+ */
+export function resolveSge(sge: Sge, name: string, pd: ProtectionDomain): ResolvedSge {
   if (typeof sge !== 'object' || sge === null) throw invalidArgType(name, 'an { mr, offset, length } object', sge);
   const { mr, offset = 0, length } = sge;
-  if (typeof mr !== 'object' || mr === null || typeof mr.lkey !== 'number' || mr.closed) {
-    throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
-  }
-  if (mr.pd.handle !== pdHandle)
-    throw invalidArgValue(`${name}.mr`, "must belong to the QP's protection domain", mr.handle);
+  if (!MemoryRegion.is(mr) || mr.closed) throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  if (mr.pd !== pd) throw invalidArgValue(`${name}.mr`, "must belong to the QP's protection domain", mr.handle);
   if (!Number.isSafeInteger(offset) || offset < 0) throw outOfRange(`${name}.offset`, '>= 0', offset);
   if (!Number.isSafeInteger(length) || length < 0 || length > U32) throw outOfRange(`${name}.length`, 'a u32', length);
   if (offset + length > mr.length) {
     throw outOfRange(`${name}.offset + length`, `<= the region's ${mr.length} bytes`, offset + length);
   }
   return { addr: mr.address + BigInt(offset), length, lkey: mr.lkey };
+}
+
+/**
+ * The SGEs of one work request; their lengths may add up to at most 2^31
+ * (IB's largest message), so the 32-bit total the driver keeps never wraps.
+ */
+function resolveSges(list: readonly Sge[], name: string, pd: ProtectionDomain): ResolvedSge[] {
+  const sg = list.map((s, i) => resolveSge(s, `${name}[${i}]`, pd));
+  const total = sg.reduce((sum, s) => sum + s.length, 0);
+  if (total > MAX_MESSAGE) throw outOfRange(`${name} total length`, `<= ${MAX_MESSAGE} (2^31)`, total);
+  return sg;
 }
 
 /** A send WR checked against its QP; what the provider encodes. */
@@ -189,7 +207,7 @@ export interface ResolvedSend {
 
 export interface SendLimits {
   readonly type: QpType;
-  readonly pdHandle: number;
+  readonly pd: ProtectionDomain;
   readonly maxSge: number;
   readonly maxInline: number;
   readonly flags: { fence: number; signaled: number; solicited: number; inline: number };
@@ -267,8 +285,11 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   let ud: ResolvedSend['ud'];
   if (limits.type === 'UD') {
     const d = wr.ud;
-    if (typeof d !== 'object' || d === null || typeof d.ah !== 'object' || d.ah === null || d.ah.closed) {
+    if (typeof d !== 'object' || d === null || !AddressHandle.is(d.ah) || d.ah.closed) {
       throw invalidArgType(`${name}.ud`, 'an { ah: open AddressHandle, remoteQpn, remoteQkey } object', d);
+    }
+    if (d.ah.pd !== limits.pd) {
+      throw invalidArgValue(`${name}.ud.ah`, "must belong to the QP's protection domain", d.ah.handle);
     }
     ud = {
       ah: d.ah,
@@ -300,7 +321,7 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     if (!Array.isArray(list)) throw invalidArgType(`${name}.sg`, 'an array of SGEs', list);
     if (list.length > limits.maxSge)
       throw outOfRange(`${name}.sg.length`, `<= the QP's maxSendSge (${limits.maxSge})`, list.length);
-    sg = list.map((s, i) => resolveSge(s, `${name}.sg[${i}]`, limits.pdHandle));
+    sg = resolveSges(list, `${name}.sg`, limits.pd);
     if (bare && sg.length > 0) throw invalidArgValue(`${name}.sg`, `is not taken by ${wr.opcode}`, wr.sg);
     if (fetching && (sg.length !== 1 || sg[0]?.length !== 8)) {
       throw invalidArgValue(`${name}.sg`, 'must be one 8-byte SGE for the original value', wr.sg);
@@ -322,13 +343,13 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   };
 }
 
-export function resolveRecv(wr: RecvWr, name: string, pdHandle: number, maxSge: number): ResolvedRecv {
+export function resolveRecv(wr: RecvWr, name: string, pd: ProtectionDomain, maxSge: number): ResolvedRecv {
   if (typeof wr !== 'object' || wr === null) throw invalidArgType(name, 'a receive work request', wr);
   if (!Array.isArray(wr.sg)) throw invalidArgType(`${name}.sg`, 'an array of SGEs', wr.sg);
   if (wr.sg.length > maxSge) throw outOfRange(`${name}.sg.length`, `<= ${maxSge}`, wr.sg.length);
   return {
     wrId: u64(`${name}.wrId`, wr.wrId ?? 0n),
-    sg: wr.sg.map((s, i) => resolveSge(s, `${name}.sg[${i}]`, pdHandle)),
+    sg: resolveSges(wr.sg, `${name}.sg`, pd),
   };
 }
 
@@ -337,9 +358,9 @@ export function resolveRecv(wr: RecvWr, name: string, pdHandle: number, maxSge: 
  * error about it would use: `wr` for one, `wrs[i]` in an array.
  */
 export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: string) => R): R[] {
-  return Array.isArray(wrs)
-    ? (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`))
-    : [resolve(wrs as W, 'wr')];
+  if (!Array.isArray(wrs)) return [resolve(wrs as W, 'wr')];
+  if (wrs.length > MAX_BATCH) throw outOfRange('wrs.length', `<= ${MAX_BATCH} (one post)`, wrs.length);
+  return (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`));
 }
 
 /** One work request or an array of them, as an array. */
@@ -360,16 +381,16 @@ export class PreparedWork {
   /** How many work requests each post writes. */
   readonly count: number;
   readonly #assertOpen: () => void;
-  readonly #pdHandle: number;
+  readonly #pd: ProtectionDomain;
   readonly #regions: readonly { readonly mr: MemoryRegion; readonly lkey: number }[];
   readonly #ahs: readonly AddressHandle[];
   readonly #inline: readonly { readonly bytes: Uint8Array; readonly length: number }[];
   readonly #post: () => void;
 
   /** @internal `wrs` as the caller gave them, already checked; `post` writes them. */
-  constructor(assertOpen: () => void, pdHandle: number, wrs: readonly (SendWr | RecvWr)[], post: () => void) {
+  constructor(assertOpen: () => void, pd: ProtectionDomain, wrs: readonly (SendWr | RecvWr)[], post: () => void) {
     this.#assertOpen = assertOpen;
-    this.#pdHandle = pdHandle;
+    this.#pd = pd;
     this.count = wrs.length;
     const sends = wrs as readonly SendWr[];
     this.#regions = sends.flatMap((wr) => (wr.sg ?? []).map((s) => ({ mr: s.mr, lkey: s.mr.lkey })));
@@ -385,7 +406,7 @@ export class PreparedWork {
     this.#assertOpen();
     for (const { mr, lkey } of this.#regions) {
       // closed, re-registered (new keys) or moved to another PD since: nothing is written
-      if (mr.closed || mr.lkey !== lkey || mr.pd.handle !== this.#pdHandle) {
+      if (mr.closed || mr.lkey !== lkey || mr.pd !== this.#pd) {
         throw new UverbsClosedError(`${mr.description} as prepared (closed, re-registered or moved since)`);
       }
     }

@@ -30,6 +30,7 @@ import {
 } from '../src/abi/structs.js';
 import { UverbsClosedError } from '../src/errors.js';
 import { native } from '../src/native.js';
+import type { ProtectionDomain } from '../src/protection-domain.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
 import { Ring } from '../src/ring.js';
@@ -70,9 +71,12 @@ function fifo(): number {
   return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
 }
 
+/** The QP's protection domain, as resolveSend compares it: by identity. */
+const PD = { handle: 1, description: 'ProtectionDomain 1' } as unknown as ProtectionDomain;
+
 const LIMITS: SendLimits = {
   type: 'RC',
-  pdHandle: 1,
+  pd: PD,
   maxSge: 4,
   maxInline: 0,
   flags: {
@@ -354,7 +358,7 @@ describe('rxe send queue', () => {
 
 describe('prepared work', () => {
   /** A stand-in region: what PreparedWork re-reads at each post. */
-  const region = (lkey: number) => ({ closed: false, lkey, pd: { handle: 1 }, description: `MemoryRegion ${lkey}` });
+  const region = (lkey: number) => ({ closed: false, lkey, pd: PD, description: `MemoryRegion ${lkey}` });
 
   it('re-checks at each post only what can change after preparing, and posts nothing when it has', () => {
     let posts = 0;
@@ -369,7 +373,7 @@ describe('prepared work', () => {
       () => {
         if (!open) throw new UverbsClosedError('QueuePair test');
       },
-      1,
+      PD,
       wrs,
       () => posts++,
     );
@@ -381,7 +385,8 @@ describe('prepared work', () => {
         () => Object.assign(mr, { lkey: 6 }),
         { code: 'ERR_UVERBS_CLOSED', message: expect.stringMatching(/MemoryRegion 5 as prepared/) },
       ],
-      [() => Object.assign(mr, { pd: { handle: 2 } }), { code: 'ERR_UVERBS_CLOSED' }],
+      // another PD, even one with the same handle number (another context's)
+      [() => Object.assign(mr, { pd: { handle: 1 } }), { code: 'ERR_UVERBS_CLOSED' }],
       [() => Object.assign(mr, { closed: true }), { code: 'ERR_UVERBS_CLOSED' }],
       [() => structuredClone(inline.buffer, { transfer: [inline.buffer] }), { code: 'ERR_INVALID_ARG_VALUE' }],
       [() => (open = false), { code: 'ERR_UVERBS_CLOSED', message: 'QueuePair test is closed' }],
@@ -518,7 +523,7 @@ describe('ring mappings', () => {
       );
       const [h, buffer] = native().mapRing(fd, 0n, 4096, native().layout.kinds.raw);
       expect(buffer.byteLength).toBe(4096);
-      native().unmapRing(h);
+      native().unmap(h);
     } finally {
       closeSync(fd);
     }

@@ -8,8 +8,8 @@
 import { decode } from '../abi/layout.js';
 import { rxe_create_ah_resp, rxe_queue_buf } from '../abi/rxe.js';
 import type { CompletionQueue } from '../completion-queue.js';
-import { ENOMEM } from '../errno.js';
-import { UverbsError } from '../errors.js';
+import { EINVAL, ENOMEM } from '../errno.js';
+import { UverbsClosedError, UverbsError } from '../errors.js';
 import { native } from '../native.js';
 import type { QueuePair } from '../queue-pair.js';
 import type { Ring } from '../ring.js';
@@ -20,12 +20,13 @@ import type { Datapath } from './provider.js';
 /** The ring named `name` of an object, or a closed-object error. */
 function ringOf(rings: readonly Ring[], name: string, owner: string): Ring {
   const ring = rings.find((r) => r.name === name);
-  if (ring === undefined) throw new Error(`${owner} has no ${name} ring`);
+  if (ring === undefined) throw new UverbsClosedError(`${owner} ${name} ring`);
   return ring;
 }
 
-function full(owner: string, method: string): UverbsError {
-  return new UverbsError({ errno: ENOMEM, syscall: 'none', object: owner, method, path: 'ring' });
+/** A refusal of the ring itself, with the errno rdma-core's providers give for it; nothing was posted. */
+function refused(errno: number, owner: string, method: string): UverbsError {
+  return new UverbsError({ errno, syscall: 'none', object: owner, method, path: 'ring' });
 }
 
 /** Send WRs as the addon takes them: descriptor words, and where multi-WR inline payloads are gathered. */
@@ -181,8 +182,8 @@ function recvWords(wrs: readonly ResolvedRecv[]): number {
 
 function ringRecv(queue: QueuePair | SharedReceiveQueue, d: BigUint64Array, count: number): void {
   const ring = queue.rings.find((r) => r.name === 'rq' || r.name === 'srq');
-  if (ring === undefined)
-    throw new Error(`${queue.description} has no receive ring (a QP on an SRQ receives through it)`);
+  // a QP on an SRQ has no receive ring of its own: its receives go to the SRQ
+  if (ring === undefined) throw refused(EINVAL, queue.description, 'post recv (a QP on an SRQ: post to the SRQ)');
   check(native().postRecv(ring.handle, d, count), count, queue.description, 'post recv');
 }
 
@@ -199,7 +200,7 @@ function check(result: number, count: number, owner: string, method: string): vo
   const posted = result & 0xffff;
   const status = result >>> 16;
   if (posted === count) return;
-  if (status === native().layout.statusFull) throw full(owner, method);
-  // the library sized every descriptor against the QP's limits; the slot was smaller than the kernel granted
-  throw new Error(`${owner}: a work request does not fit the ring's slot (the driver granted less than it reported)`);
+  if (status === native().layout.statusFull) throw refused(ENOMEM, owner, method);
+  // the library sized every descriptor against the QP's limits: the slot is smaller than the kernel granted
+  throw refused(EINVAL, owner, `${method} (a work request does not fit the ring's slot)`);
 }
