@@ -157,58 +157,128 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
     ctx.close();
   });
 
-  it('10: a destroy racing a use from another thread is EBUSY until it wins; nothing leaks, nothing crashes', async () => {
+  it('10: a destroy racing a use from another thread is EBUSY until it wins; nothing leaks, nothing crashes', {
+    timeout: 60_000,
+  }, async () => {
+    // Each wait has its own deadline, all of them together (cleanup included) well inside the test's 60 s;
+    // one that does not end fails saying which it was, how long it waited and what the worker had reported.
+    const RUNNING_MS = 10_000; // a new thread loading the library, under TCG
+    const LOOP_MS = 20_000;
+    const FINAL_MS = 5_000;
+    const EXIT_MS = 5_000;
+    const [REFUSALS, STOP, USES, BUSY] = [0, 1, 2, 3]; // the indices of `shared`, as use-pd.mjs spells them
     const before = { fds: fdCount(), res: resourceCounts(name) };
     const ctx = Context.open(name);
     const pd = ctx.allocPd();
-    const refusals = new SharedArrayBuffer(4); // the destroy's EBUSY count, which the worker watches
+    // live state either thread reads while the other is in a synchronous loop: the destroy's EBUSY count
+    // (the worker holds its first MR until it reaches holdUntilRefusals), a stop flag, the worker's counts
+    const shared = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
     const worker = new Worker(child('use-pd.mjs'), {
       workerData: {
         fd: ctx.fd,
         driverId: driverIdOf(name),
         release: ctx.release,
         pdHandle: pd.handle,
-        refusals,
+        shared: shared.buffer,
         holdUntilRefusals: 3,
       },
     });
-    const messages = new Promise<Record<string, unknown>[]>((resolve, reject) => {
-      const all: Record<string, unknown>[] = [];
-      worker.on('message', (m) => {
-        all.push(m);
-        if ('uses' in m) resolve(all);
+    // Everything the worker does is recorded from the start, never by a listener attached later: when its
+    // last message and its end are both pending, which they are after the synchronous loop below, Node
+    // delivers the message and emits 'exit' in one pass (Worker[kOnExit] drains the port, then emits), so
+    // a once(worker, 'exit') attached after awaiting that message could miss the exit and wait forever.
+    const seen: { messages: Record<string, unknown>[]; error?: unknown; exit?: number } = { messages: [] };
+    let changed = () => {};
+    worker.on('message', (message) => {
+      seen.messages.push(message);
+      changed();
+    });
+    worker.on('error', (error) => {
+      seen.error = error;
+      changed();
+    });
+    worker.on('exit', (code) => {
+      seen.exit = code;
+      changed();
+    });
+    const reported = () =>
+      `the worker had posted ${JSON.stringify(seen.messages)}${seen.exit === undefined ? '' : ` and exited (${seen.exit})`}; ` +
+      `it had made ${Atomics.load(shared, USES)} MRs and met ${Atomics.load(shared, BUSY)} EBUSY`;
+    /** The ms until `done()` holds; a rejection naming `what` after `ms`, or once the worker is gone without it. */
+    const waitFor = (what: string, ms: number, done: () => boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const start = performance.now();
+        const settle = (how: () => void) => {
+          clearTimeout(timer);
+          changed = () => {};
+          how();
+        };
+        const timer = setTimeout(
+          () => settle(() => reject(new Error(`reliability 10: no ${what} after ${ms} ms; ${reported()}`))),
+          ms,
+        );
+        changed = () => {
+          if (done()) settle(() => resolve(Math.round(performance.now() - start)));
+          else if (seen.exit !== undefined)
+            settle(() =>
+              reject(
+                seen.error ?? new Error(`reliability 10: the worker ended while waiting for ${what}; ${reported()}`),
+              ),
+            );
+        };
+        changed();
       });
-      worker.on('error', reject);
-    });
-    await once(worker, 'message'); // { running }: the worker holds an MR on the PD, then churns
-    let busy = 0;
-    const until = Date.now() + 60_000;
-    while (!pd.closed && Date.now() < until) {
-      try {
-        pd.close({ cascade: false });
-      } catch (error) {
-        // the worker holds the PD's lock, or an MR on it: EBUSY, and the PD stays open
-        expect(error).toMatchObject({ code: 'EBUSY', method: 'UVERBS_METHOD_PD_DESTROY' });
-        expect(pd.closed).toBe(false);
-        busy = Atomics.add(new Int32Array(refusals), 0, 1) + 1;
+    try {
+      // { running }: the worker holds an MR on the PD, and keeps it until the destroy has been refused 3 times
+      const running = await waitFor('{ running } from the worker', RUNNING_MS, () => seen.messages.length > 0);
+      let refusals = 0;
+      const started = performance.now();
+      while (!pd.closed && performance.now() - started < LOOP_MS) {
+        try {
+          pd.close({ cascade: false });
+        } catch (error) {
+          // the worker holds the PD's lock, or an MR on it: EBUSY, and the PD stays open
+          expect(error).toMatchObject({ code: 'EBUSY', method: 'UVERBS_METHOD_PD_DESTROY' });
+          expect(pd.closed).toBe(false);
+          refusals = Atomics.add(shared, REFUSALS, 1) + 1;
+        }
       }
+      const loop = Math.round(performance.now() - started);
+      expect(
+        pd.closed,
+        `reliability 10: the destroy had not won after ${loop} ms, ${refusals} refusals; ${reported()}`,
+      ).toBe(true);
+      expect(refusals).toBeGreaterThanOrEqual(3);
+      const final = await waitFor('final { uses, busy, end } from the worker', FINAL_MS, () =>
+        seen.messages.some((message) => 'uses' in message),
+      );
+      const exit = await waitFor('exit of the worker', EXIT_MS, () => seen.exit !== undefined);
+      const result = seen.messages.at(-1) as { uses: number; busy: number; end: Record<string, unknown> };
+      process.stderr.write(
+        `reliability 10 on ${name}: running after ${running} ms, loop ${loop} ms, ${refusals} refusals, final after ${final} ms, exit after ${exit} ms; ` +
+          `the worker made ${result.uses} MRs (${result.busy} EBUSY)\n`,
+      );
+      expect(seen.exit).toBe(0);
+      // the worker stops when the PD is gone: the handle lookup's ENOENT, by ioctl (7.x) or write (6.1, 6.12),
+      // which REG_MR passes through (uverbs_cmd.c: PTR_ERR of uobj_get_obj_read)
+      expect(result.end).toEqual({
+        code: 'ENOENT',
+        path: expect.any(String),
+        method: expect.stringMatching(/REG_MR/),
+      });
+      expect(resourceCounts(name).mr).toBe(before.res.mr); // no MR of the worker's outlived the race
+    } finally {
+      // after a failure: the worker is stopped before the fd is closed under it (the fd number is anyone's next)
+      if (seen.exit === undefined) {
+        Atomics.store(shared, STOP, 1);
+        Atomics.notify(shared, REFUSALS);
+        await waitFor('exit of the worker after the stop flag', 3_000, () => seen.exit !== undefined).catch(() => {
+          void worker.terminate();
+          return waitFor('exit of the worker after terminate()', 2_000, () => seen.exit !== undefined).catch(() => 0);
+        });
+      }
+      ctx.close();
     }
-    expect(pd.closed).toBe(true);
-    expect(busy).toBeGreaterThanOrEqual(3);
-    const result = (await messages).at(-1) as { uses: number; busy: number; end: Record<string, string> };
-    await once(worker, 'exit');
-    // the worker stops when the PD is gone: the handle lookup's ENOENT, by ioctl (7.x) or write (6.1, 6.12),
-    // which REG_MR passes through (uverbs_cmd.c: PTR_ERR of uobj_get_obj_read)
-    expect(result.end).toEqual({
-      code: 'ENOENT',
-      path: expect.any(String),
-      method: expect.stringMatching(/REG_MR/),
-    });
-    process.stderr.write(
-      `reliability 10 on ${name}: the destroy was refused ${busy} times; the worker made ${result.uses} MRs (${result.busy} EBUSY)\n`,
-    );
-    expect(resourceCounts(name).mr).toBe(before.res.mr); // no MR of the worker's outlived the race
-    ctx.close();
     expect({ fds: fdCount(), res: resourceCounts(name) }).toEqual(before);
   });
 
