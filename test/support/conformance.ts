@@ -95,7 +95,7 @@ export function cProgram(headers: Set<string>, statements: string[]): string {
 }
 
 /** Compiles and runs the program against `includeDirs`; returns what the kernel headers say. */
-export function kernelSays(includeDirs: string[], program: string): Expectations {
+export function kernelSays(includeDirs: string[], program: string, flags: string[] = []): Expectations {
   const dir = mkdtempSync(join(tmpdir(), 'uverbs-conformance-'));
   try {
     writeFileSync(join(dir, 'conformance.c'), program);
@@ -105,6 +105,7 @@ export function kernelSays(includeDirs: string[], program: string): Expectations
         '-std=gnu11',
         '-Wall',
         '-Werror',
+        ...flags,
         ...includeDirs.flatMap((d) => ['-I', d]),
         join(dir, 'conformance.c'),
         '-o',
