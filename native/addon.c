@@ -90,6 +90,10 @@ enum ring_kind { RING_RAW = 0, RING_RXE_CQ = 1, RING_RXE_SQ = 2, RING_RXE_RQ = 3
  *    store have been collected (V8 frees a backing store, and so calls its
  *    finalizer, only after the last ArrayBuffer over it, transferred ones
  *    included, is gone). Until then no later mmap can be placed there.
+ *    One exception: when the environment that made the buffer ends (a
+ *    Worker terminated), Node calls the finalizer at once, though a buffer
+ *    transferred to another thread may still use the memory; a mapping
+ *    alive at that point is therefore never unmapped (mapping_env_ending).
  */
 struct mapping {
   void *addr;
@@ -97,17 +101,34 @@ struct mapping {
   int kind;
   int refs;        /* the handle + the ArrayBuffer's backing store */
   int released;    /* unmap ran: the range holds anonymous filler, reserved until refs == 0 */
+  int ending;      /* its environment is ending: a finalizer call no longer means "collected" */
+  int hooked;      /* mapping_env_ending is registered with env */
+  napi_env env;
   napi_ref buffer; /* weak: the ArrayBuffer to detach at unmap */
   struct rxe_queue q;
 };
 
+/*
+ * Runs as the environment ends, before Node's own cleanup of this mapping's
+ * ArrayBuffer (cleanup hooks run newest first, and this one is added right
+ * after the buffer is made). Node then calls the buffer's finalizer even if
+ * a transfer()ed buffer in another thread still shows the memory; from here
+ * on the range is left mapped rather than risk that.
+ */
+static void mapping_env_ending(void *data) {
+  struct mapping *m = data;
+  m->hooked = 0;
+  m->ending = 1;
+}
+
 static const napi_type_tag MAPPING_TAG = {0x7576657262735f72ULL, 0x696e675f68616e64ULL}; /* "uverbs_ring_hand" */
 static const napi_type_tag WATCH_TAG = {0x7576657262735f77ULL, 0x617463685f68616eULL};   /* "uverbs_watch_han" */
 
-/* The last reference gone: nothing in JS can reach the range any more. */
+/* The last reference gone: nothing in JS can reach the range any more (unless its environment is ending). */
 static void mapping_unref(struct mapping *m) {
   if (--m->refs > 0) return;
-  munmap(m->addr, m->length);
+  if (m->hooked) napi_remove_env_cleanup_hook(m->env, mapping_env_ending, m);
+  if (!m->ending) munmap(m->addr, m->length);
   free(m);
 }
 
@@ -173,6 +194,9 @@ static napi_value mapping_wrap(napi_env env, void *addr, size_t length, int kind
     m->refs--;
     return throw_last(env);
   }
+  m->env = env;
+  if (napi_add_env_cleanup_hook(env, mapping_env_ending, m) == napi_ok) m->hooked = 1;
+  else m->ending = 1; /* cannot tell an ending environment from a collection: never unmap */
   CHECK(env, napi_create_reference(env, buffer, 0, &m->buffer));
   CHECK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)addr, &address));
   CHECK(env, napi_create_array_with_length(env, 3, &result));

@@ -97,6 +97,8 @@ describe('a view never outlives the memory it shows', () => {
       nextValues: [0xab],
     });
     expect(report.release).toEqual({ reservedBefore: true, reservedAfterCollect: false });
+    // moved out of a Worker that then ended: Node finalizes at the Worker's end, the memory must stay (it was unmapped: a fault)
+    expect(report.fromEndedWorker).toEqual({ movedLength: 4096, movedValues: [0] });
   });
 
   it('a view of a scratch region freed at reset reads as length 0 (it used to fault)', () => {

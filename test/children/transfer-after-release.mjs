@@ -81,4 +81,31 @@ const report = {};
   report.release = { reservedBefore, reservedAfterCollect };
 }
 
+// a buffer moved out of a Worker that then ends: Node finalizes the Worker's buffers at its end,
+// though the moved one lives on here, so the memory must stay mapped
+{
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(
+    `import { parentPort } from 'node:worker_threads';
+     const { UserMemory } = await import(${JSON.stringify(new URL('../../dist/src/memory.js', import.meta.url).href)});
+     const { libcSys } = await import(${JSON.stringify(new URL('../../dist/src/sys.js', import.meta.url).href)});
+     const mem = UserMemory.allocate(libcSys(), 4096);
+     mem.bytes.fill(0x11);
+     const moved = mem.bytes.buffer.transfer();
+     mem.free();
+     parentPort.postMessage(moved, [moved]);`,
+    { eval: true, type: 'module' },
+  );
+  const moved = await new Promise((resolve) => worker.once('message', resolve));
+  await worker.terminate();
+  for (let i = 0; i < 5; i++) {
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const next = UserMemory.allocate(sys, 4096);
+  next.bytes.fill(0xab);
+  report.fromEndedWorker = { movedLength: moved.byteLength, movedValues: values(moved) };
+  next.free();
+}
+
 process.stdout.write(`${JSON.stringify(report)}\n`);
