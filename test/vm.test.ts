@@ -4,35 +4,13 @@
  * anything boots; a timeout has its own status.
  */
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_SERIES } from '../src/vm/kernels.js';
 import { guestShares, VM_EXIT } from '../src/vm/run.js';
-
-const CLI = resolve('dist/src/cli/main.js');
-
-/** Runs the CLI without blocking the test worker (a VM run takes seconds). */
-function uverbs(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return uverbsIn(process.cwd(), ...args);
-}
-
-function uverbsIn(cwd: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn('node', [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+import { HAS_QEMU, uverbs, uverbsIn } from './vm-cli.js';
 
 describe('guest shares', () => {
   it('a caller directory the guest would hide (/tmp) is shared read-only, parents before children', () => {
@@ -72,7 +50,7 @@ describe('uverbs vm usage', () => {
   });
 });
 
-describe.runIf(existsSync('/usr/bin/qemu-system-x86_64'))('uverbs vm boots real kernels', () => {
+describe.runIf(HAS_QEMU)('uverbs vm boots real kernels', () => {
   it.each(KERNEL_SERIES)(
     '--kernel %s: uname -r is that series, with /dev/infiniband/uverbs0',
     { timeout: 900_000 },
@@ -102,7 +80,16 @@ describe.runIf(existsSync('/usr/bin/qemu-system-x86_64'))('uverbs vm boots real 
     try {
       writeFileSync(join(dir, 'hello'), 'from the host\n');
       mkdirSync(join(dir, 'out'));
-      const r = await uverbsIn(dir, 'vm', '-q', '-w', 'out', '--', 'sh', '-c', 'pwd; cat hello; echo back > out/reply');
+      const r = await uverbsIn(dir, [
+        'vm',
+        '-q',
+        '-w',
+        'out',
+        '--',
+        'sh',
+        '-c',
+        'pwd; cat hello; echo back > out/reply',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`${dir}\nfrom the host\n`);
       expect(readFileSync(join(dir, 'out', 'reply'), 'utf8')).toBe('back\n');

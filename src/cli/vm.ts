@@ -30,11 +30,13 @@ Options:
 
 Exit status: COMMAND's own; ${VM_EXIT.GUEST_FAILED} if the guest died first (kernel panic,
 init failure); ${VM_EXIT.TIMEOUT} on timeout; ${VM_EXIT.SETUP_FAILED} if the VM could not be prepared
-(missing tool or package, download failure).
+(missing tool or package, download failure, a tool over its time limit, an
+untrusted cache).
 
 Kernels, modules and the initramfs are cached under $UVERBS_CACHE_DIR
 (default: $XDG_CACHE_HOME/uverbs or ~/.cache/uverbs); a second run
-downloads nothing.`;
+downloads nothing. uverbs builds siw as root in a chroot there, so the
+cache must be owned by you and writable by no one else.`;
 
 const DEVICES: readonly RdmaDevice[] = ['rxe', 'siw'];
 

@@ -11,16 +11,80 @@
  *   read for state or written.
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { UntrustedCacheError, VmSetupError } from './errors.js';
+import { runTool, TOOL_TIMEOUT } from './tools.js';
 
-/** The cache root: `$UVERBS_CACHE_DIR`, else `$XDG_CACHE_HOME/uverbs`, else `~/.cache/uverbs`. */
+const WRITABLE_BY_OTHERS = 0o022;
+const STICKY = 0o1000;
+
+function mode(m: number): string {
+  return (m & 0o7777).toString(8).padStart(4, '0');
+}
+
+/**
+ * Refuses a cache directory someone else could change: the harness boots
+ * kernels from it and runs `make` as root in a chroot under it. It must be
+ * owned by the current user and writable by nobody else.
+ */
+function trustDirectory(dir: string, uid: number): void {
+  const st = statSync(dir);
+  if (st.uid !== uid) throw new UntrustedCacheError(dir, `owned by uid ${st.uid}, not by uid ${uid} running uverbs`);
+  if (st.mode & WRITABLE_BY_OTHERS) {
+    throw new UntrustedCacheError(dir, `writable by group or others (mode ${mode(st.mode)})`);
+  }
+}
+
+/** Whoever can rename an entry of a directory above the cache can swap the cache: root's or ours, or sticky. */
+function trustAncestors(dir: string, uid: number): void {
+  for (let up = dirname(dir); ; up = dirname(up)) {
+    const st = statSync(up);
+    if (st.uid !== 0 && st.uid !== uid) {
+      throw new UntrustedCacheError(up, `a directory above the cache owned by uid ${st.uid}, neither root nor ${uid}`);
+    }
+    if (st.mode & WRITABLE_BY_OTHERS && !(st.mode & STICKY)) {
+      throw new UntrustedCacheError(
+        up,
+        `a directory above the cache writable by group or others without the sticky bit (mode ${mode(st.mode)})`,
+      );
+    }
+    if (dirname(up) === up) return;
+  }
+}
+
+/**
+ * A directory in the cache (made if missing): under `$UVERBS_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/uverbs`, else `~/.cache/uverbs`. The cache root, every
+ * directory from it down to the one returned, and the directories above it
+ * are checked first ({@link UntrustedCacheError}).
+ */
 export function cacheDir(...parts: string[]): string {
-  const root = process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs');
-  const dir = join(root, ...parts);
-  mkdirSync(dir, { recursive: true });
+  const root = resolve(
+    process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs'),
+  );
+  const uid = process.getuid?.();
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  let dir = realpathSync(root);
+  if (uid !== undefined) {
+    trustAncestors(dir, uid);
+    trustDirectory(dir, uid);
+  }
+  for (const part of parts.flatMap((p) => p.split('/')).filter(Boolean)) {
+    dir = join(dir, part);
+    if (!existsSync(dir)) mkdirSync(dir, { mode: 0o755 });
+    if (uid !== undefined) trustDirectory(dir, uid);
+  }
   return dir;
 }
 
@@ -101,7 +165,7 @@ export function systemSources(etc = '/etc/apt'): AptSource[] {
 export function systemCodename(osRelease = '/etc/os-release'): string {
   const text = existsSync(osRelease) ? readFileSync(osRelease, 'utf8') : '';
   const m = /^VERSION_CODENAME=(\S+)/m.exec(text);
-  if (!m?.[1]) throw new Error(`cannot tell the Debian codename from ${osRelease}`);
+  if (!m?.[1]) throw new VmSetupError(`cannot tell the Debian codename from ${osRelease}`);
   return m[1];
 }
 
@@ -112,7 +176,7 @@ export function systemCodename(osRelease = '/etc/os-release'): string {
 export function debianMirror(sources = systemSources(), codename = systemCodename()): AptSource {
   const hit = sources.find((s) => s.suites.includes(codename) && s.components.includes('main'));
   if (!hit) {
-    throw new Error(
+    throw new VmSetupError(
       `no apt source serves '${codename} main'; uverbs fetches other suites through the mirror the system already uses`,
     );
   }
@@ -163,25 +227,26 @@ export class PrivateApt {
     );
     if (fresh) return;
     this.#progress(`apt: updating package lists for ${this.suite}`);
-    const r = spawnSync('apt-get', [...this.options, '-q', 'update'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`apt-get update (${this.suite}) failed:\n${r.stderr || r.stdout}`);
+    runTool('apt-get', [...this.options, '-q', 'update'], { timeout: TOOL_TIMEOUT.aptUpdate });
   }
 
   /** The candidate version of a package in this suite. */
   version(pkg: string): string {
     this.update();
-    const out = execFileSync('apt-cache', [...this.options, 'show', '--no-all-versions', pkg], { encoding: 'utf8' });
+    const out = runTool('apt-cache', [...this.options, 'show', '--no-all-versions', pkg], {
+      timeout: TOOL_TIMEOUT.query,
+    }).stdout.toString();
     const m = /^Version:\s*(\S+)/m.exec(out);
-    if (!m?.[1]) throw new Error(`package ${pkg} not found in ${this.suite}`);
+    if (!m?.[1]) throw new VmSetupError(`package ${pkg} not found in ${this.suite}`);
     return m[1];
   }
 
   /** Direct dependencies of a package (alternatives included), as apt-cache lists them. */
   depends(pkg: string): string[] {
     this.update();
-    const out = execFileSync('apt-cache', [...this.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
-      encoding: 'utf8',
-    });
+    const out = runTool('apt-cache', [...this.options, 'depends', '--no-recommends', '--no-suggests', pkg], {
+      timeout: TOOL_TIMEOUT.query,
+    }).stdout.toString();
     return [...out.matchAll(/^\s*\|?(?:Pre)?Depends:\s*(\S+)/gm)].map((m) => m[1] as string);
   }
 
@@ -197,7 +262,9 @@ export class PrivateApt {
     const deb = this.download(pkg, version);
     this.#progress(`apt: unpacking ${pkg} ${version}`);
     mkdirSync(root, { recursive: true });
-    execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x --keep-directory-symlink -C "$1"', deb, root]);
+    runTool('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x --keep-directory-symlink -C "$1"', deb, root], {
+      timeout: TOOL_TIMEOUT.local,
+    });
     writeFileSync(stamp, '');
   }
 
@@ -213,14 +280,12 @@ export class PrivateApt {
     this.#progress(`apt: downloading ${pkg} ${version} (${this.suite})`);
     const tmp = join(this.root, 'download');
     mkdirSync(tmp, { recursive: true });
-    const r = spawnSync('apt-get', [...this.options, '-q', 'download', `${pkg}=${version}`], {
+    runTool('apt-get', [...this.options, '-q', 'download', `${pkg}=${version}`], {
       cwd: tmp,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: TOOL_TIMEOUT.aptDownload,
     });
-    if (r.status !== 0) throw new Error(`apt-get download ${pkg}=${version} failed:\n${r.stderr || r.stdout}`);
     const got = readdirSync(tmp).find((f) => f.startsWith(want) && f.endsWith('.deb'));
-    if (!got) throw new Error(`apt-get download ${pkg}=${version} left no .deb`);
+    if (!got) throw new VmSetupError(`apt-get download ${pkg}=${version} left no .deb`);
     renameSync(join(tmp, got), join(dir, got));
     return join(dir, got);
   }

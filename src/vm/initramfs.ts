@@ -5,13 +5,13 @@
  * init version, cached as an uncompressed newc cpio.
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cacheDir, type Progress } from './apt.js';
 import { GUEST_INIT } from './guest-init.js';
 import type { Kernel } from './kernels.js';
+import { runTool, TOOL_TIMEOUT } from './tools.js';
 
 /**
  * Modules the guest loads, in this order (each after its own dependencies).
@@ -46,23 +46,34 @@ export interface Initramfs {
 
 /** insmod lines for a module and its dependencies, or undefined when modprobe finds no such module. */
 function dependencies(kernel: Kernel, module: string): string[] | undefined {
-  const r = spawnSync('modprobe', ['-d', kernel.root, '-S', kernel.release, '--show-depends', module], {
-    encoding: 'utf8',
+  const r = runTool('modprobe', ['-d', kernel.root, '-S', kernel.release, '--show-depends', module], {
+    timeout: TOOL_TIMEOUT.query,
+    check: false,
   });
   if (r.status !== 0) return undefined;
   return r.stdout
+    .toString()
     .split('\n')
     .map((l) => /^insmod (\S+)/.exec(l.trim())?.[1])
     .filter((p): p is string => p !== undefined);
 }
 
+/** The tool that decompresses a module file, by its suffix. */
+const DECOMPRESSORS: [string, string, string[]][] = [
+  ['.xz', 'xz', ['-dc']],
+  ['.zst', 'zstd', ['-dcq']],
+  ['.gz', 'gzip', ['-dc']],
+];
+
 function decompress(source: string, target: string): void {
   mkdirSync(dirname(target), { recursive: true });
-  if (source.endsWith('.xz')) writeFileSync(target, execFileSync('xz', ['-dc', source], { maxBuffer: 1 << 28 }));
-  else if (source.endsWith('.zst'))
-    writeFileSync(target, execFileSync('zstd', ['-dcq', source], { maxBuffer: 1 << 28 }));
-  else if (source.endsWith('.gz')) writeFileSync(target, execFileSync('gzip', ['-dc', source], { maxBuffer: 1 << 28 }));
-  else copyFileSync(source, target);
+  const tool = DECOMPRESSORS.find(([suffix]) => source.endsWith(suffix));
+  if (!tool) {
+    copyFileSync(source, target);
+    return;
+  }
+  const [, command, args] = tool;
+  writeFileSync(target, runTool(command, [...args, source], { timeout: TOOL_TIMEOUT.local }).stdout);
 }
 
 /** Builds (once) the initramfs for a kernel plus any extra out-of-tree modules (siw). */
@@ -71,7 +82,11 @@ export function buildInitramfs(kernel: Kernel, extraModules: string[] = [], prog
   const notModules: string[] = [];
   // out-of-tree modules (siw) declare their in-tree dependencies in modinfo
   const declared = extraModules.flatMap((ko) =>
-    execFileSync('modinfo', ['-F', 'depends', ko], { encoding: 'utf8' }).trim().split(',').filter(Boolean),
+    runTool('modinfo', ['-F', 'depends', ko], { timeout: TOOL_TIMEOUT.query })
+      .stdout.toString()
+      .trim()
+      .split(',')
+      .filter(Boolean),
   );
   for (const m of [...GUEST_MODULES, ...declared]) {
     const deps = dependencies(kernel, m);
@@ -99,8 +114,12 @@ export function buildInitramfs(kernel: Kernel, extraModules: string[] = [], prog
   }
   writeFileSync(join(stage, 'modules.order'), `${guestModules.join('\n')}\n`);
   writeFileSync(join(stage, 'init'), GUEST_INIT, { mode: 0o755 });
-  const files = execFileSync('find', ['.', '-mindepth', '1'], { cwd: stage, encoding: 'utf8' });
-  const cpio = execFileSync('cpio', ['--quiet', '-o', '-H', 'newc'], { cwd: stage, input: files, maxBuffer: 1 << 30 });
+  const files = runTool('find', ['.', '-mindepth', '1'], { cwd: stage, timeout: TOOL_TIMEOUT.local }).stdout;
+  const cpio = runTool('cpio', ['--quiet', '-o', '-H', 'newc'], {
+    cwd: stage,
+    input: files,
+    timeout: TOOL_TIMEOUT.local,
+  }).stdout;
   writeFileSync(`${path}.tmp`, cpio);
   renameSync(`${path}.tmp`, path);
   rmSync(stage, { recursive: true, force: true });

@@ -14,7 +14,6 @@
  * `linux-modules-<ver>`, without modules.dep (we run depmod).
  */
 
-import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -27,6 +26,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, PrivateApt, type Progress } from './apt.js';
+import { VmSetupError } from './errors.js';
+import { runTool, TOOL_TIMEOUT } from './tools.js';
 
 export const KERNEL_SERIES = ['6.1', '6.12', '7'] as const;
 export type KernelSeries = (typeof KERNEL_SERIES)[number];
@@ -64,7 +65,7 @@ function resolvePackages(apt: PrivateApt): { name: string; version: string }[] {
     }
   };
   visit('linux-image-amd64');
-  if (out.length === 0) throw new Error(`${apt.suite}: linux-image-amd64 leads to no kernel package`);
+  if (out.length === 0) throw new VmSetupError(`${apt.suite}: linux-image-amd64 leads to no kernel package`);
   return out;
 }
 
@@ -97,10 +98,10 @@ export function fetchKernel(series: KernelSeries, progress: Progress = () => {})
   const apt = new PrivateApt(suite, { progress });
   const packages = cachedResolution(series, () => resolvePackages(apt));
   const image = packages.find((p) => p.name.startsWith('linux-image-')) ?? packages[0];
-  if (!image) throw new Error(`${suite}: no kernel image package`);
+  if (!image) throw new VmSetupError(`${suite}: no kernel image package`);
   const release = image.name.replace(/^linux-(image|binary|modules)-/, '');
   if (!(release === series || release.startsWith(`${series}.`))) {
-    throw new Error(`${suite} carries kernel ${release}, not the ${series} series`);
+    throw new VmSetupError(`${suite} carries kernel ${release}, not the ${series} series`);
   }
   const root = cacheDir('kernels', release);
   for (const p of packages) apt.unpack(p.name, p.version, root);
@@ -115,12 +116,11 @@ export function fetchKernel(series: KernelSeries, progress: Progress = () => {})
   if (!existsSync(join(modulesDir, 'modules.dep'))) {
     progress(`vm: depmod ${release}`);
     // 7.x ships no modules.order / modules.builtin: depmod warns and carries on; keep that off the caller's stderr
-    const r = spawnSync('depmod', ['-b', root, release], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`depmod -b ${root} ${release} failed:\n${r.stderr}`);
+    runTool('depmod', ['-b', root, release], { timeout: TOOL_TIMEOUT.query });
   }
   const vmlinuz =
     findOne(join(root, 'boot'), (n) => n === `vmlinuz-${release}`) ?? findOne(usrModules, (n) => n === 'vmlinuz');
-  if (!vmlinuz) throw new Error(`kernel ${release}: no vmlinuz in ${root}`);
+  if (!vmlinuz) throw new VmSetupError(`kernel ${release}: no vmlinuz in ${root}`);
   const vmlinux = extractVmlinux(vmlinuz, join(root, 'vmlinux'), progress);
   return { series, suite, release, packageVersion: image.version, root, vmlinuz, vmlinux, modulesDir };
 }
@@ -145,8 +145,7 @@ function extractVmlinux(vmlinuz: string, target: string, progress: Progress): st
     for (let at = image.indexOf(magic); at >= 0; at = image.indexOf(magic, at + 1)) {
       const [tool, ...args] = command as [string, ...string[]];
       // trailing bytes after the stream make the tools complain; the output is what counts
-      const r = spawnSync(tool, args, { input: image.subarray(at), maxBuffer: 1 << 30 });
-      const out = r.stdout;
+      const out = runTool(tool, args, { input: image.subarray(at), timeout: TOOL_TIMEOUT.local, check: false }).stdout;
       if (out && out.length > 1 << 20 && out.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
         progress(`vm: extracted vmlinux (${tool}) for PVH boot`);
         writeFileSync(`${target}.tmp`, out);

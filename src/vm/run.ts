@@ -6,7 +6,6 @@
  * Exit status: the command's own, or one of VM_EXIT for the harness.
  */
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import type { Progress } from './apt.js';
 import { buildInitramfs, type Initramfs } from './initramfs.js';
 import { fetchKernel, type Kernel, type KernelSeries } from './kernels.js';
 import { buildSiw } from './siw.js';
+import { spawnTied, TIED_NOT_STARTED } from './tools.js';
 
 /** Exit statuses of the harness itself (a command's own status passes through). */
 export const VM_EXIT = {
@@ -179,12 +179,13 @@ async function bootOnce(
     options.progress(
       `vm: booting ${kernel.release} (${options.devs.map((d) => `${d}0`).join(', ') || 'no RDMA links'})`,
     );
-    const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // tied to this process: the kernel kills QEMU when the harness dies, even by SIGKILL
+    const qemu = spawnTied('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let qemuErr = '';
-    qemu.stdout.on('data', (c) => {
+    qemu.stdout?.on('data', (c) => {
       qemuErr += c;
     });
-    qemu.stderr.on('data', (c) => {
+    qemu.stderr?.on('data', (c) => {
       qemuErr += c;
     });
     let timedOut = false;
@@ -228,7 +229,10 @@ async function bootOnce(
     if (timedOut) {
       return { ...base, status: VM_EXIT.TIMEOUT, failure: `timed out after ${options.timeout}s${tail(console)}` };
     }
-    if (exit === -1) return { ...base, status: VM_EXIT.SETUP_FAILED, failure: `cannot start qemu-system-x86_64` };
+    if (exit === -1) return { ...base, status: VM_EXIT.SETUP_FAILED, failure: 'cannot start setpriv (util-linux)' };
+    if (exit === 127 && TIED_NOT_STARTED.test(qemuErr)) {
+      return { ...base, status: VM_EXIT.SETUP_FAILED, failure: `cannot start qemu-system-x86_64: ${qemuErr.trim()}` };
+    }
     if (status === undefined) {
       const panic = /Kernel panic[^\n]*/.exec(console)?.[0];
       const fatal = /uverbs-init: FATAL: [^\n]*/.exec(console)?.[0];

@@ -12,12 +12,13 @@
  * (tainted): module signature enforcement is off.
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, debianMirror, PrivateApt, type Progress } from './apt.js';
+import { VmSetupError } from './errors.js';
 import type { Kernel } from './kernels.js';
+import { runTool, TOOL_TIMEOUT } from './tools.js';
 
 const HEADER_PACKAGE = /^linux-(headers|kbuild)-/;
 /** The compiler a linux-headers package asks for (`gcc-14`, `gcc-16-for-host`, `linux-compiler-gcc-12-x86`). */
@@ -32,16 +33,13 @@ function suiteChroot(suite: string, packages: string[], progress: Progress): str
   const mirror = debianMirror();
   progress(`vm: debootstrap ${suite} with ${packages.join(', ')} (once; about a minute)`);
   const keyring = mirror.signedBy ? [`--keyring=${mirror.signedBy}`] : [];
-  const r = spawnSync(
+  runTool(
     'debootstrap',
     ['--variant=minbase', ...keyring, `--include=${packages.join(',')}`, suite, root, mirror.uri],
-    { encoding: 'utf8', maxBuffer: 1 << 26 },
+    {
+      timeout: TOOL_TIMEOUT.debootstrap,
+    },
   );
-  if (r.status !== 0) {
-    throw new Error(
-      `debootstrap ${suite} failed (${r.error?.message ?? `status ${r.status}`}):\n${(r.stderr || r.stdout).slice(-2000)}`,
-    );
-  }
   writeFileSync(join(root, '.uverbs-ready'), '');
   return root;
 }
@@ -56,7 +54,7 @@ export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[
   const headers = `linux-headers-${kernel.release}`;
   const headerDeps = apt.depends(headers);
   const compilers = headerDeps.filter((d) => COMPILER_PACKAGE.test(d));
-  if (compilers.length === 0) throw new Error(`${headers} names no compiler package`);
+  if (compilers.length === 0) throw new VmSetupError(`${headers} names no compiler package`);
   const root = suiteChroot(
     kernel.suite,
     [...compilers, 'make', 'libc6-dev', 'libelf-dev', 'bc', 'kmod', 'xz-utils'],
@@ -72,17 +70,21 @@ export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[
   if (!existsSync(join(src, 'siw_main.c'))) {
     mkdirSync(build, { recursive: true });
     const tarball = readdirSync(join(root, 'usr', 'src')).find((f) => f.startsWith(`linux-source-${series}.tar`));
-    if (!tarball) throw new Error(`linux-source-${series} has no source tarball`);
+    if (!tarball) throw new VmSetupError(`linux-source-${series} has no source tarball`);
     progress(`vm: extracting drivers/infiniband/sw/siw from linux-source-${series}`);
     // linux-source-X/drivers/infiniband/sw/siw/* -> build/<release>/siw/*
-    execFileSync('tar', [
-      '-xaf',
-      join(root, 'usr', 'src', tarball),
-      '-C',
-      build,
-      '--strip-components=4',
-      `linux-source-${series}/drivers/infiniband/sw/siw`,
-    ]);
+    runTool(
+      'tar',
+      [
+        '-xaf',
+        join(root, 'usr', 'src', tarball),
+        '-C',
+        build,
+        '--strip-components=4',
+        `linux-source-${series}/drivers/infiniband/sw/siw`,
+      ],
+      { timeout: TOOL_TIMEOUT.local },
+    );
   }
   progress(`vm: building siw.ko for ${kernel.release} (${compilers.join(', ')})`);
   // objtool reads /proc: mount one inside a private mount namespace, gone when make exits
@@ -97,14 +99,12 @@ export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[
     `-j${availableParallelism()}`,
     'modules',
   ];
-  const make = spawnSync(
+  runTool(
     'unshare',
     ['--mount', '--fork', 'sh', '-c', 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', root, ...makeArgs],
-    { encoding: 'utf8', maxBuffer: 1 << 26, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } },
+    { timeout: TOOL_TIMEOUT.make, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } },
   );
-  if (make.status !== 0 || !existsSync(join(src, 'siw.ko'))) {
-    throw new Error(`building siw for ${kernel.release} failed:\n${(make.stderr || make.stdout).slice(-3000)}`);
-  }
-  execFileSync('cp', [join(src, 'siw.ko'), module]);
+  if (!existsSync(join(src, 'siw.ko'))) throw new VmSetupError(`building siw for ${kernel.release} left no siw.ko`);
+  copyFileSync(join(src, 'siw.ko'), module);
   return [module];
 }

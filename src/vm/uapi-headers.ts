@@ -4,11 +4,11 @@
  * trixie (6.12) and sid (7.x) through the private apt.
  */
 
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UapiRelease } from '../abi/layout.js';
 import { cacheDir, PrivateApt, type Progress } from './apt.js';
+import { runTool, TOOL_TIMEOUT } from './tools.js';
 
 /** Which Debian suite carries linux-libc-dev of each uapi release we prove. */
 export const UAPI_SUITES: Record<UapiRelease, string> = {
@@ -29,7 +29,9 @@ export interface UapiHeaderSet {
 function systemLibcDev(): string | undefined {
   try {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-    return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'linux-libc-dev'], { encoding: 'utf8' }).trim();
+    return runTool('dpkg-query', ['-W', '-f=${Version}', 'linux-libc-dev'], { timeout: TOOL_TIMEOUT.query })
+      .stdout.toString()
+      .trim();
   } catch {
     return undefined;
   }
