@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { KERNEL_SERIES, type KernelSeries } from '../vm/kernels.js';
-import { type RdmaDevice, runInVm, VM_EXIT } from '../vm/run.js';
+import { RDMA_DEVICES, type RdmaDevice, runInVm, VM_EXIT } from '../vm/run.js';
 import { UsageError } from './usage.js';
 
 export const VM_HELP = `Usage: uverbs vm [options] -- COMMAND [ARGS...]
@@ -20,25 +20,26 @@ Options:
       --mem SIZE        guest memory (default: 2G)
       --smp N           guest CPUs (default: 2)
       --timeout SEC     give up after SEC seconds, boot included (default: 900)
-  -w, --writable DIR    let the guest write DIR (repeatable; default: none)
-  -e, --env NAME=VALUE  set a variable for COMMAND (repeatable)
+  -w, --writable DIR    let the guest write DIR (repeatable; default: none); its
+                        path may not hold whitespace or control characters
+  -e, --env NAME=VALUE  set a variable for COMMAND (repeatable); NAME is a shell
+                        identifier, VALUE reaches COMMAND verbatim
       --timing          print boot and run times to stderr
       --dmesg           print the guest's kernel log to stderr afterwards
       --console FILE    save the guest's whole serial console to FILE
   -q, --quiet           no progress messages
   -h, --help            this help
 
-Exit status: COMMAND's own; ${VM_EXIT.GUEST_FAILED} if the guest died first (kernel panic,
-init failure); ${VM_EXIT.TIMEOUT} on timeout; ${VM_EXIT.SETUP_FAILED} if the VM could not be prepared
-(missing tool or package, download failure, a tool over its time limit, an
-untrusted cache).
+Exit status: COMMAND's own; 2 for a usage mistake (an option, an --env name
+or a share path the guest cannot be given safely); ${VM_EXIT.GUEST_FAILED} if the guest died
+first (kernel panic, init failure); ${VM_EXIT.TIMEOUT} on timeout; ${VM_EXIT.SETUP_FAILED} if the VM could
+not be prepared (missing tool or package, download failure, a tool over its
+time limit, an untrusted cache).
 
 Kernels, modules and the initramfs are cached under $UVERBS_CACHE_DIR
 (default: $XDG_CACHE_HOME/uverbs or ~/.cache/uverbs); a second run
 downloads nothing. uverbs builds siw as root in a chroot there, so the
 cache must be owned by you and writable by no one else.`;
-
-const DEVICES: readonly RdmaDevice[] = ['rxe', 'siw'];
 
 export async function vmCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -71,7 +72,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
   }
   const devs = values.devs.split(',').filter(Boolean) as RdmaDevice[];
   for (const d of devs) {
-    if (!DEVICES.includes(d)) throw new UsageError(`uverbs vm: --devs takes rxe and/or siw (got '${d}')`);
+    if (!RDMA_DEVICES.includes(d)) throw new UsageError(`uverbs vm: --devs takes rxe and/or siw (got '${d}')`);
   }
   const smp = Number(values.smp);
   const timeout = Number(values.timeout);
@@ -102,6 +103,10 @@ export async function vmCommand(argv: string[]): Promise<number> {
       consoleLog: values.console,
     });
   } catch (error) {
+    // runInVm checks what reaches QEMU and the guest's shell before preparing anything: those are usage mistakes
+    if ((error as { code?: string }).code === 'ERR_INVALID_ARG_VALUE') {
+      throw new UsageError(`uverbs vm: ${(error as Error).message}`);
+    }
     process.stderr.write(`uverbs vm: cannot prepare the VM: ${(error as Error).message}\n`);
     return VM_EXIT.SETUP_FAILED;
   }

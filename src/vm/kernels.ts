@@ -100,6 +100,8 @@ export function fetchKernel(series: KernelSeries, progress: Progress = () => {})
   const image = packages.find((p) => p.name.startsWith('linux-image-')) ?? packages[0];
   if (!image) throw new VmSetupError(`${suite}: no kernel image package`);
   const release = image.name.replace(/^linux-(image|binary|modules)-/, '');
+  // the release names cache paths and goes on make's command line (siw): a Debian package name's characters only
+  if (!/^[0-9][a-z0-9.+~-]*$/.test(release)) throw new VmSetupError(`${suite}: not a kernel release: '${release}'`);
   if (!(release === series || release.startsWith(`${series}.`))) {
     throw new VmSetupError(`${suite} carries kernel ${release}, not the ${series} series`);
   }

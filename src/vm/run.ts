@@ -10,9 +10,11 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { invalidArgValue } from '../errors.js';
 import type { Progress } from './apt.js';
 import { buildInitramfs, type Initramfs } from './initramfs.js';
 import { fetchKernel, type Kernel, type KernelSeries } from './kernels.js';
+import { type GuestShare, qemuArgs } from './qemu.js';
 import { buildSiw } from './siw.js';
 import { spawnTied, TIED_NOT_STARTED } from './tools.js';
 
@@ -27,6 +29,7 @@ export const VM_EXIT = {
 } as const;
 
 export type RdmaDevice = 'rxe' | 'siw';
+export const RDMA_DEVICES: readonly RdmaDevice[] = ['rxe', 'siw'];
 
 export interface VmOptions {
   kernel: KernelSeries;
@@ -37,7 +40,7 @@ export interface VmOptions {
   timeout: number;
   /** Host directories the guest may write (mounted at the same path). */
   writable: string[];
-  /** Extra environment for the command. */
+  /** Extra environment for the command: names are shell identifiers; values reach it verbatim. */
   env: Record<string, string>;
   cwd: string;
   progress: Progress;
@@ -63,8 +66,53 @@ export interface VmResult {
   failure?: string;
 }
 
+/** Single-quotes a word for the guest's sh, unless it is plainly safe; `'` becomes `'\''`. */
 function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What the guest's sh takes as a variable name (POSIX: a name is letters, digits and underscores, not led by a digit). */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Characters a share path must not hold: the guest reads its share list
+ * with `read -r tag path mode`, one line per share, so whitespace would
+ * split the path and a newline would start another share.
+ */
+const UNSAFE_IN_SHARE = /[\s\p{Cc}]/u;
+
+/**
+ * Checks everything of `options` that reaches QEMU's command line or the
+ * guest's shell, before anything is prepared. Throws ERR_INVALID_ARG_VALUE.
+ */
+function checkOptions(command: string[], options: VmOptions): void {
+  if (
+    !Array.isArray(command) ||
+    command.length === 0 ||
+    command.some((a) => typeof a !== 'string' || a.includes('\0'))
+  ) {
+    throw invalidArgValue('command', 'must be a non-empty list of strings without NUL', command);
+  }
+  for (const [name, value] of Object.entries(options.env)) {
+    if (!SHELL_NAME.test(name)) {
+      throw invalidArgValue('env', 'has a name that is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)', name);
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw invalidArgValue(`env.${name}`, 'must be a string without NUL', value);
+    }
+  }
+  for (const d of options.devs) {
+    if (!RDMA_DEVICES.includes(d)) throw invalidArgValue('devs', `must list only ${RDMA_DEVICES.join(', ')}`, d);
+  }
+  if (!/^\d+[MG]?$/i.test(options.memory)) {
+    throw invalidArgValue('memory', 'must be a size such as 2G or 1536M', options.memory);
+  }
+  if (!Number.isInteger(options.smp) || options.smp < 1 || options.smp > 64) {
+    throw invalidArgValue('smp', 'must be an integer from 1 to 64', options.smp);
+  }
+  if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
+    throw invalidArgValue('timeout', 'must be a positive number of seconds', options.timeout);
+  }
 }
 
 /** A unix socket QEMU connects to (chardev socket, client mode); bytes go to `sink`. */
@@ -84,10 +132,11 @@ function readNumber(path: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** What every boot of one run uses: the kernel and its initramfs, prepared once. */
+/** What every boot of one run uses, prepared once: the kernel, its initramfs, the shares. */
 interface Prepared {
   kernel: Kernel;
   initramfs: Initramfs;
+  shares: GuestShare[];
   /** When the run began (Date.now()), downloads and earlier attempts included. */
   started: number;
 }
@@ -95,7 +144,7 @@ interface Prepared {
 async function bootOnce(
   command: string[],
   options: VmOptions,
-  { kernel, initramfs, started }: Prepared,
+  { kernel, initramfs, shares, started }: Prepared,
 ): Promise<VmResult & { commandStarted: boolean }> {
   const run = mkdtempSync(join(tmpdir(), 'uverbs-vm-'));
   const servers: Server[] = [];
@@ -118,64 +167,19 @@ async function bootOnce(
     ].join('\n');
     writeFileSync(join(run, 'command'), script);
     writeFileSync(join(run, 'links'), options.devs.map((d) => `${d}0 ${d}\n`).join(''));
-    const shares = guestShares(
-      realpathSync(options.cwd),
-      options.writable.map((d) => realpathSync(d)),
-    );
     writeFileSync(join(run, 'shares'), shares.map((s) => `${s.tag} ${s.dir} ${s.readonly ? 'ro' : 'rw'}\n`).join(''));
 
     servers.push(await listen(join(run, 'stdout.sock'), options.stdout));
     servers.push(await listen(join(run, 'stderr.sock'), options.stderr));
 
-    const fs9p = (id: string, path: string, tag: string, readonly: boolean) => [
-      '-fsdev',
-      `local,id=${id},path=${path},security_model=none,multidevs=remap${readonly ? ',readonly=on' : ''}`,
-      '-device',
-      `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
-    ];
-    const args = [
-      '-nodefaults',
-      '-no-user-config',
-      '-no-reboot',
-      '-display',
-      'none',
-      '-machine',
-      'pc,accel=tcg',
-      '-cpu',
-      'max',
-      '-smp',
-      String(options.smp),
-      '-m',
-      options.memory,
-      '-kernel',
-      kernel.vmlinux ?? kernel.vmlinuz,
-      '-initrd',
-      initramfs.path,
-      '-append',
-      'console=ttyS0 quiet loglevel=4 panic=-1 mitigations=off',
-      '-chardev',
-      `file,id=console,path=${join(run, 'console.log')}`,
-      '-serial',
-      'chardev:console',
-      '-device',
-      'virtio-serial-pci,id=vser',
-      '-chardev',
-      `socket,id=out,path=${join(run, 'stdout.sock')}`,
-      '-device',
-      'virtserialport,bus=vser.0,chardev=out,name=uverbs.stdout',
-      '-chardev',
-      `socket,id=err,path=${join(run, 'stderr.sock')}`,
-      '-device',
-      'virtserialport,bus=vser.0,chardev=err,name=uverbs.stderr',
-      ...fs9p('root', '/', 'uverbs.root', true),
-      ...fs9p('results', run, 'uverbs.results', false),
-      ...shares.flatMap((s, i) => fs9p(`share${i}`, s.dir, s.tag, s.readonly)),
-      '-netdev',
-      'user,id=n0,restrict=on',
-      '-device',
-      // no option ROM: PVH boot needs no network boot firmware
-      'virtio-net-pci,netdev=n0,romfile=',
-    ];
+    const args = qemuArgs({
+      kernel: kernel.vmlinux ?? kernel.vmlinuz,
+      initrd: initramfs.path,
+      run,
+      shares,
+      memory: options.memory,
+      smp: options.smp,
+    });
     options.progress(
       `vm: booting ${kernel.release} (${options.devs.map((d) => `${d}0`).join(', ') || 'no RDMA links'})`,
     );
@@ -257,12 +261,36 @@ const BOOT_ATTEMPTS = 3;
  * makes the datapath ~40x slower, so instead a guest that dies before the
  * command has started (nothing ran) is booted again, and says so on stderr.
  * A guest that dies after the command started is reported as it is.
+ *
+ * What reaches QEMU's command line or the guest's shell is checked first,
+ * before anything is prepared: --env names must be shell identifiers, share
+ * paths (the writable directories, and the caller's directory when the
+ * guest would hide it) must hold no whitespace or
+ * control characters; ERR_INVALID_ARG_VALUE otherwise.
  */
 export async function runInVm(command: string[], options: VmOptions): Promise<VmResult> {
+  checkOptions(command, options);
+  const cwd = realpathSync(options.cwd);
+  const writable = options.writable.map((d) => realpathSync(d));
+  const shares = guestShares(cwd, writable);
+  for (const s of shares) {
+    if (!UNSAFE_IN_SHARE.test(s.dir)) continue;
+    const name = s.readonly ? 'cwd' : 'writable';
+    throw invalidArgValue(
+      name,
+      'must not contain whitespace or control characters when the guest mounts it (its share list is read one "tag path mode" line at a time)',
+      s.dir,
+    );
+  }
   const started = Date.now();
   const kernel = fetchKernel(options.kernel, options.progress);
   const extra = options.devs.includes('siw') ? buildSiw(kernel, options.progress) : [];
-  const prepared: Prepared = { kernel, initramfs: buildInitramfs(kernel, extra, options.progress), started };
+  const prepared: Prepared = {
+    kernel,
+    initramfs: buildInitramfs(kernel, extra, options.progress),
+    shares,
+    started,
+  };
   for (let attempt = 1; ; attempt++) {
     const { commandStarted, ...result } = await bootOnce(command, options, prepared);
     const crashedBooting =
@@ -287,7 +315,7 @@ function under(path: string, dir: string): boolean {
  * directory read-only when it lies under a path the guest hides (a checkout
  * in /tmp). Parents come first so nested mounts land on top of them.
  */
-export function guestShares(cwd: string, writable: string[]): { tag: string; dir: string; readonly: boolean }[] {
+export function guestShares(cwd: string, writable: string[]): GuestShare[] {
   const list = writable.map((dir) => ({ dir, readonly: false }));
   const hidden = GUEST_TMPFS.some((t) => under(cwd, t));
   if (hidden && !writable.some((w) => under(cwd, w))) list.push({ dir: cwd, readonly: true });
