@@ -22,6 +22,14 @@ describe('guest shares', () => {
   it('a caller directory the guest sees through the root needs no share', () => {
     expect(guestShares('/work/co', [])).toEqual([]);
   });
+  it('this package, when the guest would hide it, is shared read-only (the guest runs its uverbs)', () => {
+    expect(guestShares('/work/co', [], ['/tmp/pkg'])).toEqual([
+      { tag: 'uverbs.share0', dir: '/tmp/pkg', readonly: true },
+    ]);
+    expect(guestShares('/tmp/pkg/sub', [], ['/tmp/pkg'])).toEqual([
+      { tag: 'uverbs.share0', dir: '/tmp/pkg', readonly: true },
+    ]);
+  });
   it('a writable share that already holds the caller directory is enough', () => {
     expect(guestShares('/tmp/co/sub', ['/tmp/co'])).toEqual([
       { tag: 'uverbs.share0', dir: '/tmp/co', readonly: false },

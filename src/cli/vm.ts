@@ -12,7 +12,11 @@ export const VM_HELP = `Usage: uverbs vm [options] -- COMMAND [ARGS...]
 Boots a Debian kernel under QEMU (software emulation, no KVM needed) with
 the RDMA modules loaded and rxe0 (and siw0) on a virtio NIC, shares this
 machine's root read-only, runs COMMAND in the current directory inside the
-guest, streams its output, and exits with COMMAND's exit status.
+guest, streams its output, and exits with COMMAND's exit status. In the
+guest, \`uverbs\` on PATH is this package's own CLI, and npm and npx run
+offline, without lifecycle scripts or bin links (the tree is read-only and
+there is no network): \`npx uverbs\` in this package's directory runs it, a
+package that is not installed fails at once (ENOTCACHED).
 
 Options:
   -k, --kernel SERIES   6.1 (bookworm, default), 6.12 (trixie) or 7 (sid)

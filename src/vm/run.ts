@@ -6,10 +6,20 @@
  * Exit status: the command's own, or one of VM_EXIT for the harness.
  */
 
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { invalidArgValue } from '../errors.js';
 import type { Progress } from './apt.js';
 import { buildInitramfs, type Initramfs } from './initramfs.js';
@@ -81,6 +91,28 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 const UNSAFE_IN_SHARE = /[\s\p{Cc}]/u;
 
+/** Where the guest sees the results share (guest-init.ts mounts it there), and the `uverbs` launcher in it. */
+const GUEST_RESULTS = '/run/uverbs';
+const GUEST_BIN = `${GUEST_RESULTS}/bin`;
+
+const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * npm and npx in the guest: no network (user networking with restrict=on)
+ * and a read-only tree. Offline, a package that is not here fails at once
+ * (ENOTCACHED) instead of waiting on a registry; `npx uverbs` in this
+ * package's directory links the package into npx's cache (under the guest's
+ * /tmp), where lifecycle scripts would rebuild it (`prepare`) and bin links
+ * would chmod its read-only files, so neither runs, and npx finds `uverbs`
+ * on PATH. The caller's --env overrides any of them.
+ */
+const GUEST_NPM_ENV = {
+  npm_config_offline: 'true',
+  npm_config_update_notifier: 'false',
+  npm_config_ignore_scripts: 'true',
+  npm_config_bin_links: 'false',
+};
+
 /**
  * Checks everything of `options` that reaches QEMU's command line or the
  * guest's shell, before anything is prepared. Throws ERR_INVALID_ARG_VALUE.
@@ -115,6 +147,22 @@ function checkOptions(command: string[], options: VmOptions): void {
   }
 }
 
+/**
+ * This package's directory and its `uverbs` bin (package.json "bin"),
+ * found from this file, or undefined when it is not inside the package.
+ */
+function ownPackage(): { root: string; bin: string } | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; bin?: Record<string, string> };
+      const bin = pkg.bin?.uverbs;
+      if (pkg.name === 'uverbs' && typeof bin === 'string') return { root: dir, bin: join(dir, bin) };
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 /** A unix socket QEMU connects to (chardev socket, client mode); bytes go to `sink`. */
 function listen(path: string, sink: NodeJS.WritableStream): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -137,6 +185,8 @@ interface Prepared {
   kernel: Kernel;
   initramfs: Initramfs;
   shares: GuestShare[];
+  /** This package's `uverbs` bin, put on the guest's PATH. */
+  bin?: string;
   /** When the run began (Date.now()), downloads and earlier attempts included. */
   started: number;
 }
@@ -144,21 +194,32 @@ interface Prepared {
 async function bootOnce(
   command: string[],
   options: VmOptions,
-  { kernel, initramfs, shares, started }: Prepared,
+  { kernel, initramfs, shares, bin, started }: Prepared,
 ): Promise<VmResult & { commandStarted: boolean }> {
   const run = mkdtempSync(join(tmpdir(), 'uverbs-vm-'));
   const servers: Server[] = [];
   try {
-    const env = {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    const env: Record<string, string> = {
+      PATH: GUEST_PATH,
       HOME: '/tmp',
       LANG: process.env.LANG ?? 'C.UTF-8',
       TERM: process.env.TERM ?? 'dumb',
       UVERBS_IN_VM: '1',
       UVERBS_VM_KERNEL: options.kernel,
       UVERBS_TEST_DEVICE: options.devs.includes('rxe') ? 'rxe0' : 'siw0',
+      ...GUEST_NPM_ENV,
       ...options.env,
     };
+    if (bin) {
+      // the package's own CLI as `uverbs`, first on PATH: the command runs this package, not an npm lookup
+      mkdirSync(join(run, 'bin'));
+      writeFileSync(
+        join(run, 'bin', 'uverbs'),
+        `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(bin)} "$@"\n`,
+      );
+      chmodSync(join(run, 'bin', 'uverbs'), 0o755);
+      env.PATH = `${GUEST_BIN}:${env.PATH}`;
+    }
     const script = [
       ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
       `cd ${shellQuote(options.cwd)} || exit 125`,
@@ -264,18 +325,19 @@ const BOOT_ATTEMPTS = 3;
  *
  * What reaches QEMU's command line or the guest's shell is checked first,
  * before anything is prepared: --env names must be shell identifiers, share
- * paths (the writable directories, and the caller's directory when the
- * guest would hide it) must hold no whitespace or
+ * paths (the writable directories, and the caller's directory or this
+ * package's when the guest would hide them) must hold no whitespace or
  * control characters; ERR_INVALID_ARG_VALUE otherwise.
  */
 export async function runInVm(command: string[], options: VmOptions): Promise<VmResult> {
   checkOptions(command, options);
   const cwd = realpathSync(options.cwd);
   const writable = options.writable.map((d) => realpathSync(d));
-  const shares = guestShares(cwd, writable);
+  const own = ownPackage();
+  const shares = guestShares(cwd, writable, own ? [own.root] : []);
   for (const s of shares) {
     if (!UNSAFE_IN_SHARE.test(s.dir)) continue;
-    const name = s.readonly ? 'cwd' : 'writable';
+    const name = !s.readonly ? 'writable' : s.dir === cwd ? 'cwd' : 'the uverbs package directory';
     throw invalidArgValue(
       name,
       'must not contain whitespace or control characters when the guest mounts it (its share list is read one "tag path mode" line at a time)',
@@ -289,6 +351,7 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     kernel,
     initramfs: buildInitramfs(kernel, extra, options.progress),
     shares,
+    bin: own?.bin,
     started,
   };
   for (let attempt = 1; ; attempt++) {
@@ -311,14 +374,18 @@ function under(path: string, dir: string): boolean {
 }
 
 /**
- * The 9p shares beyond the root: every writable directory, and the caller's
- * directory read-only when it lies under a path the guest hides (a checkout
- * in /tmp). Parents come first so nested mounts land on top of them.
+ * The 9p shares beyond the root: every writable directory, and read-only
+ * the caller's directory and any of `visible` (this package's directory,
+ * whose `uverbs` the guest runs) that lie under a path the guest hides (a
+ * checkout in /tmp). Parents come first so nested mounts land on top of them.
  */
-export function guestShares(cwd: string, writable: string[]): GuestShare[] {
+export function guestShares(cwd: string, writable: string[], visible: string[] = []): GuestShare[] {
   const list = writable.map((dir) => ({ dir, readonly: false }));
-  const hidden = GUEST_TMPFS.some((t) => under(cwd, t));
-  if (hidden && !writable.some((w) => under(cwd, w))) list.push({ dir: cwd, readonly: true });
+  // shortest first: a directory inside one already shared needs no share of its own
+  for (const dir of [cwd, ...visible].sort((a, b) => a.length - b.length)) {
+    const hidden = GUEST_TMPFS.some((t) => under(dir, t));
+    if (hidden && !list.some((s) => under(dir, s.dir))) list.push({ dir, readonly: true });
+  }
   return list.sort((a, b) => a.dir.length - b.dir.length).map((s, i) => ({ ...s, tag: `uverbs.share${i}` }));
 }
 
