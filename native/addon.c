@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -99,12 +100,13 @@ struct mapping {
   void *addr;
   size_t length;
   int kind;
-  int refs;        /* the handle + the ArrayBuffer's backing store */
+  int refs;        /* the handle, the ArrayBuffer object, the ArrayBuffer's backing store */
   int released;    /* unmap ran: the range holds anonymous filler, reserved until refs == 0 */
   int ending;      /* its environment is ending: a finalizer call no longer means "collected" */
   int hooked;      /* mapping_env_ending is registered with env */
   napi_env env;
   napi_ref buffer; /* weak: the ArrayBuffer to detach at unmap */
+  napi_ref keep;   /* strong on the handle until the backing store is gone (see mapping_wrap) */
   struct rxe_queue q;
 };
 
@@ -140,10 +142,20 @@ static void mapping_finalize_handle(napi_env env, void *data, void *hint) {
   mapping_unref(m);
 }
 
+/* The backing store is gone: every ArrayBuffer that showed the memory, transferred ones included. */
 static void mapping_finalize_buffer(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)data;
-  mapping_unref(hint);
+  struct mapping *m = hint;
+  if (m->keep != NULL) napi_delete_reference(env, m->keep);
+  m->keep = NULL;
+  mapping_unref(m);
+}
+
+/* The ArrayBuffer object is gone (detached or not): nothing, not even a pending fs operation, holds it. */
+static void mapping_finalize_object(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  mapping_unref(data);
 }
 
 /*
@@ -197,6 +209,20 @@ static napi_value mapping_wrap(napi_env env, void *addr, size_t length, int kind
   m->env = env;
   if (napi_add_env_cleanup_hook(env, mapping_env_ending, m) == napi_ok) m->hooked = 1;
   else m->ending = 1; /* cannot tell an ending environment from a collection: never unmap */
+  /*
+   * Two more holds, so the range is unmapped only from a finalizer that
+   * runs after mapping_env_ending at an environment's end:
+   * - the handle stays alive until the backing store is gone (Node may
+   *   call the backing store's finalizer first thing at an environment's
+   *   end, and it must never be the last reference);
+   * - the ArrayBuffer object itself counts: a detached buffer's backing
+   *   store is freed at once, but an operation in flight (fs.read into its
+   *   view, on the threadpool) holds the object and its raw pointer, and
+   *   must land in the filler, never in whatever is mapped there next.
+   */
+  CHECK(env, napi_create_reference(env, handle, 1, &m->keep));
+  m->refs++;
+  if (napi_add_finalizer(env, buffer, m, mapping_finalize_object, NULL, NULL) != napi_ok) m->refs--;
   CHECK(env, napi_create_reference(env, buffer, 0, &m->buffer));
   CHECK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)addr, &address));
   CHECK(env, napi_create_array_with_length(env, 3, &result));
@@ -258,6 +284,10 @@ static napi_value map_ring(napi_env env, napi_callback_info info) {
       napi_get_value_bigint_uint64(env, argv[1], &offset, &lossless) != napi_ok || !lossless || length <= 0 ||
       kind < RING_RAW || kind > RING_RXE_RQ)
     return throw_type(env, "mapRing(fd, offset: bigint, length, kind)");
+  /* a driver's ring comes from a character device; a file could shrink under the mapping (SIGBUS on access) */
+  struct stat st;
+  if (fstat(fd, &st) != 0) return throw_errno(env, "fstat", errno);
+  if (!S_ISCHR(st.st_mode)) return throw_errno(env, "mmap", ENODEV);
   void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
   if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
   return mapping_wrap(env, addr, (size_t)length, kind);

@@ -98,7 +98,10 @@ describe('a view never outlives the memory it shows', () => {
     });
     expect(report.release).toEqual({ reservedBefore: true, reservedAfterCollect: false });
     // moved out of a Worker that then ended: Node finalizes at the Worker's end, the memory must stay (it was unmapped: a fault)
-    expect(report.fromEndedWorker).toEqual({ movedLength: 4096, movedValues: [0] });
+    expect(report.fromEndedWorker_free).toEqual({ movedLength: 4096, movedValues: [0] });
+    expect(report.fromEndedWorker_collected).toEqual({ movedLength: 4096, movedValues: [0x11] });
+    // fs.read in flight into freed memory: the range stays reserved while the detached buffer object lives
+    expect(report.pendingRead).toEqual({ read: 17, nextAtSameAddress: false, nextValues: [0xab] });
   });
 
   it('a view of a scratch region freed at reset reads as length 0 (it used to fault)', () => {

@@ -82,21 +82,33 @@ const report = {};
 }
 
 // a buffer moved out of a Worker that then ends: Node finalizes the Worker's buffers at its end,
-// though the moved one lives on here, so the memory must stay mapped
-{
+// though the moved one lives on here, so the memory must stay mapped; with the memory freed first,
+// and with its handle already collected in the Worker (so only the backing store holds it)
+for (const variant of ['free', 'collected']) {
   const { Worker } = await import('node:worker_threads');
   const worker = new Worker(
     `import { parentPort } from 'node:worker_threads';
      const { UserMemory } = await import(${JSON.stringify(new URL('../../dist/src/memory.js', import.meta.url).href)});
      const { libcSys } = await import(${JSON.stringify(new URL('../../dist/src/sys.js', import.meta.url).href)});
-     const mem = UserMemory.allocate(libcSys(), 4096);
+     let mem = UserMemory.allocate(libcSys(), 4096);
      mem.bytes.fill(0x11);
      const moved = mem.bytes.buffer.transfer();
-     mem.free();
-     parentPort.postMessage(moved, [moved]);`,
-    { eval: true, type: 'module' },
+     if (${JSON.stringify(variant)} === 'free') mem.free();
+     mem = undefined;
+     parentPort.postMessage(moved, [moved]);
+     for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+     parentPort.postMessage('collected');
+     setInterval(() => {}, 1000);`,
+    { eval: true, type: 'module' }, // the Worker inherits --expose-gc
   );
-  const moved = await new Promise((resolve) => worker.once('message', resolve));
+  const messages = [];
+  await new Promise((resolve) =>
+    worker.on('message', (m) => {
+      messages.push(m);
+      if (m === 'collected') resolve();
+    }),
+  );
+  const moved = messages[0];
   await worker.terminate();
   for (let i = 0; i < 5; i++) {
     globalThis.gc();
@@ -104,7 +116,37 @@ const report = {};
   }
   const next = UserMemory.allocate(sys, 4096);
   next.bytes.fill(0xab);
-  report.fromEndedWorker = { movedLength: moved.byteLength, movedValues: values(moved) };
+  // freed: the filler's zeros; never freed: still its own bytes; never the next mapping's, never a fault
+  report[`fromEndedWorker_${variant}`] = { movedLength: moved.byteLength, movedValues: values(moved) };
+  new Uint8Array(moved).fill(0x22);
+  next.free();
+}
+
+// a read in flight on the threadpool into memory freed meanwhile lands in the filler, never in the next mapping
+{
+  const { execFileSync } = await import('node:child_process');
+  const { constants, mkdtempSync, openSync, read, writeSync, closeSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const fifo = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const rfd = openSync(fifo, constants.O_RDWR); // blocking: the read waits on the threadpool
+  const { address, finished } = (() => {
+    const mem = UserMemory.allocate(sys, 4096);
+    const finished = new Promise((resolve) => read(rfd, mem.bytes, 0, 4096, null, (error, n) => resolve(error ?? n)));
+    mem.free();
+    return { address: mem.address, finished };
+  })();
+  for (let i = 0; i < 10; i++) {
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const next = UserMemory.allocate(sys, 4096);
+  next.bytes.fill(0xab);
+  writeSync(rfd, Buffer.from('bytes from a file'));
+  const n = await finished;
+  report.pendingRead = { read: n, nextAtSameAddress: next.address === address, nextValues: values(next.bytes.buffer) };
+  closeSync(rfd);
   next.free();
 }
 
