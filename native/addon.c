@@ -547,6 +547,16 @@ static void watch_ready(uv_poll_t *poll, int status, int events) {
   napi_get_global(env, &recv);
   napi_create_int32(env, status, &arg);
   if (callback != NULL) napi_make_callback(env, async, recv, callback, 1, &arg, NULL);
+  /*
+   * A callback that threw: report it as Node reports an exception from any
+   * event-loop callback (process 'uncaughtException'), rather than leave it
+   * pending, to be thrown by the next, unrelated call into this addon.
+   */
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  }
   napi_async_destroy(env, async);
   napi_close_handle_scope(env, scope);
 }

@@ -120,11 +120,11 @@ export class AsyncEventQueue extends KernelObject {
     return new UverbsError({ errno, syscall, object: 'UVERBS_OBJECT_ASYNC_EVENT', method: syscall, path: 'ioctl' });
   }
 
-  protected destroy(): void {
-    // stop watching before the fd goes: a poll handle must never outlive its fd
+  /** Stops watching before the fd goes; a failed close(2) still releases the fd. */
+  protected destroy(): Error | undefined {
     this.released();
     const r = this.context.sys.close(this.fd);
-    if (r < 0) throw this.#error(-r, 'close');
+    return r < 0 ? this.#error(-r, 'close') : undefined;
   }
 
   protected override released(): void {

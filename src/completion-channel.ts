@@ -70,6 +70,16 @@ export class CompletionChannel extends KernelObject {
   #readable(status: number): void {
     this.#watch = undefined;
     if (this.closed) return;
+    try {
+      this.#dispatchEvent(status);
+    } catch (error) {
+      // nothing may leave a waiter hanging: a failed read, allocation or re-arm ends every wait
+      this.#settle((w) => w.reject(error as Error));
+    }
+  }
+
+  /** Reads one event (or takes a failed poll's status), wakes the CQs it names and watches again. */
+  #dispatchEvent(status: number): void {
     const size = ib_uverbs_comp_event_desc.size;
     this.#buffer ??= UserMemory.allocate(this.context.sys, size);
     const n = status < 0 ? status : this.context.sys.read(this.fd, this.#buffer.address, size);
@@ -100,13 +110,12 @@ export class CompletionChannel extends KernelObject {
     for (const w of all) each(w);
   }
 
-  protected destroy(): void {
-    // stop watching before the fd goes: a poll handle must never outlive its fd
+  /** Stops watching before the fd goes; a failed close(2) still releases the fd. */
+  protected destroy(): Error | undefined {
     this.released();
     const r = this.context.sys.close(this.fd);
-    if (r < 0) {
-      throw new UverbsError({ errno: -r, syscall: 'close', object: this.description, method: 'close', path: 'write' });
-    }
+    if (r >= 0) return undefined;
+    return new UverbsError({ errno: -r, syscall: 'close', object: this.description, method: 'close', path: 'write' });
   }
 
   protected override released(): void {

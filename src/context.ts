@@ -22,7 +22,7 @@ import { CompletionQueue, type CompletionQueueOptions } from './completion-queue
 import { type DeviceInfo, findDevice } from './device.js';
 import { Dispatcher, type TraceEvent } from './dispatch.js';
 import { detectDriverId } from './driver-id.js';
-import { EOPNOTSUPP, errnoName } from './errno.js';
+import { EOPNOTSUPP } from './errno.js';
 import { type CallPath, checkPort, invalidArgType, outOfRange, UverbsError, UverbsUnsupportedError } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { Scratch } from './memory.js';
@@ -286,10 +286,12 @@ export class Context extends KernelObject {
     return !(dependent instanceof CompletionChannel || dependent instanceof AsyncEventQueue);
   }
 
-  protected destroy(): void {
+  /** Closing the fd destroys every object made through it; a failed close(2) still releases the fd. */
+  protected destroy(): Error | undefined {
     this.#scratch.free();
     if (this.#legacyAsyncFd !== undefined) this.sys.close(this.#legacyAsyncFd);
     const r = this.sys.close(this.#fd);
-    if (r < 0) throw new Error(`close(${this.device.path}): ${errnoName(-r)}`);
+    if (r >= 0) return undefined;
+    return new UverbsError({ errno: -r, syscall: 'close', object: this.device.name, method: 'close', path: 'ioctl' });
   }
 }

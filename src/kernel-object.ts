@@ -50,8 +50,15 @@ export abstract class KernelObject implements Disposable {
     if (this.#closed) throw new UverbsClosedError(this.description);
   }
 
-  /** Releases the kernel object itself; called once, after every dependent is closed. */
-  protected abstract destroy(): void;
+  /**
+   * Releases the kernel object itself; called once, after every dependent
+   * is closed. Throwing means the object still exists (the kernel refused,
+   * e.g. EBUSY) and stays open. Returning an error means it is gone all the
+   * same (close(2) releases an fd even when it reports an error): the
+   * object is marked closed, then the error is thrown.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most objects return nothing; an fd owner returns the error of a close(2) that released the fd anyway
+  protected abstract destroy(): void | Error;
 
   /**
    * Whether destroying this object takes `dependent` down with it in the
@@ -80,7 +87,7 @@ export abstract class KernelObject implements Disposable {
     if (options.cascade ?? true) {
       for (const dependent of [...this.#dependents].reverse()) dependent.close();
     }
-    this.destroy();
+    const error = this.destroy();
     this.#markClosed();
     for (const dependent of [...this.#dependents].reverse()) {
       if (this.takesDown(dependent)) dependent.#forget();
@@ -89,6 +96,7 @@ export abstract class KernelObject implements Disposable {
         this.#dependents.delete(dependent);
       }
     }
+    if (error) throw error;
   }
 
   #markClosed(): void {

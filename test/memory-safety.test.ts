@@ -168,6 +168,31 @@ describe('a pending wait cannot abort the process', () => {
     }
   });
 
+  it('a wait callback that throws is an uncaught exception of the event loop, not thrown later by an unrelated addon call', () => {
+    const r = runChild('throwing-callback.mjs');
+    expect(r.stdout.trim().split('\n')).toEqual(['uncaught: thrown in the wait callback', 'next call returned']);
+    expect(r.status).toBe(0);
+  });
+
+  it('a close(2) that fails still closes the object (the fd is gone either way), then reports the errno', () => {
+    const kernel = new FakeKernel();
+    const ctx = Context.open(FAKE_DEVICE, { sys: kernel });
+    const queue = AsyncEventQueue.open(ctx, 1_000_000);
+    let closes = 0;
+    kernel.close = () => {
+      closes++;
+      return -5; // EIO
+    };
+    expect(() => queue.close()).toThrow(
+      expect.objectContaining({ name: 'UverbsError', code: 'EIO', syscall: 'close' }),
+    );
+    expect(queue.closed).toBe(true);
+    queue.close(); // already closed: no second close(2) of an fd number that may be someone else's by now
+    expect(closes).toBe(1);
+    expect(() => ctx.close()).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect([ctx.closed, closes]).toEqual([true, 2]);
+  });
+
   it('a wait that cannot start is a UverbsError with the errno (was a plain Error)', async () => {
     const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
     const queue = AsyncEventQueue.open(ctx, 1_000_000); // no such fd
