@@ -55,10 +55,17 @@ describe.runIf(HAS_QEMU)('QEMU dies with the harness', () => {
     // let it get into the boot
     await new Promise((r) => setTimeout(r, 2000));
     expect(alive(qemu as number)).toBe(true);
-    process.kill(harness, 'SIGKILL');
-    expect((await run).signal).toBe('SIGKILL');
-    const gone = await waitFor(() => !alive(qemu as number), 10);
-    expect(gone, `QEMU (pid ${qemu}) still runs after its harness was SIGKILLed`).toBe(true);
+    // a SIGKILLed harness cannot remove its run directory (the results share): the test does
+    const cmdline = readFileSync(`/proc/${qemu}/cmdline`, 'utf8').split('\0');
+    const results = cmdline.find((a) => a.includes('id=results,'))?.match(/path=([^,]*)/)?.[1];
+    try {
+      process.kill(harness, 'SIGKILL');
+      expect((await run).signal).toBe('SIGKILL');
+      const gone = await waitFor(() => !alive(qemu as number), 10);
+      expect(gone, `QEMU (pid ${qemu}) still runs after its harness was SIGKILLed`).toBe(true);
+    } finally {
+      if (results?.includes('uverbs-vm-')) rmSync(results, { recursive: true, force: true });
+    }
   });
 });
 
