@@ -48,7 +48,7 @@ export {
   type QueuePairOptions,
   type RemoteQp,
 } from './queue-pair.js';
-export { Ring, type RingName, type RingSpec } from './ring.js';
+export type { Ring, RingName, RingSpec } from './ring.js';
 export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';
 export type { Mapping, Sys } from './sys.js';
 export {

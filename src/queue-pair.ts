@@ -21,7 +21,6 @@ import type { Datapath } from './providers/provider.js';
 import type { Ring } from './ring.js';
 import type { SharedReceiveQueue } from './shared-receive-queue.js';
 import {
-  listOf,
   PreparedWork,
   type RecvWr,
   type ResolvedRecv,
@@ -313,7 +312,7 @@ export class QueuePair extends KernelObject {
     const datapath = this.pd.context.datapath(this, 'post send');
     const resolved = this.#resolveSends(wrs);
     const post = datapath.prepareSend?.(this, resolved) ?? (() => datapath.postSend(this, resolved));
-    return new PreparedWork(() => this.assertOpen(), this.pd, listOf(wrs), post);
+    return new PreparedWork(() => this.assertOpen(), this.pd, resolved, post);
   }
 
   /** Posts receive work requests to the QP's own receive queue, all or none (ENOMEM when it is full). */
@@ -328,7 +327,7 @@ export class QueuePair extends KernelObject {
     const datapath = this.#receiveDatapath();
     const resolved = this.#resolveRecvs(wrs);
     const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
-    return new PreparedWork(() => this.assertOpen(), this.pd, listOf(wrs), post);
+    return new PreparedWork(() => this.assertOpen(), this.pd, resolved, post);
   }
 
   #resolveSends(wrs: SendWr | readonly SendWr[]): ResolvedSend[] {

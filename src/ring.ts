@@ -12,7 +12,8 @@
  * detach (a `transfer()`ed one) with zeros (src/sys.ts, native/addon.c).
  */
 
-import { UverbsClosedError } from './errors.js';
+import { EINVAL } from './errno.js';
+import { UverbsClosedError, UverbsError } from './errors.js';
 import { PAGE_SIZE } from './memory.js';
 import { type NativeHandle, native } from './native.js';
 import { nativeMapping, nativeSyscallError } from './sys.js';
@@ -70,6 +71,11 @@ export class Ring {
     try {
       mapped = n.mapRing(fd, spec.offset, length, Ring.kind(spec.name, format));
     } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_UVERBS_RING') {
+        // the driver's reply and the ring it mapped disagree: refuse it as the kernel refuses bad input
+        const method = `${spec.name} ring (its header does not describe the mapping)`;
+        throw new UverbsError({ errno: EINVAL, syscall: 'mmap', object: owner, method, path: 'mmap' });
+      }
       throw nativeSyscallError(error, owner, `${spec.name} ring`);
     }
     return new Ring(spec.name, format, mapped);

@@ -13,7 +13,7 @@ import { KernelObject } from './kernel-object.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
-import { listOf, PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv } from './work-request.js';
+import { PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv } from './work-request.js';
 
 export interface SharedReceiveQueueOptions {
   maxWr: number;
@@ -113,7 +113,7 @@ export class SharedReceiveQueue extends KernelObject {
     const datapath = this.pd.context.datapath(this, 'post srq recv');
     const resolved = this.#resolve(wrs);
     const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
-    return new PreparedWork(() => this.assertOpen(), this.pd, listOf(wrs), post);
+    return new PreparedWork(() => this.assertOpen(), this.pd, resolved, post);
   }
 
   #resolve(wrs: RecvWr | readonly RecvWr[]): ResolvedRecv[] {

@@ -131,6 +131,8 @@ export interface ResolvedSge {
   readonly addr: bigint;
   readonly length: number;
   readonly lkey: number;
+  /** The region it was checked against (prepared work re-checks this very object at each post). */
+  readonly mr: MemoryRegion;
 }
 
 /** A receive WR checked against its queue. */
@@ -173,7 +175,7 @@ export function resolveSge(sge: Sge, name: string, pd: ProtectionDomain): Resolv
   if (offset + length > mr.length) {
     throw outOfRange(`${name}.offset + length`, `<= the region's ${mr.length} bytes`, offset + length);
   }
-  return { addr: mr.address + BigInt(offset), length, lkey: mr.lkey };
+  return { addr: mr.address + BigInt(offset), length, lkey: mr.lkey, mr };
 }
 
 /**
@@ -363,11 +365,6 @@ export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: 
   return (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`));
 }
 
-/** One work request or an array of them, as an array. */
-export function listOf<W>(wrs: W | readonly W[]): readonly W[] {
-  return Array.isArray(wrs) ? (wrs as readonly W[]) : [wrs as W];
-}
-
 /**
  * Work requests checked and encoded once, posted many times
  * (`QueuePair.prepareSend`, `prepareRecv`, `SharedReceiveQueue.prepareRecv`):
@@ -387,13 +384,22 @@ export class PreparedWork {
   readonly #inline: readonly { readonly bytes: Uint8Array; readonly length: number }[];
   readonly #post: () => void;
 
-  /** @internal `wrs` as the caller gave them, already checked; `post` writes them. */
-  constructor(assertOpen: () => void, pd: ProtectionDomain, wrs: readonly (SendWr | RecvWr)[], post: () => void) {
+  /**
+   * @internal `wrs` as resolved (checked) from the caller's: what is
+   * re-checked at each post is the objects the checks saw, never the
+   * caller's work requests read again (a getter could return others).
+   */
+  constructor(
+    assertOpen: () => void,
+    pd: ProtectionDomain,
+    wrs: readonly (ResolvedSend | ResolvedRecv)[],
+    post: () => void,
+  ) {
     this.#assertOpen = assertOpen;
     this.#pd = pd;
     this.count = wrs.length;
-    const sends = wrs as readonly SendWr[];
-    this.#regions = sends.flatMap((wr) => (wr.sg ?? []).map((s) => ({ mr: s.mr, lkey: s.mr.lkey })));
+    const sends = wrs as readonly Partial<ResolvedSend>[];
+    this.#regions = wrs.flatMap((wr) => wr.sg.map((s) => ({ mr: s.mr, lkey: s.lkey })));
     this.#ahs = sends.flatMap((wr) => (wr.ud === undefined ? [] : [wr.ud.ah]));
     this.#inline = sends.flatMap((wr) =>
       wr.inline === undefined ? [] : [{ bytes: wr.inline, length: wr.inline.byteLength }],

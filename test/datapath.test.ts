@@ -29,6 +29,7 @@ import {
   ib_uverbs_wc,
 } from '../src/abi/structs.js';
 import { UverbsClosedError } from '../src/errors.js';
+import type { MemoryRegion } from '../src/memory-region.js';
 import { native } from '../src/native.js';
 import type { ProtectionDomain } from '../src/protection-domain.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
@@ -71,6 +72,9 @@ function fifo(): number {
   return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
 }
 
+/** The driver side never looks at the region an SGE was resolved from. */
+const NO_MR = undefined as unknown as MemoryRegion;
+
 /** The QP's protection domain, as resolveSend compares it: by identity. */
 const PD = { handle: 1, description: 'ProtectionDomain 1' } as unknown as ProtectionDomain;
 
@@ -105,7 +109,7 @@ describe('rxe send queue', () => {
   it('writes each opcode as the kernel reads rxe_send_wqe, then publishes the batch with one producer store', () => {
     const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
     const dp = new RxeDatapath();
-    const sge = (addr: bigint, length: number, lkey: number) => ({ addr, length, lkey });
+    const sge = (addr: bigint, length: number, lkey: number) => ({ addr, length, lkey, mr: NO_MR });
     const wrs: ResolvedSend[] = [
       { ...base, wrId: 1n, sg: [sge(0x1000n, 64, 0x11), sge(0x2000n, 32, 0x12)] },
       { ...base, wrId: 2n, opcode: O.IB_UVERBS_WR_SEND_WITH_IMM, imm: 0x01020304 },
@@ -279,7 +283,7 @@ describe('rxe send queue', () => {
     const second = new Uint8Array([4, 5, 6, 7, 8]);
     const wrs: ResolvedSend[] = [
       { ...base, wrId: 1n, flags: F.IB_SEND_INLINE, inline: first },
-      { ...base, wrId: 2n, sg: [{ addr: 0x1000n, length: 64, lkey: 3 }] },
+      { ...base, wrId: 2n, sg: [{ addr: 0x1000n, length: 64, lkey: 3, mr: NO_MR }] },
       { ...base, wrId: 3n, flags: F.IB_SEND_INLINE, inline: second },
     ];
     const post = dp.prepareSend(fakeQp(prepared), wrs);
@@ -349,7 +353,7 @@ describe('rxe send queue', () => {
 
   it('a descriptor that cannot fit a slot is refused whole, before the producer moves', () => {
     const sq = Ring.synthetic('sq', SLOTS, 8); // 256-byte slots: 208 + 3 SGEs
-    const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1 }));
+    const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1, mr: NO_MR }));
     expect(() => new RxeDatapath().postSend(fakeQp(sq), [base, { ...base, sg }])).toThrow(/does not fit/);
     expect(indices(sq).producer_index).toBe(0);
     sq.unmap();
@@ -365,10 +369,11 @@ describe('prepared work', () => {
     let open = true;
     const mr = region(5);
     const inline = new Uint8Array(16);
+    // as resolveSend leaves them: the region checked, with the lkey it had
     const wrs = [
-      { opcode: 'SEND', sg: [{ mr, length: 8 }] },
-      { opcode: 'SEND', inline },
-    ] as unknown as SendWr[];
+      { ...base, sg: [{ addr: 0n, length: 8, lkey: 5, mr }] },
+      { ...base, inline },
+    ] as unknown as ResolvedSend[];
     const work = new PreparedWork(
       () => {
         if (!open) throw new UverbsClosedError('QueuePair test');
@@ -407,7 +412,7 @@ describe('rxe receive queue', () => {
     const dp = new RxeDatapath();
     const queue = { rings: [rq], description: 'QueuePair test' } as unknown as QueuePair;
     dp.postRecv(queue, [
-      { wrId: 41n, sg: [{ addr: 0x9000n, length: 100, lkey: 3 }] },
+      { wrId: 41n, sg: [{ addr: 0x9000n, length: 100, lkey: 3, mr: NO_MR }] },
       { wrId: 42n, sg: [] },
     ]);
     expect(indices(rq).producer_index).toBe(2);

