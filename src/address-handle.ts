@@ -7,7 +7,7 @@ import { UVERBS_METHOD_AH_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import { type AddressVector, addressFields } from './address-vector.js';
 import { KernelObject } from './kernel-object.js';
-import type { ProtectionDomain } from './protection-domain.js';
+import { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 
 export class AddressHandle extends KernelObject {
@@ -27,6 +27,7 @@ export class AddressHandle extends KernelObject {
 
   /** @internal use `ProtectionDomain.createAh()` */
   static create(pd: ProtectionDomain, av: AddressVector): AddressHandle {
+    KernelObject.checked(pd, ProtectionDomain, 'pd');
     const r = pd.context.dispatch.write(
       WRITE_COMMANDS.IB_USER_VERBS_CMD_CREATE_AH,
       { pd_handle: pd.handle, attr: addressFields(av) },

@@ -14,7 +14,7 @@ import { decode } from './abi/layout.js';
 import { ib_uverbs_comp_event_desc } from './abi/structs.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import type { CompletionQueue } from './completion-queue.js';
-import type { Context } from './context.js';
+import { Context } from './context.js';
 import { UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
@@ -42,6 +42,7 @@ export class CompletionChannel extends KernelObject {
 
   /** @internal use `Context.createCompletionChannel()` */
   static create(context: Context): CompletionChannel {
+    KernelObject.checked(context, Context, 'context');
     const r = context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_CREATE_COMP_CHANNEL, {});
     return new CompletionChannel(context, r.response?.fd as number);
   }

@@ -9,8 +9,8 @@
 import { ib_uverbs_ex_create_cq_flags as F } from './abi/constants.js';
 import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_CQ_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
-import type { CompletionChannel } from './completion-channel.js';
-import type { Context } from './context.js';
+import { CompletionChannel } from './completion-channel.js';
+import { Context } from './context.js';
 import { type CallPath, invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { uhwFor } from './providers/index.js';
@@ -82,11 +82,15 @@ export class CompletionQueue extends KernelObject {
 
   /** @internal use `Context.createCq()` */
   static create(context: Context, options: CompletionQueueOptions): CompletionQueue {
+    KernelObject.checked(context, Context, 'context');
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
     const { cqe, compVector = 0, channel, userHandle = 0n, timestampCompletion, ignoreOverrun } = options;
     if (!Number.isInteger(cqe) || cqe < 1) throw outOfRange('options.cqe', 'a positive integer', cqe);
     if (!Number.isInteger(compVector) || compVector < 0) throw outOfRange('options.compVector', '>= 0', compVector);
-    if (channel !== undefined && channel.context !== context) {
+    if (
+      channel !== undefined &&
+      KernelObject.checked(channel, CompletionChannel, 'options.channel').context !== context
+    ) {
       throw invalidArgType('options.channel', 'a CompletionChannel of this context', channel);
     }
     const flags =

@@ -15,7 +15,7 @@
  * object stays open and usable.
  */
 
-import { UverbsClosedError } from './errors.js';
+import { invalidArgType, UverbsClosedError } from './errors.js';
 
 export abstract class KernelObject implements Disposable {
   /** Objects that must close before this one: children and users, in creation order. */
@@ -31,6 +31,23 @@ export abstract class KernelObject implements Disposable {
       this.#dependencies.push(d);
       d.#dependents.add(this);
     }
+  }
+
+  /**
+   * `value` as an open object of class `kind` that this library made, else
+   * ERR_INVALID_ARG_TYPE, before any syscall: a look-alike's handle and
+   * addresses would be a caller's numbers (a brand check, not a shape
+   * check: only objects built by this constructor have its private fields).
+   */
+  static checked<T extends KernelObject>(
+    value: unknown,
+    kind: { readonly prototype: T; readonly name: string },
+    name: string,
+  ): T {
+    const made =
+      typeof value === 'object' && value !== null && #closed in value && value instanceof (kind as unknown as Function);
+    if (!made || (value as KernelObject).#closed) throw invalidArgType(name, `an open ${kind.name}`, value);
+    return value as T;
   }
 
   /** What error messages call this object (`ProtectionDomain 3`). */

@@ -19,7 +19,7 @@ import type { Context } from './context.js';
 import { type CallPath, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
-import type { ProtectionDomain } from './protection-domain.js';
+import { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 
 /** IB access rights, by name; `localWrite` is implied by any remote write or atomic, as the IB spec requires. */
@@ -111,6 +111,7 @@ export class MemoryRegion extends KernelObject {
 
   /** @internal use `ProtectionDomain.registerMemory()` */
   static register(pd: ProtectionDomain, length: number, access: AccessFlags): MemoryRegion {
+    KernelObject.checked(pd, ProtectionDomain, 'pd');
     if (!Number.isSafeInteger(length) || length <= 0) throw outOfRange('length', 'a positive integer', length);
     const bits = accessBits(access);
     const context: Context = pd.context;
@@ -157,7 +158,7 @@ export class MemoryRegion extends KernelObject {
     this.assertOpen();
     if (typeof changes !== 'object' || changes === null) throw invalidArgType('changes', 'an object', changes);
     const { pd, access } = changes;
-    if (pd !== undefined && (pd.context !== this.#pd.context || pd.closed)) {
+    if (pd !== undefined && KernelObject.checked(pd, ProtectionDomain, 'changes.pd').context !== this.#pd.context) {
       throw invalidArgType('changes.pd', 'an open ProtectionDomain of this context', pd);
     }
     const flags = (pd ? R.IB_MR_REREG_PD : 0) | (access ? R.IB_MR_REREG_ACCESS : 0);

@@ -8,7 +8,7 @@ import { UVERBS_METHOD_MW_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import { invalidArgValue } from './errors.js';
 import { KernelObject } from './kernel-object.js';
-import type { ProtectionDomain } from './protection-domain.js';
+import { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 
 export class MemoryWindow extends KernelObject {
@@ -27,6 +27,7 @@ export class MemoryWindow extends KernelObject {
 
   /** @internal use `ProtectionDomain.allocMw()` */
   static allocate(pd: ProtectionDomain, type: 1 | 2): MemoryWindow {
+    KernelObject.checked(pd, ProtectionDomain, 'pd');
     if (type !== 1 && type !== 2) throw invalidArgValue('type', 'must be 1 or 2', type);
     const r = pd.context.dispatch.write(
       WRITE_COMMANDS.IB_USER_VERBS_CMD_ALLOC_MW,

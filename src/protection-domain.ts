@@ -7,7 +7,7 @@
 import { UVERBS_METHOD_PD_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import { AddressHandle } from './address-handle.js';
-import type { Context } from './context.js';
+import { Context } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { type AccessFlags, MemoryRegion } from './memory-region.js';
 import { MemoryWindow } from './memory-window.js';
@@ -28,6 +28,7 @@ export class ProtectionDomain extends KernelObject {
 
   /** @internal use `Context.allocPd()` */
   static allocate(context: Context): ProtectionDomain {
+    KernelObject.checked(context, Context, 'context');
     const r = context.dispatch.write(
       WRITE_COMMANDS.IB_USER_VERBS_CMD_ALLOC_PD,
       {},

@@ -10,16 +10,16 @@ import { ib_mtu, ib_qp_state, ib_send_flags, ib_qp_attr_mask as M } from './abi/
 import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import { type AddressVector, addressFields } from './address-vector.js';
-import type { CompletionQueue } from './completion-queue.js';
+import { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
 import { type CallPath, invalidArgType, invalidArgValue } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits } from './memory-region.js';
-import type { ProtectionDomain } from './protection-domain.js';
+import { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Datapath } from './providers/provider.js';
 import type { Ring } from './ring.js';
-import type { SharedReceiveQueue } from './shared-receive-queue.js';
+import { SharedReceiveQueue } from './shared-receive-queue.js';
 import {
   PreparedWork,
   type RecvWr,
@@ -165,12 +165,15 @@ export class QueuePair extends KernelObject {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
     const type = TYPES[options.type];
     if (type === undefined) throw invalidArgValue('options.type', "must be 'RC', 'UC' or 'UD'", options.type);
-    const context: Context = pd.context;
+    const context: Context = KernelObject.checked(pd, ProtectionDomain, 'pd').context;
     for (const key of ['sendCq', 'recvCq'] as const) {
-      if (options[key]?.context !== context)
+      if (KernelObject.checked(options[key], CompletionQueue, `options.${key}`).context !== context)
         throw invalidArgType(`options.${key}`, 'a CompletionQueue of this context', options[key]);
     }
-    if (options.srq !== undefined && options.srq.pd.context !== context) {
+    if (
+      options.srq !== undefined &&
+      KernelObject.checked(options.srq, SharedReceiveQueue, 'options.srq').pd.context !== context
+    ) {
       throw invalidArgType('options.srq', 'a SharedReceiveQueue of this context', options.srq);
     }
     const c = options.cap;

@@ -10,7 +10,7 @@ import { WRITE_COMMANDS } from './abi/write-commands.js';
 import type { Context } from './context.js';
 import { type CallPath, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
-import type { ProtectionDomain } from './protection-domain.js';
+import { ProtectionDomain } from './protection-domain.js';
 import { uhwFor } from './providers/index.js';
 import type { Ring } from './ring.js';
 import { PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv } from './work-request.js';
@@ -55,6 +55,7 @@ export class SharedReceiveQueue extends KernelObject {
 
   /** @internal use `ProtectionDomain.createSrq()` */
   static create(pd: ProtectionDomain, options: SharedReceiveQueueOptions): SharedReceiveQueue {
+    KernelObject.checked(pd, ProtectionDomain, 'pd');
     for (const k of ['maxWr', 'maxSge'] as const) {
       if (!Number.isInteger(options?.[k]) || options[k] < 1)
         throw outOfRange(`options.${k}`, 'a positive integer', options?.[k]);

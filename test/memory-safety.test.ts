@@ -19,11 +19,12 @@ import { ib_send_flags as F } from '../src/abi/kernel-internal.js';
 import { decode } from '../src/abi/layout.js';
 import { rxe_queue_buf } from '../src/abi/rxe.js';
 import { AsyncEventQueue } from '../src/async-events.js';
+import { CompletionQueue } from '../src/completion-queue.js';
 import { Context } from '../src/context.js';
 import { UverbsClosedError, UverbsError } from '../src/errors.js';
 import * as root from '../src/index.js';
 import { Scratch, UserMemory } from '../src/memory.js';
-import type { MemoryRegion } from '../src/memory-region.js';
+import { MemoryRegion } from '../src/memory-region.js';
 import type { ProtectionDomain } from '../src/protection-domain.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
@@ -285,6 +286,34 @@ describe('nothing shaped like a library object is taken for one', () => {
     mr.close();
     expect(() => work.post()).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }));
     expect([reads, posts]).toEqual([1, 1]);
+    ctx.close();
+  });
+
+  it('look-alike or closed objects as arguments are refused before any syscall (QP CQs and SRQ, REREG_MR pd, parents of every factory)', () => {
+    const kernel = new FakeKernel();
+    const ctx = Context.open(FAKE_DEVICE, { sys: kernel });
+    const pd = ctx.allocPd();
+    const mr = pd.registerMemory(4096);
+    const cq = ctx.createCq({ cqe: 4 });
+    const closedCq = ctx.createCq({ cqe: 4 });
+    closedCq.close();
+    const cap = { maxSendWr: 1, maxRecvWr: 1, maxSendSge: 1, maxRecvSge: 1 };
+    const fakeCq = { context: ctx, handle: 1234, closed: false };
+    const fakePd = { context: ctx, handle: 99, closed: false };
+    const calls = kernel.calls.length;
+    const refusals: [string, () => unknown][] = [
+      ['a look-alike send CQ', () => pd.createQp({ type: 'RC', sendCq: fakeCq as never, recvCq: cq, cap })],
+      ['a closed recv CQ', () => pd.createQp({ type: 'RC', sendCq: cq, recvCq: closedCq, cap })],
+      ['a look-alike SRQ', () => pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, srq: fakePd as never, cap })],
+      ['a look-alike PD to REREG_MR', () => mr.reregister({ pd: fakePd as never })],
+      ['a look-alike PD to MemoryRegion.register', () => MemoryRegion.register(fakePd as never, 4096, {})],
+      ['a look-alike context to createCq', () => CompletionQueue.create({ ...ctx } as never, { cqe: 4 })],
+      ['a look-alike channel', () => ctx.createCq({ cqe: 4, channel: { context: ctx, fd: 0 } as never })],
+    ];
+    for (const [what, call] of refusals) {
+      expect(call, what).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    }
+    expect(kernel.calls.length).toBe(calls);
     ctx.close();
   });
 
