@@ -123,9 +123,24 @@ export class Dispatcher {
     return this.#routes.get(method);
   }
 
+  /**
+   * Reports a finished call to the trace hook. Called only once the call's
+   * outputs are decoded out of the scratch arena, so a hook that calls back
+   * into the context (and so resets the arena) cannot change them; an
+   * exception from the hook is rethrown on its own, after this call has
+   * returned, so the call itself still happened or not, whole.
+   */
   #traced(object: string, method: string, path: CallPath, errno: number): void {
     this.#lastPath = path;
-    this.#options.trace?.({ object, method, path, errno });
+    const trace = this.#options.trace;
+    if (trace === undefined) return;
+    try {
+      trace({ object, method, path, errno });
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   #error(
@@ -149,8 +164,9 @@ export class Dispatcher {
     const header = encoded.command.finish();
     const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
     const errno = r < 0 ? -r : 0;
+    const outputs = errno === 0 ? decodeMethod(method, encoded, this.#options.release) : {};
     this.#traced(method.objectName, method.name, 'ioctl', errno);
-    return { errno, outputs: errno === 0 ? decodeMethod(method, encoded, this.#options.release) : {} };
+    return { errno, outputs };
   }
 
   /** Calls an ioctl method, falling back to its write command where the kernel lacks it. */
@@ -216,8 +232,9 @@ export class Dispatcher {
     const path: CallPath = command.extended ? 'write-ex' : 'write';
     const r = this.#sys.write(this.#fd, encoded.buffer.address, encoded.buffer.bytes.byteLength);
     const errno = r < 0 ? -r : 0;
+    const decoded = errno === 0 ? decodeWrite(encoded) : undefined;
     this.#traced(command.objectName, command.name, path, errno);
-    if (errno) throw this.#error(errno, command.objectName, command.name, path);
-    return { path, ...decodeWrite(encoded) };
+    if (decoded === undefined) throw this.#error(errno, command.objectName, command.name, path);
+    return { path, ...decoded };
   }
 }

@@ -325,6 +325,53 @@ describe('nothing shaped like a library object is taken for one', () => {
   });
 });
 
+describe('a trace hook cannot reach into a call in progress', () => {
+  it('a hook that calls back into the context leaves the outer call its own outputs (both MRs got the inner handle)', () => {
+    let pd: ReturnType<Context['allocPd']> | undefined;
+    let inner: MemoryRegion | undefined;
+    let entered = false;
+    // driver 17 has no provider, so REG_MR goes by ioctl, whose handles the fake kernel numbers
+    const ctx = Context.open(FAKE_DEVICE, {
+      sys: new FakeKernel({ driverId: 17 }),
+      trace: (e) => {
+        if (pd !== undefined && !entered && e.method.endsWith('REG_MR')) {
+          entered = true;
+          inner = pd.registerMemory(4096); // resets the scratch arena the outer call decodes from
+        }
+      },
+    });
+    pd = ctx.allocPd();
+    const outer = pd.registerMemory(4096);
+    expect(inner).toBeDefined();
+    expect(outer.handle).not.toBe(inner?.handle);
+    ctx.close();
+  });
+
+  it('a hook that throws does not undo the call: the object exists and the exception surfaces afterwards', async () => {
+    const thrown: unknown[] = [];
+    const ctx = Context.open(FAKE_DEVICE, {
+      sys: new FakeKernel(),
+      trace: (e) => {
+        if (/ALLOC_PD|PD_ALLOC/.test(e.method)) throw new Error('from the hook');
+      },
+    });
+    const listener = (error: unknown) => thrown.push(error);
+    const previous = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', listener);
+    try {
+      const pd = ctx.allocPd();
+      expect(pd.handle).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      process.removeListener('uncaughtException', listener);
+      for (const l of previous) process.on('uncaughtException', l);
+    }
+    expect(thrown).toEqual([expect.objectContaining({ message: 'from the hook' })]);
+    ctx.close();
+  });
+});
+
 describe('sizes that would wrap are refused before anything is written', () => {
   it('SGE lengths adding up past 2^31 are ERR_OUT_OF_RANGE (four 1 GiB SGEs wrapped dma.length to 0)', () => {
     const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
