@@ -135,7 +135,16 @@ export class CompletionQueue extends KernelObject {
     this.#cqe = r.response?.cqe as number;
     if (r.udataOut.byteLength > 0) {
       // the driver moved the ring (rxe): map the new one, then let go of the old
-      const rings = this.context.mapRings('resizeCq', r.udataOut, this.description);
+      let rings: Ring[];
+      try {
+        rings = this.context.mapRings('resizeCq', r.udataOut, this.description);
+      } catch (error) {
+        // the kernel has resized and the old ring is dead; nothing may poll it again (a typed
+        // "closed" from now on), and the CQ can only be closed: the kernel's resize cannot be undone
+        for (const ring of this.#rings) ring.unmap();
+        this.#rings = [];
+        throw error;
+      }
       if (rings.length > 0) {
         for (const ring of this.#rings) ring.unmap();
         this.#rings = rings;

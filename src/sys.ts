@@ -35,7 +35,9 @@ export interface Sys extends Syscalls {
 /**
  * A mapping the addon made, as JS holds it. The buffer is marked
  * untransferable: postMessage and structuredClone copy it (Node 20) or
- * refuse (Node 22) instead of moving the memory to another thread.
+ * refuse (Node 22) instead of moving the memory to another thread. (A
+ * buffer made by `transfer()` is a new, unmarked one that can move; the
+ * addon keeps the range reserved for it, see native/addon.c.)
  */
 export function nativeMapping([handle, buffer, address]: [NativeHandle, ArrayBuffer, bigint]): Mapping & {
   readonly handle: NativeHandle;
