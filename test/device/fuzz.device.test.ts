@@ -10,8 +10,11 @@
  * run (they would create or destroy things), commands whose answer depends
  * on an object lookup (an IDR handle or an fd: the model models structure,
  * not the handle table), commands whose pointers leave the library's own
- * memory (the kernel would read whatever is there), and commands a flipped
- * byte turned into one the device has but the library has no table for.
+ * memory (the kernel would read whatever is there), commands a flipped
+ * byte turned into one the device has but the library has no table for, and
+ * arguments the encoder refuses with one of its typed argument errors
+ * (TypeError / RangeError with ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or
+ * ERR_OUT_OF_RANGE). Any other exception from the encoder fails the run.
  *
  * Bounds: UVERBS_FUZZ_COMMANDS (default 4000 generated) and
  * UVERBS_FUZZ_SECONDS (default 60); UVERBS_FUZZ_SEED repeats a run (default: a
@@ -47,6 +50,15 @@ const SEED =
 const LOOKUP = -1;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The encoders' refusals of an argument (src/errors.ts): anything else they throw is a bug. */
+const TYPED_REFUSALS = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE']);
+function typedRefusal(error: unknown): boolean {
+  return (
+    (error instanceof TypeError || error instanceof RangeError) &&
+    TYPED_REFUSALS.has((error as { code?: unknown }).code as string)
+  );
+}
 
 describe.runIf(TEST_DEVICE)(`fuzz against ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
   it(`random well-shaped commands get the model's errno (seed ${SEED})`, () => {
@@ -136,7 +148,16 @@ describe.runIf(TEST_DEVICE)(`fuzz against ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
             ({ bytes, address } = encoded.buffer);
             if (input.cut < 0) bytes = bytes.subarray(0, Math.max(8, bytes.byteLength + input.cut));
           }
-        } catch {
+        } catch (error) {
+          if (!typedRefusal(error)) {
+            const what = input.kind === 'ioctl' ? input.x.m.name : input.y.c.name;
+            throw new Error(
+              `seed ${SEED}, command ${tally.generated}: the encoder threw on ${what}, not a typed refusal`,
+              {
+                cause: error,
+              },
+            );
+          }
           tally.encoderRefused++; // the library refuses it before any syscall: nothing to compare
           continue;
         }
@@ -187,7 +208,7 @@ describe.runIf(TEST_DEVICE)(`fuzz against ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
       `fuzz ${name} ${VM_KERNEL} seed ${SEED}: ${tally.generated} generated, ${tally.sent} sent and agreed ` +
         `(errnos ${JSON.stringify(Object.fromEntries(errnos))}); not sent: ${tally.handler} would run a handler, ` +
         `${tally.lookup} need an object lookup, ${tally.pointer} point outside our memory, ` +
-        `${tally.unmodeled} reach a command the device has and the library does not model, ${tally.encoderRefused} refused by the encoder\n`,
+        `${tally.unmodeled} reach a command the device has and the library does not model, ${tally.encoderRefused} refused by the encoder (typed argument errors)\n`,
     );
     expect(tally.sent).toBeGreaterThan(Math.min(100, tally.generated / 10));
     expect(fdCount()).toBe(fds);
