@@ -10,9 +10,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { releaseHas, type UapiRelease } from '../../src/abi/layout.js';
+import { UVERBS_METHOD_QUERY_PORT_SPEED } from '../../src/abi/methods.js';
 import { json } from '../../src/cli/output.js';
+import { Context } from '../../src/context.js';
+import { EOPNOTSUPP, EPROTONOSUPPORT } from '../../src/errno.js';
+import { UverbsUnsupportedError } from '../../src/errors.js';
 import { type ProbeResult, probe } from '../../src/probe/probe.js';
-import { resources, TEST_DEVICE, VM_KERNEL } from './support.js';
+import { Calls, resources, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const UAPI: Record<string, UapiRelease> = { '6.1': '6.1', '6.12': '6.12', '7': '7.2' };
 
@@ -31,17 +35,64 @@ describe.runIf(TEST_DEVICE)(`uverbs probe on ${TEST_DEVICE} (kernel ${VM_KERNEL}
     if (out) writeFileSync(join(out, `probe-${VM_KERNEL}-${name}.json`), json(result));
   });
 
-  it("every answer is one the model expects, and nothing this kernel's headers lack is called supported", () => {
+  // "supported" is the probe's name for the has-it answer (EINVAL), so that half proves nothing here; what
+  // can fail is a third answer (neither has-it nor lacks-it), checked below, and real calls disagreeing with
+  // the probe, checked in the next test
+  it("every answer is has-it or lacks-it, never a third, and nothing this kernel's headers lack is called supported", () => {
     for (const m of result.methods) {
-      expect([m.method, m.errno]).toEqual([m.method, m.supported ? 'EINVAL' : 'EPROTONOSUPPORT']);
+      if (!m.supported) expect([m.method, m.errno]).toEqual([m.method, 'EPROTONOSUPPORT']);
+      expect([m.method, m.how]).not.toEqual([m.method, expect.stringContaining('unexpected')]);
       if (!releaseHas(release, m.since)) expect([m.method, m.supported]).toEqual([m.method, false]);
       for (const a of m.attributes ?? []) {
-        expect([a.name, a.errno]).toEqual([a.name, a.supported ? 'EINVAL' : 'EPROTONOSUPPORT']);
+        if (!a.supported) expect([a.name, a.errno]).toEqual([a.name, 'EPROTONOSUPPORT']);
         if (!releaseHas(release, a.since)) expect([a.name, a.supported]).toEqual([a.name, false]);
         // what the method declares mandatory it knows
         if (a.mandatory) expect([a.name, a.supported]).toEqual([a.name, true]);
       }
     }
+  });
+
+  it('real calls agree with the probe: a method or command that ran (or whose handler declined) is supported, one the kernel did not find is not', () => {
+    const calls = new Calls();
+    const cap = { maxSendWr: 1, maxRecvWr: 1, maxSendSge: 1, maxRecvSge: 1 };
+    const work = (ctx: Context) => {
+      const pd = ctx.allocPd();
+      pd.registerMemory(4096, { localWrite: true });
+      ctx.createCq({ cqe: 8 });
+      ctx.queryPort(1);
+      ctx.queryDevice();
+      return pd;
+    };
+    {
+      using ctx = Context.open(name, { trace: calls.trace });
+      const pd = work(ctx);
+      const cq = ctx.createCq({ cqe: 8 });
+      pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+      pd.createSrq({ maxWr: 4, maxSge: 1 });
+      ctx.queryGidTable();
+      // absent before 7.x (EPROTONOSUPPORT), declined by the driver's handler on 7.x (EOPNOTSUPP): both directions
+      expect(() => ctx.dispatch.invoke(UVERBS_METHOD_QUERY_PORT_SPEED, { portNum: 1 })).toThrow(UverbsUnsupportedError);
+    }
+    {
+      // every verb above that has a write form, through it (paths.device: QPs and GID queries have none)
+      using ctx = Context.open(name, { ioctl: false, trace: calls.trace });
+      work(ctx);
+    }
+    const seen = calls.events.map((e) => {
+      const probed =
+        e.path === 'ioctl'
+          ? result.methods.find((m) => m.method === e.method)?.supported
+          : result.writeCommands.find((w) => w.command === e.method)?.supported;
+      return { call: e.method, errno: e.errno, probed };
+    });
+    // every call this test made: ran (0) or declined by its handler (EOPNOTSUPP) means there, EPROTONOSUPPORT not
+    const verdict = (errno: number) =>
+      errno === 0 || errno === EOPNOTSUPP ? true : errno === EPROTONOSUPPORT ? false : 'other';
+    expect(seen).toEqual(seen.map((s) => ({ ...s, probed: verdict(s.errno) })));
+    const paths = new Set(calls.events.map((e) => e.path));
+    expect(paths).toEqual(new Set(['ioctl', 'write', 'write-ex']));
+    // before 7.x, QUERY_PORT_SPEED at least was a call the kernel did not find
+    expect(seen.some((s) => s.probed === false)).toBe(VM_KERNEL !== '7');
   });
 
   it('the methods and attributes each kernel added are there exactly from that kernel on', () => {
