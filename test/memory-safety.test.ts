@@ -10,14 +10,15 @@
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ib_uverbs_wr_opcode as O } from '../src/abi/constants.js';
 import { ib_send_flags as F } from '../src/abi/kernel-internal.js';
-import { decode } from '../src/abi/layout.js';
+import { decode, encode } from '../src/abi/layout.js';
 import { rxe_queue_buf } from '../src/abi/rxe.js';
+import { ib_uverbs_async_event_desc } from '../src/abi/structs.js';
 import { AsyncEventQueue } from '../src/async-events.js';
 import { CompletionQueue } from '../src/completion-queue.js';
 import { Context } from '../src/context.js';
@@ -205,6 +206,44 @@ describe('a pending wait cannot abort the process', () => {
     expect([ctx.closed, closes]).toEqual([true, 2]);
   });
 
+  it('with two waits on the async event queue, an event goes to one of them and the other waits on', async () => {
+    const kernel = new FakeKernel();
+    const ctx = Context.open(FAKE_DEVICE, { sys: kernel });
+    const fd = fifo();
+    try {
+      const queue = AsyncEventQueue.open(ctx, fd);
+      let queued = 1; // the fake kernel has one event; the fifo stands in for the fd's readiness
+      kernel.poll = () => (queued > 0 ? 1 : 0);
+      Object.assign(kernel, {
+        read: (_fd: number, address: bigint, length: number) => {
+          queued--;
+          encode(
+            ib_uverbs_async_event_desc,
+            { element: 1n, event_type: 9, reserved: 0 },
+            new Uint8Array(kernel.view(address, length)),
+          );
+          return length;
+        },
+      });
+      const settled: unknown[] = [];
+      const waits = [queue.wait(), queue.wait()].map((p) =>
+        p.then(
+          (e) => settled.push(e),
+          (e: Error) => settled.push(e),
+        ),
+      );
+      writeSync(fd, 'x');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(settled).toEqual([{ type: 'IB_EVENT_PORT_ACTIVE', element: 1n }]);
+      queue.close();
+      await Promise.all(waits);
+      expect(settled[1]).toBeInstanceOf(UverbsClosedError);
+    } finally {
+      closeSync(fd);
+      ctx.close();
+    }
+  });
+
   it('a wait that cannot start is a UverbsError with the errno (was a plain Error)', async () => {
     const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
     const queue = AsyncEventQueue.open(ctx, 1_000_000); // no such fd
@@ -314,6 +353,18 @@ describe('nothing shaped like a library object is taken for one', () => {
       expect(call, what).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     }
     expect(kernel.calls.length).toBe(calls);
+    ctx.close();
+  });
+
+  it("a UD address handle of another PD is refused (the QP's own PD object, not a handle number)", () => {
+    const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
+    const [a, b] = [ctx.allocPd(), ctx.allocPd()];
+    const ah = b.createAh({ port: 1, sgidIndex: 1, dgid: new Uint8Array(16) });
+    const ud = { ah, remoteQpn: 1, remoteQkey: 1 };
+    expect(() => resolveSend({ opcode: 'SEND', ud }, 'wr', { ...limits, type: 'UD', pd: a })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/wr\.ud\.ah/) }),
+    );
+    expect(resolveSend({ opcode: 'SEND', ud }, 'wr', { ...limits, type: 'UD', pd: b }).ud?.ah).toBe(ah);
     ctx.close();
   });
 
