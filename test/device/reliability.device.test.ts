@@ -28,15 +28,17 @@ import { UverbsError } from '../../src/errors.js';
 import { UserMemory } from '../../src/memory.js';
 import type { ProtectionDomain } from '../../src/protection-domain.js';
 import { providerFor, ringsFor, uhwFor } from '../../src/providers/index.js';
-import { mapRings } from '../../src/ring.js';
+import { mapRings, type Ring } from '../../src/ring.js';
 import { COMPLETION_SIZE } from '../../src/work-request.js';
 import {
+  Calls,
   driverIdOf,
   fdCount,
+  libraryDatapath,
   openDevice,
+  orSkip,
   resourceCounts,
   settle,
-  skipWith,
   TEST_DEVICE,
   VM_KERNEL,
   vmPinKiB,
@@ -45,8 +47,13 @@ import {
 const child = (script: string) => fileURLToPath(new URL(`./children/${script}`, import.meta.url));
 
 const name = TEST_DEVICE as string;
-const siw = name?.startsWith('siw');
+const datapath = libraryDatapath();
 const SGID = 1;
+
+/** A test of posting or polling: registered only where the library has a datapath for the device (rxe; see datapath.device). */
+function withDatapath(title: string, fn: () => unknown): void {
+  if (datapath) it(title, fn);
+}
 
 function rcPair(cqe: number) {
   const ctx = Context.open(name);
@@ -122,40 +129,43 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
     );
     const rings = mapRings(dev.fd, ringsFor(provider, 'createCq', cq.udataOut), 'reliability 3');
     expect(rings.length).toBe(1);
+    const before = (rings[0] as Ring).bytes.slice();
     dev.close(); // close(2) on the uverbs fd; the mapping still holds the file
     const held = resourceCounts(name);
     expect([held.ctx, held.cq]).toEqual([(baseline.ctx ?? 0) + 1, (baseline.cq ?? 0) + 1]);
     const bytes = rings[0]?.bytes as Uint8Array;
-    expect(bytes.byteLength).toBe(rings[0]?.length); // still mapped, and readable
-    expect(bytes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(0);
+    expect(bytes.byteLength).toBe(rings[0]?.length); // still mapped, and readable: the same bytes as before close(2)
+    expect(bytes.slice()).toEqual(before);
     for (const ring of rings) ring.unmap(); // the file's last reference: the kernel releases it and all on it
     expect(resourceCounts(name)).toEqual(baseline);
   });
 
-  it('7: the doorbell’s wqe_size floor is the kernel’s own: on an RTS QP, 56 rings it, 55 is EINVAL; the library refuses 55 before write()', (test) => {
-    if (siw) return skipWith(test, `${name}: the library has no siw datapath (no doorbell) yet`);
-    const { ctx, a, b } = rcPair(16);
-    const { gid } = ctx.queryGid(1, SGID);
-    a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID });
-    b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
-    const command = WRITE_COMMANDS.IB_USER_VERBS_CMD_POST_SEND;
-    const doorbell = { qp_handle: a.handle, wr_count: 0, sge_count: 0 };
-    expect(() => ctx.dispatch.write(command, { ...doorbell, wqe_size: 55 })).toThrow(
-      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
-    );
-    // the same command as raw bytes, past the library's check: the kernel's answer for each size
-    using memory = UserMemory.allocate(ctx.sys, 64);
-    const size = ib_uverbs_cmd_hdr.size + ib_uverbs_post_send.size;
-    const send = (wqe_size: number) => {
-      encode(ib_uverbs_cmd_hdr, { command: command.command, in_words: size / 4, out_words: 1 }, memory.bytes);
-      const body = { ...doorbell, response: memory.address + 48n, wqe_size };
-      encode(ib_uverbs_post_send, body, memory.bytes, ib_uverbs_cmd_hdr.size);
-      const r = ctx.sys.write(ctx.fd, memory.address, size);
-      return r < 0 ? errnoName(-r) : r;
-    };
-    expect([send(55), send(56), send(48), send(ib_uverbs_send_wr.size)]).toEqual(['EINVAL', size, 'EINVAL', size]);
-    ctx.close();
-  });
+  withDatapath(
+    '7: the doorbell’s wqe_size floor is the kernel’s own: on an RTS QP, 56 rings it, 55 is EINVAL; the library refuses 55 before write()',
+    () => {
+      const { ctx, a, b } = rcPair(16);
+      const { gid } = ctx.queryGid(1, SGID);
+      a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+      b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+      const command = WRITE_COMMANDS.IB_USER_VERBS_CMD_POST_SEND;
+      const doorbell = { qp_handle: a.handle, wr_count: 0, sge_count: 0 };
+      expect(() => ctx.dispatch.write(command, { ...doorbell, wqe_size: 55 })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
+      // the same command as raw bytes, past the library's check: the kernel's answer for each size
+      using memory = UserMemory.allocate(ctx.sys, 64);
+      const size = ib_uverbs_cmd_hdr.size + ib_uverbs_post_send.size;
+      const send = (wqe_size: number) => {
+        encode(ib_uverbs_cmd_hdr, { command: command.command, in_words: size / 4, out_words: 1 }, memory.bytes);
+        const body = { ...doorbell, response: memory.address + 48n, wqe_size };
+        encode(ib_uverbs_post_send, body, memory.bytes, ib_uverbs_cmd_hdr.size);
+        const r = ctx.sys.write(ctx.fd, memory.address, size);
+        return r < 0 ? errnoName(-r) : r;
+      };
+      expect([send(55), send(56), send(48), send(ib_uverbs_send_wr.size)]).toEqual(['EINVAL', size, 'EINVAL', size]);
+      ctx.close();
+    },
+  );
 
   it('10: a destroy racing a use from another thread is EBUSY until it wins; nothing leaks, nothing crashes', {
     timeout: 60_000,
@@ -283,8 +293,6 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
   });
 
   it('11: the AH pool fills to max_ah and refuses the next; what is freed can be made again, the full count in a new context', (test) => {
-    if (siw)
-      return skipWith(test, `${name}: iWARP has no address handles, and siw's other pools hold 100k+ objects each`);
     // rxe's QP, CQ and MR pools hold 2^20 each, more than a 2 GiB guest can make; its AH pool, 32 Ki - 1, fits
     // a multicast destination (IPv4-mapped 239.1.2.3) needs no neighbour resolution: ~10x faster to create under TCG
     const dgid = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 239, 1, 2, 3]);
@@ -299,6 +307,13 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
       }
     };
     const baseline = resourceCounts(name);
+    {
+      // a device without AHs (iWARP) says so here, to the first one
+      const calls = new Calls();
+      using ctx = Context.open(name, { trace: calls.trace });
+      const pd = ctx.allocPd();
+      orSkip(test, 'CREATE_AH', calls, () => pd.createAh({ dgid, sgidIndex: SGID, hopLimit: 64, port: 1 }));
+    }
     const first = Context.open(name);
     const maxAh = (first.queryDevice().base as { maxAh: number }).maxAh;
     const pd = first.allocPd();
@@ -345,53 +360,57 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
     });
   });
 
-  it('12: a CQ that overflows raises IB_EVENT_CQ_ERR, and polling it reads no more than its ring holds', async (test) => {
-    if (siw) return skipWith(test, `${name}: the library has no siw datapath yet`);
-    const { ctx, events, cq, a, b, mr } = rcPair(4);
-    const { gid } = ctx.queryGid(1, SGID);
-    a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID });
-    b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
-    const slots = (cq.rings[0]?.words[1] ?? 0) + 1; // index_mask + 1
-    // RDMA writes: every one completes on the small CQ, nothing to receive on the peer
-    const writes = Array.from({ length: slots + 8 }, (_, i) => ({
-      wrId: BigInt(i),
-      opcode: 'RDMA_WRITE' as const,
-      signaled: true,
-      sg: [{ mr, length: 8 }],
-      remote: { addr: mr.address, rkey: mr.rkey },
-    }));
-    for (let i = 0; i < writes.length; i += 16) a.postSend(writes.slice(i, i + 16));
-    const event = await events.wait();
-    expect(event).toEqual({ type: 'IB_EVENT_CQ_ERR', element: 0xc0ffeen });
-    const out = new Uint8Array(4 * slots * COMPLETION_SIZE);
-    const n = cq.poll(out, 4 * slots);
-    // one slot always stays empty: at most slots - 1 completions were ever in the ring
-    expect(n).toBeLessThanOrEqual(slots - 1);
-    expect(n).toBeGreaterThan(0);
-    ctx.close();
-  });
+  withDatapath(
+    '12: a CQ that overflows raises IB_EVENT_CQ_ERR, and polling it reads no more than its ring holds',
+    async () => {
+      const { ctx, events, cq, a, b, mr } = rcPair(4);
+      const { gid } = ctx.queryGid(1, SGID);
+      a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+      b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+      const slots = (cq.rings[0]?.words[1] ?? 0) + 1; // index_mask + 1
+      // RDMA writes: every one completes on the small CQ, nothing to receive on the peer
+      const writes = Array.from({ length: slots + 8 }, (_, i) => ({
+        wrId: BigInt(i),
+        opcode: 'RDMA_WRITE' as const,
+        signaled: true,
+        sg: [{ mr, length: 8 }],
+        remote: { addr: mr.address, rkey: mr.rkey },
+      }));
+      for (let i = 0; i < writes.length; i += 16) a.postSend(writes.slice(i, i + 16));
+      const event = await events.wait();
+      expect(event).toEqual({ type: 'IB_EVENT_CQ_ERR', element: 0xc0ffeen });
+      const out = new Uint8Array(4 * slots * COMPLETION_SIZE);
+      const n = cq.poll(out, 4 * slots);
+      // one slot always stays empty: at most slots - 1 completions were ever in the ring
+      expect(n).toBeLessThanOrEqual(slots - 1);
+      expect(n).toBeGreaterThan(0);
+      ctx.close();
+    },
+  );
 
-  it('14: posting to a QP that is not in RTS is the kernel’s EINVAL; a full receive queue is ENOMEM with nothing posted', (test) => {
-    if (siw) return skipWith(test, `${name}: the library has no siw datapath yet`);
-    const { ctx, a, mr } = rcPair(16);
-    // RESET: the WQE goes into the ring, the doorbell is refused (rxe_post_send: state < RTS)
-    let error: unknown;
-    try {
-      a.postSend({ opcode: 'SEND', sg: [{ mr, length: 8 }] });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(UverbsError);
-    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'write', method: 'IB_USER_VERBS_CMD_POST_SEND' });
-    const rq = a.rings.find((r) => r.name === 'rq');
-    const slots = (rq?.words[1] ?? 0) + 1;
-    const recv = { sg: [{ mr, length: 64 }] };
-    a.postRecv(Array.from({ length: slots - 1 }, () => recv)); // a ring holds slots - 1
-    const producer = rq?.words[32];
-    expect(() => a.postRecv(recv)).toThrow(expect.objectContaining({ code: 'ENOMEM', path: 'ring' }));
-    expect(rq?.words[32]).toBe(producer);
-    ctx.close();
-  });
+  withDatapath(
+    '14: posting to a QP that is not in RTS is the kernel’s EINVAL; a full receive queue is ENOMEM with nothing posted',
+    () => {
+      const { ctx, a, mr } = rcPair(16);
+      // RESET: the WQE goes into the ring, the doorbell is refused (rxe_post_send: state < RTS)
+      let error: unknown;
+      try {
+        a.postSend({ opcode: 'SEND', sg: [{ mr, length: 8 }] });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UverbsError);
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'write', method: 'IB_USER_VERBS_CMD_POST_SEND' });
+      const rq = a.rings.find((r) => r.name === 'rq');
+      const slots = (rq?.words[1] ?? 0) + 1;
+      const recv = { sg: [{ mr, length: 64 }] };
+      a.postRecv(Array.from({ length: slots - 1 }, () => recv)); // a ring holds slots - 1
+      const producer = rq?.words[32];
+      expect(() => a.postRecv(recv)).toThrow(expect.objectContaining({ code: 'ENOMEM', path: 'ring' }));
+      expect(rq?.words[32]).toBe(producer);
+      ctx.close();
+    },
+  );
 
   it('15: nothing of ours crosses exec: a child sees no uverbs, channel or event fd (O_CLOEXEC)', () => {
     const ctx = Context.open(name);

@@ -6,7 +6,6 @@
  * arrays sized by the counts in its replies.
  */
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../src/abi/layout.js';
 import { rxe_queue_buf, rxe_recv_wqe, rxe_send_wqe, rxe_sge } from '../../src/abi/rxe.js';
@@ -14,14 +13,7 @@ import { siw_cq_ctrl, siw_cqe, siw_rqe, siw_sqe, siw_uresp_create_cq, siw_uresp_
 import { ib_uverbs_wc } from '../../src/abi/structs.js';
 import { Context } from '../../src/context.js';
 import type { Ring } from '../../src/ring.js';
-import { fdCount, TEST_DEVICE, VM_KERNEL } from './support.js';
-
-/** Lines of /proc/self/maps that map a uverbs device. */
-function uverbsMappings(): number {
-  return readFileSync('/proc/self/maps', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('/dev/infiniband/uverbs')).length;
-}
+import { Calls, fdCount, orSkip, TEST_DEVICE, uverbsMappings, VM_KERNEL } from './support.js';
 
 function header(ring: Ring) {
   const h = decode(rxe_queue_buf, ring.bytes.subarray(0, rxe_queue_buf.size));
@@ -82,15 +74,17 @@ describe.runIf(TEST_DEVICE)(`rings on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () 
     expect(fdCount()).toBe(fds);
   });
 
-  it('resizing an rxe CQ moves its ring: the new one is mapped, the old one let go', (test) => {
-    if (siw) return test.skip('siw has no CQ resize (EOPNOTSUPP, see the CQ tests)');
-    using ctx = Context.open(name);
+  it('resizing a CQ moves its ring: the new one is mapped, the old one let go', (test) => {
+    const calls = new Calls();
+    using ctx = Context.open(name, { trace: calls.trace });
     const cq = ctx.createCq({ cqe: 8 });
     const old = cq.rings[0] as Ring;
-    cq.resize(200);
+    const maps = uverbsMappings();
+    orSkip(test, 'RESIZE_CQ', calls, () => cq.resize(200));
     const now = cq.rings[0] as Ring;
     expect(now).not.toBe(old);
     expect(old.mapped).toBe(false);
+    expect(uverbsMappings()).toBe(maps);
     expect(header(now).slots).toBeGreaterThan(200);
   });
 });

@@ -1,12 +1,14 @@
 /**
- * Device-test plumbing: which uverbs device to use, and skipping with a
- * reason when the kernel says a feature is unsupported.
+ * Device-test plumbing: which uverbs device to use, and skipping a test
+ * only on the kernel's own "unsupported" answer to the one call that may
+ * be missing here, never on a feature this device and kernel must have.
  */
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { rdma_driver_id } from '../../src/abi/constants.js';
+import { Context } from '../../src/context.js';
 import { Dispatcher, type TraceEvent } from '../../src/dispatch.js';
 import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Scratch } from '../../src/memory.js';
@@ -17,19 +19,122 @@ export const TEST_DEVICE = process.env.UVERBS_TEST_DEVICE;
 /** The kernel series `uverbs vm` booted (6.1, 6.12, 7). */
 export const VM_KERNEL = process.env.UVERBS_VM_KERNEL;
 
-/** Runs `fn`; a driver that does not implement it skips the test with the kernel's answer, said on stderr too. */
-export function orSkip(test: { skip: (note?: string) => void }, what: string, fn: () => void): void {
+type Series = '6.1' | '6.12' | '7';
+type DeviceKind = 'rxe' | 'siw';
+
+/**
+ * What a test may skip on, and the kernel calls that implement it: a skip
+ * must come from one of these (by the trace's method name).
+ */
+const FEATURES = {
+  CREATE_AH: /^IB_USER_VERBS_CMD_CREATE_AH$/,
+  'ALLOC_MW type 1': /^IB_USER_VERBS_CMD_ALLOC_MW$/,
+  'ALLOC_MW type 2': /^IB_USER_VERBS_CMD_ALLOC_MW$/,
+  REREG_MR: /^IB_USER_VERBS_CMD_REREG_MR$/,
+  RESIZE_CQ: /^IB_USER_VERBS_CMD_RESIZE_CQ$/,
+  'UC QP': /^(UVERBS_METHOD_QP_CREATE|IB_USER_VERBS_(EX_)?CMD_CREATE_QP)$/,
+  'UD QP': /^(UVERBS_METHOD_QP_CREATE|IB_USER_VERBS_(EX_)?CMD_CREATE_QP)$/,
+} as const;
+export type Feature = keyof typeof FEATURES;
+
+const RXE_ALWAYS: Feature[] = ['CREATE_AH', 'ALLOC_MW type 1', 'ALLOC_MW type 2', 'RESIZE_CQ', 'UC QP', 'UD QP'];
+
+/**
+ * Features each device must have on each kernel series: a test that would
+ * skip on one of them fails instead, so a regression cannot hide as a skip.
+ * rxe (drivers/infiniband/sw/rxe) is RoCE: AHs, MW types 1 and 2, CQ
+ * resize, RC/UC/UD QPs on every kernel here; REREG_MR (rxe_rereg_user_mr,
+ * PD and access changes) from 6.12 on (the probe's 6.1 -> 6.12 diff adds
+ * IB_USER_VERBS_CMD_REREG_MR). siw is iWARP (RC only, no AH, MW, resize or
+ * rereg): nothing of this list is promised there.
+ */
+export const MUST_HAVE: Record<DeviceKind, Record<Series, readonly Feature[]>> = {
+  rxe: { '6.1': RXE_ALWAYS, '6.12': [...RXE_ALWAYS, 'REREG_MR'], '7': [...RXE_ALWAYS, 'REREG_MR'] },
+  siw: { '6.1': [], '6.12': [], '7': [] },
+};
+
+/** The device kind under test (`rxe`, `siw`), from its name as `uverbs vm` made it. */
+export function deviceKind(ibdev: string = TEST_DEVICE as string): DeviceKind {
+  const kind = ibdev.replace(/\d+$/, '');
+  if (kind !== 'rxe' && kind !== 'siw') throw new Error(`test devices are rxe* or siw*, not ${ibdev}`);
+  return kind;
+}
+
+/** The syscalls a context made, for {@link orSkip}: pass `trace` to `Context.open`. */
+export class Calls {
+  readonly events: TraceEvent[] = [];
+  readonly trace = (event: TraceEvent): void => {
+    this.events.push(event);
+  };
+}
+
+/**
+ * Runs `call`, the one call that may be unsupported here, and returns its
+ * result. The test is skipped only when `call` throws an
+ * UverbsUnsupportedError whose errno the kernel gave to a syscall `call`
+ * itself made (the last one `calls` recorded during it, of a method that
+ * implements `feature`), and only if `feature` is not one this device must
+ * have on this kernel ({@link MUST_HAVE}); the reason, with the errno and the
+ * syscall, goes to stderr too. Anything else is rethrown: an error the
+ * library raised with no syscall, one from another call, any other error.
+ * Keep `call` to that single call; what follows it belongs outside.
+ */
+export function orSkip<T>(test: { skip: (note?: string) => void }, feature: Feature, calls: Calls, call: () => T): T {
+  const from = calls.events.length;
   try {
-    fn();
+    return call();
   } catch (error) {
     if (!(error instanceof UverbsUnsupportedError)) throw error;
-    skipWith(test, `${TEST_DEVICE} on ${VM_KERNEL}: ${what} answers ${error.code}`);
+    const made = calls.events.slice(from);
+    const last = made.at(-1);
+    const fresh =
+      error.syscall !== 'none' &&
+      last !== undefined &&
+      last.method === error.method &&
+      last.path === error.path &&
+      last.errno === error.errno &&
+      FEATURES[feature].test(last.method);
+    if (!fresh) {
+      throw new Error(
+        `${feature}: not a skip: ${error.name} ${error.code} (syscall ${error.syscall}, ${error.method}) is not the ` +
+          `kernel's answer to a ${feature} call made here (calls made: ${JSON.stringify(made)})`,
+        { cause: error },
+      );
+    }
+    // read when called (not at import), so the host test of this helper can set them
+    const device = process.env.UVERBS_TEST_DEVICE as string;
+    const kernel = process.env.UVERBS_VM_KERNEL as Series;
+    const reason = `${device} on ${kernel}: ${feature}: the kernel answers ${error.code} (errno ${error.errno}) to ${error.syscall} ${error.method}`;
+    const must = MUST_HAVE[deviceKind(device)][kernel];
+    if (must === undefined) throw new Error(`${reason}; no MUST_HAVE list for kernel ${kernel}`, { cause: error });
+    if (must.includes(feature)) {
+      throw new Error(`${reason}, but ${deviceKind(device)} on ${kernel} must have ${feature} (MUST_HAVE)`, {
+        cause: error,
+      });
+    }
+    process.stderr.write(`skipped: ${reason}\n`);
+    test.skip(reason);
+    throw error; // test.skip() throws; never reached
   }
 }
 
-export function skipWith(test: { skip: (note?: string) => void }, reason: string): void {
-  process.stderr.write(`skipped: ${reason}\n`);
-  test.skip(reason);
+/**
+ * Whether the library has a datapath (posting, polling) for the device under
+ * test: asked of the provider the kernel's driver id picks. Tests of posting
+ * and polling exist only where it does; elsewhere a test asserts the typed
+ * refusal instead.
+ */
+export function libraryDatapath(ibdev = TEST_DEVICE): boolean {
+  if (ibdev === undefined) return false;
+  using ctx = Context.open(ibdev);
+  return ctx.provider?.datapath !== undefined;
+}
+
+/** Lines of /proc/self/maps that map a uverbs device (the driver rings this process has mapped). */
+export function uverbsMappings(): number {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('/dev/infiniband/uverbs')).length;
 }
 
 /** The `code` of the kernel's refusal (an errno name), or undefined when `fn` succeeds. Anything else is rethrown. */
