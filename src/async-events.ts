@@ -15,7 +15,7 @@ import { ib_event_type } from './abi/kernel-internal.js';
 import { decode } from './abi/layout.js';
 import { UVERBS_METHOD_ASYNC_EVENT_ALLOC } from './abi/methods.js';
 import { ib_uverbs_async_event_desc } from './abi/structs.js';
-import type { Context } from './context.js';
+import { type Context, sysOf } from './context.js';
 import { outOfRange, UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
@@ -50,7 +50,7 @@ export class AsyncEventQueue extends KernelObject {
     super(context);
     this.context = context;
     this.fd = fd;
-    this.#buffer = UserMemory.allocate(context.sys, ib_uverbs_async_event_desc.size + 8);
+    this.#buffer = UserMemory.allocate(sysOf(context), ib_uverbs_async_event_desc.size + 8);
   }
 
   /** @internal use `Context.asyncEvents()` */
@@ -71,7 +71,7 @@ export class AsyncEventQueue extends KernelObject {
   next(timeoutMs = 0): AsyncEvent | undefined {
     this.assertOpen();
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0) throw outOfRange('timeoutMs', 'an integer >= 0', timeoutMs);
-    const sys = this.context.sys;
+    const sys = sysOf(this.context);
     const size = ib_uverbs_async_event_desc.size;
     const pollfd = new DataView(this.#buffer.bytes.buffer, this.#buffer.bytes.byteOffset + size, 8);
     pollfd.setInt32(0, this.fd, true);
@@ -123,7 +123,7 @@ export class AsyncEventQueue extends KernelObject {
   /** Stops watching before the fd goes; a failed close(2) still releases the fd. */
   protected destroy(): Error | undefined {
     this.released();
-    const r = this.context.sys.close(this.fd);
+    const r = sysOf(this.context).close(this.fd);
     return r < 0 ? this.#error(-r, 'close') : undefined;
   }
 

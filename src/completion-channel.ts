@@ -14,7 +14,7 @@ import { decode } from './abi/layout.js';
 import { ib_uverbs_comp_event_desc } from './abi/structs.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
 import type { CompletionQueue } from './completion-queue.js';
-import { Context } from './context.js';
+import { Context, sysOf } from './context.js';
 import { UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
@@ -82,8 +82,8 @@ export class CompletionChannel extends KernelObject {
   /** Reads one event (or takes a failed poll's status), wakes the CQs it names and watches again. */
   #dispatchEvent(status: number): void {
     const size = ib_uverbs_comp_event_desc.size;
-    this.#buffer ??= UserMemory.allocate(this.context.sys, size);
-    const n = status < 0 ? status : this.context.sys.read(this.fd, this.#buffer.address, size);
+    this.#buffer ??= UserMemory.allocate(sysOf(this.context), size);
+    const n = status < 0 ? status : sysOf(this.context).read(this.fd, this.#buffer.address, size);
     if (n < 0) {
       const error = new UverbsError({
         errno: -n,
@@ -114,7 +114,7 @@ export class CompletionChannel extends KernelObject {
   /** Stops watching before the fd goes; a failed close(2) still releases the fd. */
   protected destroy(): Error | undefined {
     this.released();
-    const r = this.context.sys.close(this.fd);
+    const r = sysOf(this.context).close(this.fd);
     if (r >= 0) return undefined;
     return new UverbsError({ errno: -r, syscall: 'close', object: this.description, method: 'close', path: 'write' });
   }

@@ -46,6 +46,19 @@ export interface OpenOptions {
   ioctl?: boolean;
 }
 
+/**
+ * The system each context makes its calls through. Not a property: a
+ * `Sys` takes any bigint as an address, so no caller may reach it.
+ */
+const SYSTEMS = new WeakMap<Context, Sys>();
+
+/** @internal the system `context` calls through (the library's objects read it; never exported from the package). */
+export function sysOf(context: Context): Sys {
+  const sys = SYSTEMS.get(context);
+  if (sys === undefined) throw invalidArgType('context', 'a Context', context);
+  return sys;
+}
+
 /** One entry of the GID table (`ib_uverbs_gid_entry`). */
 export interface GidEntry {
   gid: Uint8Array;
@@ -79,8 +92,6 @@ export class Context extends KernelObject {
   readonly provider: Provider | undefined;
   readonly numCompVectors: number;
   /** @internal */
-  readonly sys: Sys;
-  /** @internal */
   readonly dispatch: Dispatcher;
   readonly #fd: number;
   readonly #scratch: Scratch;
@@ -92,7 +103,7 @@ export class Context extends KernelObject {
   private constructor(device: DeviceInfo, sys: Sys, fd: number, options: OpenOptions) {
     super();
     this.device = device;
-    this.sys = sys;
+    SYSTEMS.set(this, sys);
     this.#fd = fd;
     this.release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
     this.#scratch = new Scratch(sys);
@@ -289,8 +300,9 @@ export class Context extends KernelObject {
   /** Closing the fd destroys every object made through it; a failed close(2) still releases the fd. */
   protected destroy(): Error | undefined {
     this.#scratch.free();
-    if (this.#legacyAsyncFd !== undefined) this.sys.close(this.#legacyAsyncFd);
-    const r = this.sys.close(this.#fd);
+    const sys = sysOf(this);
+    if (this.#legacyAsyncFd !== undefined) sys.close(this.#legacyAsyncFd);
+    const r = sys.close(this.#fd);
     if (r >= 0) return undefined;
     return new UverbsError({ errno: -r, syscall: 'close', object: this.device.name, method: 'close', path: 'ioctl' });
   }

@@ -45,7 +45,10 @@ export abstract class KernelObject implements Disposable {
     name: string,
   ): T {
     const made =
-      typeof value === 'object' && value !== null && #closed in value && value instanceof (kind as unknown as Function);
+      typeof value === 'object' &&
+      value !== null &&
+      #closed in value &&
+      Object.prototype.isPrototypeOf.call(kind.prototype, value);
     if (!made || (value as KernelObject).#closed) throw invalidArgType(name, `an open ${kind.name}`, value);
     return value as T;
   }

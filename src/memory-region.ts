@@ -15,7 +15,7 @@ import { ib_uverbs_access_flags as A } from './abi/constants.js';
 import { ib_mr_rereg_flags as R } from './abi/kernel-internal.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from './abi/methods.js';
 import { WRITE_COMMANDS } from './abi/write-commands.js';
-import type { Context } from './context.js';
+import { type Context, sysOf } from './context.js';
 import { type CallPath, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { UserMemory } from './memory.js';
@@ -115,7 +115,7 @@ export class MemoryRegion extends KernelObject {
     if (!Number.isSafeInteger(length) || length <= 0) throw outOfRange('length', 'a positive integer', length);
     const bits = accessBits(access);
     const context: Context = pd.context;
-    const memory = UserMemory.allocate(context.sys, length);
+    const memory = UserMemory.allocate(sysOf(context), length);
     try {
       const r = context.dispatch.invoke(
         UVERBS_METHOD_REG_MR,

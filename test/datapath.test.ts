@@ -42,7 +42,6 @@ import {
   type ResolvedSend,
   resolveSend,
   type SendLimits,
-  type SendWr,
 } from '../src/work-request.js';
 
 const SLOTS = 8;

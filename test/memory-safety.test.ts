@@ -269,9 +269,13 @@ describe('nothing shaped like a library object is taken for one', () => {
     capabilities: () => 0n,
   };
 
-  it('the package root exports neither libc (it takes any bigint as an address) nor the scratch arena', () => {
+  it('neither the package root nor a context hands out libc (it takes any bigint as an address) or the scratch arena', () => {
     expect(Object.keys(root)).not.toContain('libcSys');
     expect(Object.keys(root)).not.toContain('Scratch');
+    expect(Object.keys(root)).not.toContain('Ring'); // a type only: Ring.map would map any fd at any offset
+    const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
+    expect('sys' in ctx).toBe(false);
+    ctx.close();
   });
 
   it('an SGE naming an object shaped like a MemoryRegion is refused: its address would be a caller number', () => {

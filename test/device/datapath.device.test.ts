@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { ib_uverbs_device_cap_flags as D } from '../../src/abi/constants.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_QUERY_MR, UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
-import { Context } from '../../src/context.js';
+import { Context, sysOf } from '../../src/context.js';
 import { EPROTONOSUPPORT } from '../../src/errno.js';
 import { UverbsUnsupportedError } from '../../src/errors.js';
 import { UserMemory } from '../../src/memory.js';
@@ -440,7 +440,7 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
     expect(ma.path).toBe('write');
     const ours = ctx.dispatch.invoke(UVERBS_METHOD_QUERY_MR, { handle: ma.handle, iova: true }).outputs;
     expect([ours.iova, ours.length]).toEqual([ma.address, 65536n]);
-    const memory = UserMemory.allocate(ctx.sys, 4096);
+    const memory = UserMemory.allocate(sysOf(ctx), 4096);
     const args = { pdHandle: pd.handle, addr: memory.address, length: 4096, iova: memory.address, accessFlags: 1 };
     const r = ctx.dispatch.ioctlOnce(UVERBS_METHOD_REG_MR, args);
     if (VM_KERNEL !== '7') {

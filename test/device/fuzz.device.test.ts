@@ -31,7 +31,7 @@ import type { MethodSpec } from '../../src/abi/method-spec.js';
 import { METHODS } from '../../src/abi/methods.js';
 import { encodeWrite } from '../../src/abi/write-command.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
-import { Context } from '../../src/context.js';
+import { Context, sysOf } from '../../src/context.js';
 import { EFAULT } from '../../src/errno.js';
 import { Scratch } from '../../src/memory.js';
 import { KNOWN_METHODS } from '../../src/probe/known-methods.js';
@@ -101,7 +101,7 @@ describe.runIf(TEST_DEVICE)(`fuzz against ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
     const fds = fdCount();
     const before = resources(name);
     const ctx = Context.open(name);
-    const sys = ctx.sys;
+    const sys = sysOf(ctx);
     const scratch = new Scratch(sys, 64 * 1024);
     const driverId = ctx.driverId as number;
     /** The kernel may read only what the library mapped: anything else is left unsent. */

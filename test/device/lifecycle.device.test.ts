@@ -12,7 +12,7 @@ import { ib_uverbs_access_flags as A } from '../../src/abi/constants.js';
 import { decode } from '../../src/abi/layout.js';
 import { UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
 import { rxe_create_ah_resp } from '../../src/abi/rxe.js';
-import { Context } from '../../src/context.js';
+import { Context, sysOf } from '../../src/context.js';
 import type { TraceEvent } from '../../src/dispatch.js';
 import { UserMemory } from '../../src/memory.js';
 import { uhwFor } from '../../src/providers/index.js';
@@ -120,7 +120,7 @@ describe.runIf(TEST_DEVICE)(`AH, MW, SRQ and lifecycles on ${TEST_DEVICE} (kerne
     );
     expect(trace.length).toBe(before);
     // the same registration sent raw (ib_check_mr_access)
-    using memory = UserMemory.allocate(ctx.sys, 4096);
+    using memory = UserMemory.allocate(sysOf(ctx), 4096);
     const raw = () =>
       ctx.dispatch.invoke(
         UVERBS_METHOD_REG_MR,

@@ -21,7 +21,7 @@ import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_GET_CONTEXT } from '../../src/ab
 import { ib_uverbs_cmd_hdr, ib_uverbs_post_send, ib_uverbs_send_wr } from '../../src/abi/structs.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
 import type { AddressHandle } from '../../src/address-handle.js';
-import { Context } from '../../src/context.js';
+import { Context, sysOf } from '../../src/context.js';
 import type { TraceEvent } from '../../src/dispatch.js';
 import { errnoName } from '../../src/errno.js';
 import { UverbsError } from '../../src/errors.js';
@@ -153,13 +153,13 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
         expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
       );
       // the same command as raw bytes, past the library's check: the kernel's answer for each size
-      using memory = UserMemory.allocate(ctx.sys, 64);
+      using memory = UserMemory.allocate(sysOf(ctx), 64);
       const size = ib_uverbs_cmd_hdr.size + ib_uverbs_post_send.size;
       const send = (wqe_size: number) => {
         encode(ib_uverbs_cmd_hdr, { command: command.command, in_words: size / 4, out_words: 1 }, memory.bytes);
         const body = { ...doorbell, response: memory.address + 48n, wqe_size };
         encode(ib_uverbs_post_send, body, memory.bytes, ib_uverbs_cmd_hdr.size);
-        const r = ctx.sys.write(ctx.fd, memory.address, size);
+        const r = sysOf(ctx).write(ctx.fd, memory.address, size);
         return r < 0 ? errnoName(-r) : r;
       };
       expect([send(55), send(56), send(48), send(ib_uverbs_send_wr.size)]).toEqual(['EINVAL', size, 'EINVAL', size]);
