@@ -218,23 +218,26 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
     const waitFor = (what: string, ms: number, done: () => boolean) =>
       new Promise<number>((resolve, reject) => {
         const start = performance.now();
-        const settle = (how: () => void) => {
+        const finish = (how: () => void) => {
           clearTimeout(timer);
           changed = () => {};
           how();
         };
         const timer = setTimeout(
-          () => settle(() => reject(new Error(`reliability 10: no ${what} after ${ms} ms; ${reported()}`))),
+          () => finish(() => reject(new Error(`reliability 10: no ${what} after ${ms} ms; ${reported()}`))),
           ms,
         );
         changed = () => {
-          if (done()) settle(() => resolve(Math.round(performance.now() - start)));
+          if (done()) finish(() => resolve(Math.round(performance.now() - start)));
           else if (seen.exit !== undefined)
-            settle(() =>
+            finish(() => {
+              const how = seen.error === undefined ? 'ended' : `failed (${seen.error})`;
               reject(
-                seen.error ?? new Error(`reliability 10: the worker ended while waiting for ${what}; ${reported()}`),
-              ),
-            );
+                new Error(`reliability 10: the worker ${how} while waiting for ${what}; ${reported()}`, {
+                  cause: seen.error,
+                }),
+              );
+            });
         };
         changed();
       });
