@@ -8,9 +8,14 @@
  * `enum ib_srq_attr_mask`, `enum ib_event_type`, `enum ib_mr_rereg_flags`,
  * `enum ib_port_state`, `enum rdma_link_layer`, `enum ib_send_flags`,
  * `enum ib_wc_status`, `enum ib_wc_opcode`, `enum ib_wc_flags`;
- * all but the last event type (IB_EVENT_DEVICE_SPEED_CHANGE) were there
- * long before 6.1. Not in linux-libc-dev, so the conformance test cannot
- * compile them; they are the IBA's own numbering, which libibverbs repeats.
+ * the tables are 7.2's. Not in linux-libc-dev; test/kernel-internal-
+ * conformance.test.ts proves every value against rdma-core's verbs.h (the
+ * numbering userspace sees) and against each kernel's own ib_verbs.h from
+ * Debian's linux-headers-*-common, where the older kernels' differences are
+ * listed exactly: 6.1 lacks the FLUSH and ATOMIC_WRITE work-completion
+ * opcodes and numbers its kernel-only REG_MR / MASKED_* opcodes 8/9/10
+ * (never seen by userspace), and 6.1 and 6.12 lack
+ * IB_EVENT_DEVICE_SPEED_CHANGE.
  */
 
 import { cEnum } from './c-enum.js';
