@@ -55,3 +55,29 @@ describe('apt sources', () => {
     expect(() => debianMirror(parseDeb822(DEB822), 'trixie')).toThrow(/no apt source serves 'trixie main'/);
   });
 });
+
+describe('names inside the cache', () => {
+  it('a part that would climb out of the cache, or is no plain name, is refused before anything is made', async () => {
+    const { mkdtempSync, realpathSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { cacheDir } = await import('../src/vm/apt.js');
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-cache-names-')));
+    const saved = process.env.UVERBS_CACHE_DIR;
+    process.env.UVERBS_CACHE_DIR = root;
+    try {
+      // a version as a hostile index might spell it: 'unpacked/linux-libc-dev_7.0/../../../../etc'
+      for (const bad of ['..', 'linux-libc-dev_7.0/../../../../etc', '.hidden', 'a b', 'x$(id)']) {
+        expect(() => cacheDir('unpacked', bad), bad).toThrow(
+          expect.objectContaining({ code: 'ERR_UVERBS_UNTRUSTED_CACHE' }),
+        );
+      }
+      expect(cacheDir('unpacked', 'linux-libc-dev_7.2.13-1')).toBe(join(root, 'unpacked', 'linux-libc-dev_7.2.13-1'));
+      expect(readdirSync(join(root, 'unpacked'))).toEqual(['linux-libc-dev_7.2.13-1']);
+    } finally {
+      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
+      else process.env.UVERBS_CACHE_DIR = saved;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

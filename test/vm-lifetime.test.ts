@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cacheDir } from '../src/vm/apt.js';
 import { alive, childrenOf, HAS_QEMU, uverbsIn, waitFor } from './vm-cli.js';
@@ -57,14 +57,20 @@ describe.runIf(HAS_QEMU)('QEMU dies with the harness', () => {
     expect(alive(qemu as number)).toBe(true);
     // a SIGKILLed harness cannot remove its run directory (the results share): the test does
     const cmdline = readFileSync(`/proc/${qemu}/cmdline`, 'utf8').split('\0');
-    const results = cmdline.find((a) => a.includes('id=results,'))?.match(/path=([^,]*)/)?.[1];
+    // QEMU's option value: ',,' is an escaped comma (TMPDIR may hold one); only a run directory of ours is removed
+    const escaped = cmdline.find((a) => a.includes('id=results,'))?.match(/path=((?:[^,]|,,)*)/)?.[1];
+    const path = escaped?.replaceAll(',,', ',');
+    const results =
+      path !== undefined && dirname(path) === realpathSync(tmpdir()) && basename(path).startsWith('uverbs-vm-')
+        ? path
+        : undefined;
     try {
       process.kill(harness, 'SIGKILL');
       expect((await run).signal).toBe('SIGKILL');
       const gone = await waitFor(() => !alive(qemu as number), 10);
       expect(gone, `QEMU (pid ${qemu}) still runs after its harness was SIGKILLed`).toBe(true);
     } finally {
-      if (results?.includes('uverbs-vm-')) rmSync(results, { recursive: true, force: true });
+      if (results !== undefined) rmSync(results, { recursive: true, force: true });
     }
   });
 });

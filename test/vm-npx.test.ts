@@ -10,9 +10,11 @@ import { HAS_QEMU, uverbs } from './vm-cli.js';
 
 describe.runIf(HAS_QEMU)('uverbs inside uverbs vm', () => {
   it('`uverbs` is on the guest PATH and lists rxe0', { timeout: 300_000 }, async () => {
-    const r = await uverbs('vm', '-q', '--', 'uverbs', 'devices');
+    const r = await uverbs('vm', '-q', '--', 'sh', '-c', 'command -v uverbs && uverbs devices');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    // this package's launcher, not some other `uverbs` the host happens to have installed
+    expect(r.stdout.split('\n')[0]).toBe('/run/uverbs/bin/uverbs');
     expect(r.stdout).toMatch(/ rxe0 +rxe /);
   });
 

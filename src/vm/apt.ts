@@ -63,6 +63,15 @@ function trustAncestors(dir: string, uid: number): void {
   }
 }
 
+/** What a directory name inside the cache may be: Debian's package-name and version characters and '_', nothing else. */
+const CACHE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+~:-]*$/;
+
+/**
+ * A Debian version as `deb-version(7)` spells it ([epoch:]upstream[-revision]);
+ * anything else from a suite's index is refused before it names a file.
+ */
+const DEBIAN_VERSION = /^(\d+:)?[0-9][A-Za-z0-9.+~-]*$/;
+
 /**
  * A directory in the cache (made if missing): under `$UVERBS_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/uverbs`, else `~/.cache/uverbs`. The cache root, every
@@ -80,7 +89,12 @@ export function cacheDir(...parts: string[]): string {
     trustAncestors(dir, uid);
     trustDirectory(dir, uid);
   }
-  for (const part of parts.flatMap((p) => p.split('/')).filter(Boolean)) {
+  const names = parts.flatMap((p) => p.split('/')).filter(Boolean);
+  // a name from outside (a package version from a suite's index) never climbs out of the cache
+  const bad = names.find((part) => !CACHE_NAME.test(part));
+  if (bad !== undefined)
+    throw new UntrustedCacheError(join(dir, ...parts), `not a plain file name: ${JSON.stringify(bad)}`);
+  for (const part of names) {
     dir = join(dir, part);
     if (!existsSync(dir)) mkdirSync(dir, { mode: 0o755 });
     if (uid !== undefined) trustDirectory(dir, uid);
@@ -238,6 +252,8 @@ export class PrivateApt {
     }).stdout.toString();
     const m = /^Version:\s*(\S+)/m.exec(out);
     if (!m?.[1]) throw new VmSetupError(`package ${pkg} not found in ${this.suite}`);
+    if (!DEBIAN_VERSION.test(m[1]))
+      throw new VmSetupError(`${pkg} in ${this.suite} has a malformed version ${JSON.stringify(m[1])}`);
     return m[1];
   }
 

@@ -49,7 +49,7 @@ function share9p(id: string, dir: string, tag: string, readonly: boolean): strin
     qemuOptions('local', {
       id,
       path: dir,
-      security_model: 'none',
+      security_model: readonly ? 'none' : 'mapped-xattr',
       multidevs: 'remap',
       ...(readonly ? { readonly: 'on' } : {}),
     }),

@@ -8,10 +8,15 @@
 
 import {
   chmodSync,
+  closeSync,
+  constants,
   existsSync,
+  fstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  readSync,
   realpathSync,
   rmSync,
   writeFileSync,
@@ -174,11 +179,45 @@ function listen(path: string, sink: NodeJS.WritableStream): Promise<Server> {
   });
 }
 
-function readNumber(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  const n = Number.parseFloat(readFileSync(path, 'utf8'));
-  return Number.isFinite(n) ? n : undefined;
+/**
+ * A file the guest wrote into its results share, read without trusting it:
+ * the guest may have put a FIFO (a read would block the harness for ever),
+ * a symlink (to /dev/zero, or to a host file) or a huge file there instead.
+ * Only a regular file is read, at most `max` bytes; anything else is absent.
+ */
+function readGuestFile(path: string, max: number): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const bytes = Buffer.alloc(max);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < max; length += n) n = readSync(fd, bytes, length, max - length, null);
+    return bytes.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
+
+/** A number the guest's init wrote (seconds since boot, or an exit status); undefined unless it is one. */
+function readNumber(path: string): number | undefined {
+  const text = readGuestFile(path, 64);
+  if (text === undefined || !/^\s*\d+(\.\d+)?\s*$/.test(text)) return undefined;
+  return Number.parseFloat(text);
+}
+
+/** The command's exit status as the guest reported it: an integer 0..255, else absent (the guest died first). */
+function readStatus(path: string): number | undefined {
+  const n = readNumber(path);
+  return n !== undefined && Number.isInteger(n) && n <= 255 ? n : undefined;
+}
+
+/** What the guest may leave in the console log or dmesg files: enough for any real run. */
+const GUEST_LOG_MAX = 32 * 1024 * 1024;
 
 /** What every boot of one run uses, prepared once: the kernel, its initramfs, the shares. */
 interface Prepared {
@@ -277,12 +316,12 @@ async function bootOnce(
     await new Promise((r) => setTimeout(r, 50));
 
     const totalSeconds = (Date.now() - started) / 1000;
-    const console = existsSync(join(run, 'console.log')) ? readFileSync(join(run, 'console.log'), 'utf8') : '';
+    const console = readGuestFile(join(run, 'console.log'), GUEST_LOG_MAX) ?? '';
     if (options.consoleLog) writeFileSync(options.consoleLog, console);
-    const status = readNumber(join(run, 'status'));
+    const status = readStatus(join(run, 'status'));
     const commandStart = readNumber(join(run, 'started'));
     const commandEnd = readNumber(join(run, 'finished'));
-    const dmesg = existsSync(join(run, 'dmesg')) ? readFileSync(join(run, 'dmesg'), 'utf8') : undefined;
+    const dmesg = readGuestFile(join(run, 'dmesg'), GUEST_LOG_MAX);
     const base = {
       release: kernel.release,
       totalSeconds,
