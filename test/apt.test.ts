@@ -81,3 +81,29 @@ describe('names inside the cache', () => {
     }
   });
 });
+
+describe('the cache root', () => {
+  it('is made 0700, and an existing one of ours is tightened to 0700 (its chroots keep a world-writable /tmp and setuid binaries)', async () => {
+    const { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { cacheDir } = await import('../src/vm/apt.js');
+    const parent = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-cache-mode-')));
+    const saved = process.env.UVERBS_CACHE_DIR;
+    try {
+      process.env.UVERBS_CACHE_DIR = join(parent, 'new');
+      cacheDir('kernels');
+      expect(statSync(join(parent, 'new')).mode & 0o777).toBe(0o700);
+      expect(statSync(join(parent, 'new', 'kernels')).mode & 0o777).toBe(0o700);
+      mkdirSync(join(parent, 'old'));
+      chmodSync(join(parent, 'old'), 0o755);
+      process.env.UVERBS_CACHE_DIR = join(parent, 'old');
+      cacheDir();
+      expect(statSync(join(parent, 'old')).mode & 0o777).toBe(0o700);
+    } finally {
+      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
+      else process.env.UVERBS_CACHE_DIR = saved;
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});

@@ -28,4 +28,10 @@ describe.runIf(HAS_QEMU)('what the guest leaves in its results share', () => {
     expect(r.stderr).toMatch(/uverbs vm: /);
     expect(r.seconds).toBeLessThan(200);
   });
+
+  it('a --timeout no timer can hold (past 2^31 - 1 ms) is a usage error, not an instant "timeout"', async () => {
+    const r = await uverbs('vm', '-q', '--timeout', '3000000', '--', 'true');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/timeout/);
+  });
 });

@@ -12,6 +12,7 @@
  */
 
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -83,11 +84,13 @@ export function cacheDir(...parts: string[]): string {
     process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs'),
   );
   const uid = process.getuid?.();
-  mkdirSync(root, { recursive: true, mode: 0o755 });
+  mkdirSync(root, { recursive: true, mode: 0o700 });
   let dir = realpathSync(root);
   if (uid !== undefined) {
     trustAncestors(dir, uid);
     trustDirectory(dir, uid);
+    // nobody else even looks in: the chroots under it keep debootstrap's world-writable /tmp and its setuid binaries
+    if (statSync(dir).mode & 0o077) chmodSync(dir, 0o700);
   }
   const names = parts.flatMap((p) => p.split('/')).filter(Boolean);
   // a name from outside (a package version from a suite's index) never climbs out of the cache
@@ -96,7 +99,7 @@ export function cacheDir(...parts: string[]): string {
     throw new UntrustedCacheError(join(dir, ...parts), `not a plain file name: ${JSON.stringify(bad)}`);
   for (const part of names) {
     dir = join(dir, part);
-    if (!existsSync(dir)) mkdirSync(dir, { mode: 0o755 });
+    if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
     if (uid !== undefined) trustDirectory(dir, uid);
   }
   return dir;

@@ -33,6 +33,9 @@ import { type GuestShare, qemuArgs } from './qemu.js';
 import { buildSiw } from './siw.js';
 import { spawnTied, TIED_NOT_STARTED } from './tools.js';
 
+/** The longest --timeout a timer can keep: 2^31 - 1 ms, in whole seconds (about 24.8 days). */
+const MAX_TIMEOUT_SECONDS = 2_147_483;
+
 /** Exit statuses of the harness itself (a command's own status passes through). */
 export const VM_EXIT = {
   /** The guest died before the command finished: kernel panic, init failure. */
@@ -147,8 +150,13 @@ function checkOptions(command: string[], options: VmOptions): void {
   if (!Number.isInteger(options.smp) || options.smp < 1 || options.smp > 64) {
     throw invalidArgValue('smp', 'must be an integer from 1 to 64', options.smp);
   }
-  if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
-    throw invalidArgValue('timeout', 'must be a positive number of seconds', options.timeout);
+  // setTimeout's limit is 2^31 - 1 ms: past it Node fires at once, and every run would "time out"
+  if (!Number.isFinite(options.timeout) || options.timeout <= 0 || options.timeout > MAX_TIMEOUT_SECONDS) {
+    throw invalidArgValue(
+      'timeout',
+      `must be a positive number of seconds, at most ${MAX_TIMEOUT_SECONDS}`,
+      options.timeout,
+    );
   }
 }
 
