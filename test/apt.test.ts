@@ -107,3 +107,28 @@ describe('the cache root', () => {
     }
   });
 });
+
+describe('the private apt', () => {
+  it("runs none of the system's update hooks (they act on the system's state)", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, realpathSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { PrivateApt } = await import('../src/vm/apt.js');
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-apt-hooks-')));
+    const saved = process.env.UVERBS_CACHE_DIR;
+    process.env.UVERBS_CACHE_DIR = root;
+    try {
+      const apt = new PrivateApt('bookworm', {
+        mirror: { uri: 'http://mirror.example/debian', suites: ['bookworm'], components: ['main'] },
+      });
+      const config = execFileSync('apt-config', [...apt.options, 'dump'], { encoding: 'utf8' });
+      expect(config).not.toMatch(/^APT::Update::(Pre|Post)-Invoke(-Success)?:: /m);
+      expect(config).toMatch(/^Dir::Etc::sourcelist ".*sources\.list";$/m); // the private state, still applied
+    } finally {
+      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
+      else process.env.UVERBS_CACHE_DIR = saved;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

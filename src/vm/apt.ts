@@ -219,12 +219,20 @@ export class PrivateApt {
     mkdirSync(join(this.root, 'parts'), { recursive: true });
     const signed = this.#mirror.signedBy ? ` signed-by=${this.#mirror.signedBy}` : '';
     writeFileSync(join(this.root, 'sources.list'), `deb [arch=amd64${signed}] ${this.#mirror.uri} ${suite} main\n`);
+    // the system's apt.conf.d hooks (PackageKit, appstream, docker-clean) act on the system's state:
+    // none of them may run for an update of this private state
+    writeFileSync(
+      join(this.root, 'no-hooks.conf'),
+      ['Pre-Invoke', 'Post-Invoke', 'Post-Invoke-Success'].map((h) => `#clear APT::Update::${h};\n`).join(''),
+    );
   }
 
   /** apt options that confine apt to this suite's private state. */
   get options(): string[] {
     const o = (k: string, v: string) => ['-o', `${k}=${v}`];
     return [
+      '-c',
+      join(this.root, 'no-hooks.conf'),
       ...o('Dir::Etc::SourceList', join(this.root, 'sources.list')),
       ...o('Dir::Etc::SourceParts', join(this.root, 'parts')),
       ...o('Dir::State::Lists', join(this.root, 'lists')),
