@@ -236,12 +236,14 @@ interface Prepared {
   bin?: string;
   /** When the run began (Date.now()), downloads and earlier attempts included. */
   started: number;
+  /** --timeout as given: what all boot attempts together may take. */
+  limit: number;
 }
 
 async function bootOnce(
   command: string[],
   options: VmOptions,
-  { kernel, initramfs, shares, bin, started }: Prepared,
+  { kernel, initramfs, shares, bin, started, limit }: Prepared,
 ): Promise<VmResult & { commandStarted: boolean }> {
   const run = mkdtempSync(join(tmpdir(), 'uverbs-vm-'));
   const servers: Server[] = [];
@@ -339,7 +341,7 @@ async function bootOnce(
       dmesg,
     };
     if (timedOut) {
-      return { ...base, status: VM_EXIT.TIMEOUT, failure: `timed out after ${options.timeout}s${tail(console)}` };
+      return { ...base, status: VM_EXIT.TIMEOUT, failure: `timed out after ${limit}s${tail(console)}` };
     }
     if (exit === -1) return { ...base, status: VM_EXIT.SETUP_FAILED, failure: 'cannot start setpriv (util-linux)' };
     if (exit === 127 && TIED_NOT_STARTED.test(qemuErr)) {
@@ -400,12 +402,16 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     shares,
     bin: own?.bin,
     started,
+    limit: options.timeout,
   };
+  // one deadline for every boot attempt: --timeout bounds the whole run from the first boot, retries included
+  const deadline = Date.now() + options.timeout * 1000;
   for (let attempt = 1; ; attempt++) {
-    const { commandStarted, ...result } = await bootOnce(command, options, prepared);
+    const left = Math.max((deadline - Date.now()) / 1000, 0.001);
+    const { commandStarted, ...result } = await bootOnce(command, { ...options, timeout: left }, prepared);
     const crashedBooting =
       result.status === VM_EXIT.GUEST_FAILED && !commandStarted && /Oops|Kernel panic/.test(result.failure ?? '');
-    if (!crashedBooting || attempt === BOOT_ATTEMPTS) return result;
+    if (!crashedBooting || attempt === BOOT_ATTEMPTS || Date.now() >= deadline) return result;
     const why = /(Oops: [^\n]*|Kernel panic[^\n]*)/.exec(result.failure ?? '')?.[1] ?? 'guest crash';
     options.stderr.write(
       `uverbs vm: the guest kernel crashed while booting (${why}); booting again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
