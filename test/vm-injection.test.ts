@@ -93,9 +93,21 @@ describe.runIf(HAS_QEMU)('uverbs vm: a comma in a share path is part of the path
 
   it('--env values reach the command verbatim, quotes and newlines included', { timeout: 300_000 }, async () => {
     const value = `it's "$HOME" \`id\` $(id)\nline two; exit 3`;
-    const r = await uverbs('vm', '-q', '-e', `ODD=${value}`, '--', 'sh', '-c', 'printf %s "$ODD"');
+    // __proto__ is a shell identifier like any other (it used to vanish into Object.prototype)
+    const r = await uverbs(
+      'vm',
+      '-q',
+      '-e',
+      `ODD=${value}`,
+      '-e',
+      '__proto__=kept',
+      '--',
+      'sh',
+      '-c',
+      'printf "%s|%s" "$ODD" "$__proto__"',
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(value);
+    expect(r.stdout).toBe(`${value}|kept`);
   });
 });

@@ -83,7 +83,8 @@ export async function vmCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(smp) || smp < 1 || smp > 64) throw new UsageError(`uverbs vm: --smp must be 1..64`);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`uverbs vm: --timeout must be positive seconds`);
   if (!/^\d+[MG]?$/i.test(values.mem)) throw new UsageError(`uverbs vm: --mem takes a size such as 2G or 1536M`);
-  const env: Record<string, string> = {};
+  // no prototype: a name like __proto__ is a variable like any other, not a property of Object.prototype
+  const env: Record<string, string> = Object.create(null);
   for (const e of values.env) {
     const at = e.indexOf('=');
     if (at <= 0) throw new UsageError(`uverbs vm: --env takes NAME=VALUE (got '${e}')`);
