@@ -132,3 +132,34 @@ describe('the private apt', () => {
     }
   });
 });
+
+describe('the cache checks come first', () => {
+  it('a symlink inside the cache is refused, and nothing is made under an untrusted directory', async () => {
+    const { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } = await import(
+      'node:fs'
+    );
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { cacheDir } = await import('../src/vm/apt.js');
+    const parent = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-cache-first-')));
+    const saved = process.env.UVERBS_CACHE_DIR;
+    try {
+      process.env.UVERBS_CACHE_DIR = join(parent, 'cache');
+      mkdirSync(join(parent, 'elsewhere'));
+      cacheDir();
+      symlinkSync(join(parent, 'elsewhere'), join(parent, 'cache', 'kernels'));
+      expect(() => cacheDir('kernels', '6.1')).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_UNTRUSTED_CACHE' }));
+      expect(existsSync(join(parent, 'elsewhere', '6.1'))).toBe(false);
+      // a shared, non-sticky directory above a cache that does not exist yet: refused before anything is made
+      mkdirSync(join(parent, 'shared'));
+      chmodSync(join(parent, 'shared'), 0o777);
+      process.env.UVERBS_CACHE_DIR = join(parent, 'shared', 'a', 'cache');
+      expect(() => cacheDir()).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_UNTRUSTED_CACHE' }));
+      expect(existsSync(join(parent, 'shared', 'a'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
+      else process.env.UVERBS_CACHE_DIR = saved;
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});

@@ -14,6 +14,7 @@
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -84,6 +85,12 @@ export function cacheDir(...parts: string[]): string {
     process.env.UVERBS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'uverbs'),
   );
   const uid = process.getuid?.();
+  if (uid !== undefined && !existsSync(root)) {
+    // nothing is made under a directory someone else could swap: check what already exists above first
+    let existing = dirname(root);
+    while (!existsSync(existing)) existing = dirname(existing);
+    trustAncestors(join(realpathSync(existing), 'uverbs-cache'), uid);
+  }
   mkdirSync(root, { recursive: true, mode: 0o700 });
   let dir = realpathSync(root);
   if (uid !== undefined) {
@@ -100,6 +107,8 @@ export function cacheDir(...parts: string[]): string {
   for (const part of names) {
     dir = join(dir, part);
     if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
+    // below the root every part is a directory of ours: a symlink there would lead the checks elsewhere
+    if (lstatSync(dir).isSymbolicLink()) throw new UntrustedCacheError(dir, 'a symbolic link inside the cache');
     if (uid !== undefined) trustDirectory(dir, uid);
   }
   return dir;
