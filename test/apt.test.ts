@@ -3,8 +3,35 @@
  * writes them, and picks the entry that serves the system's own codename.
  */
 
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { debianMirror, parseDeb822, parseOneLine } from '../src/vm/apt.js';
+import { cacheDir, debianMirror, PrivateApt, parseDeb822, parseOneLine } from '../src/vm/apt.js';
+
+/** Runs `fn` with a fresh temporary directory, restoring UVERBS_CACHE_DIR and removing the directory after. */
+function withCacheParent(prefix: string, fn: (parent: string) => void): void {
+  const parent = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const saved = process.env.UVERBS_CACHE_DIR;
+  try {
+    fn(parent);
+  } finally {
+    if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
+    else process.env.UVERBS_CACHE_DIR = saved;
+    rmSync(parent, { recursive: true, force: true });
+  }
+}
 
 const DEB822 = `Types: deb
 # a comment
@@ -57,15 +84,9 @@ describe('apt sources', () => {
 });
 
 describe('names inside the cache', () => {
-  it('a part that would climb out of the cache, or is no plain name, is refused before anything is made', async () => {
-    const { mkdtempSync, realpathSync, readdirSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { cacheDir } = await import('../src/vm/apt.js');
-    const root = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-cache-names-')));
-    const saved = process.env.UVERBS_CACHE_DIR;
-    process.env.UVERBS_CACHE_DIR = root;
-    try {
+  it('a part that would climb out of the cache, or is no plain name, is refused before anything is made', () =>
+    withCacheParent('uverbs-cache-names-', (root) => {
+      process.env.UVERBS_CACHE_DIR = root;
       // a version as a hostile index might spell it: 'unpacked/linux-libc-dev_7.0/../../../../etc'
       for (const bad of ['..', 'linux-libc-dev_7.0/../../../../etc', '.hidden', 'a b', 'x$(id)']) {
         expect(() => cacheDir('unpacked', bad), bad).toThrow(
@@ -74,23 +95,12 @@ describe('names inside the cache', () => {
       }
       expect(cacheDir('unpacked', 'linux-libc-dev_7.2.13-1')).toBe(join(root, 'unpacked', 'linux-libc-dev_7.2.13-1'));
       expect(readdirSync(join(root, 'unpacked'))).toEqual(['linux-libc-dev_7.2.13-1']);
-    } finally {
-      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
-      else process.env.UVERBS_CACHE_DIR = saved;
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('the cache root', () => {
-  it('is made 0700, and an existing one of ours is tightened to 0700 (its chroots keep a world-writable /tmp and setuid binaries)', async () => {
-    const { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { cacheDir } = await import('../src/vm/apt.js');
-    const parent = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-cache-mode-')));
-    const saved = process.env.UVERBS_CACHE_DIR;
-    try {
+  it('is made 0700, and an existing one of ours is tightened to 0700 (its chroots keep a world-writable /tmp and setuid binaries)', () =>
+    withCacheParent('uverbs-cache-mode-', (parent) => {
       process.env.UVERBS_CACHE_DIR = join(parent, 'new');
       cacheDir('kernels');
       expect(statSync(join(parent, 'new')).mode & 0o777).toBe(0o700);
@@ -100,50 +110,24 @@ describe('the cache root', () => {
       process.env.UVERBS_CACHE_DIR = join(parent, 'old');
       cacheDir();
       expect(statSync(join(parent, 'old')).mode & 0o777).toBe(0o700);
-    } finally {
-      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
-      else process.env.UVERBS_CACHE_DIR = saved;
-      rmSync(parent, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('the private apt', () => {
-  it("runs none of the system's update hooks (they act on the system's state)", async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { mkdtempSync, realpathSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { PrivateApt } = await import('../src/vm/apt.js');
-    const root = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-apt-hooks-')));
-    const saved = process.env.UVERBS_CACHE_DIR;
-    process.env.UVERBS_CACHE_DIR = root;
-    try {
-      const apt = new PrivateApt('bookworm', {
-        mirror: { uri: 'http://mirror.example/debian', suites: ['bookworm'], components: ['main'] },
-      });
+  it("runs none of the system's update hooks (they act on the system's state)", () =>
+    withCacheParent('uverbs-apt-hooks-', (root) => {
+      process.env.UVERBS_CACHE_DIR = root;
+      const mirror = { uri: 'http://mirror.example/debian', suites: ['bookworm'], components: ['main'] };
+      const apt = new PrivateApt('bookworm', { mirror });
       const config = execFileSync('apt-config', [...apt.options, 'dump'], { encoding: 'utf8' });
       expect(config).not.toMatch(/^APT::Update::(Pre|Post)-Invoke(-Success)?:: /m);
       expect(config).toMatch(/^Dir::Etc::sourcelist ".*sources\.list";$/m); // the private state, still applied
-    } finally {
-      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
-      else process.env.UVERBS_CACHE_DIR = saved;
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('the cache checks come first', () => {
-  it('a symlink inside the cache is refused, and nothing is made under an untrusted directory', async () => {
-    const { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } = await import(
-      'node:fs'
-    );
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { cacheDir } = await import('../src/vm/apt.js');
-    const parent = realpathSync(mkdtempSync(join(tmpdir(), 'uverbs-cache-first-')));
-    const saved = process.env.UVERBS_CACHE_DIR;
-    try {
+  it('a symlink inside the cache is refused, and nothing is made under an untrusted directory', () =>
+    withCacheParent('uverbs-cache-first-', (parent) => {
       process.env.UVERBS_CACHE_DIR = join(parent, 'cache');
       mkdirSync(join(parent, 'elsewhere'));
       cacheDir();
@@ -156,10 +140,5 @@ describe('the cache checks come first', () => {
       process.env.UVERBS_CACHE_DIR = join(parent, 'shared', 'a', 'cache');
       expect(() => cacheDir()).toThrow(expect.objectContaining({ code: 'ERR_UVERBS_UNTRUSTED_CACHE' }));
       expect(existsSync(join(parent, 'shared', 'a'))).toBe(false);
-    } finally {
-      if (saved === undefined) delete process.env.UVERBS_CACHE_DIR;
-      else process.env.UVERBS_CACHE_DIR = saved;
-      rmSync(parent, { recursive: true, force: true });
-    }
-  });
+    }));
 });

@@ -53,6 +53,11 @@ function runChild(script: string, node = process.execPath, args: string[] = []) 
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** What RxeDatapath needs of a QP: its SQ ring; fd -1 rings no doorbell. */
+function fakeQp(sq: Ring): QueuePair {
+  return { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd: -1 } } } as unknown as QueuePair;
+}
+
 function fifo(): number {
   const path = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
   execFileSync('mkfifo', [path]);
@@ -444,8 +449,6 @@ describe('sizes that would wrap are refused before anything is written', () => {
   });
 
   it('the ring code refuses the same on its own: a WQE whose SGEs add up past 2^31 is a bad WR, the producer unmoved', () => {
-    const fakeQp = (sq: Ring) =>
-      ({ rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd: -1 } } }) as unknown as QueuePair;
     const sq = Ring.synthetic('sq', 8, 9);
     const wr: ResolvedSend = {
       wrId: 1n,
@@ -483,7 +486,7 @@ describe('every refusal is a typed error', () => {
 
   it("a WR that does not fit the ring's slot is a UverbsError EINVAL from the ring, nothing posted (was a plain Error)", () => {
     const sq = Ring.synthetic('sq', 8, 8); // 256-byte slots: 208 + 3 SGEs
-    const qp = { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd: -1 } } } as unknown;
+    const qp = fakeQp(sq);
     const base = {
       wrId: 0n,
       opcode: O.IB_UVERBS_WR_SEND,
@@ -497,7 +500,7 @@ describe('every refusal is a typed error', () => {
     const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1, mr: NO_MR }));
     let error: unknown;
     try {
-      new RxeDatapath().postSend(qp as QueuePair, [
+      new RxeDatapath().postSend(qp, [
         { ...base, sg: [] },
         { ...base, sg },
       ]);
