@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RxeDatapath } from '../dist/src/providers/rxe-datapath.js';
-import { Ring } from '../dist/src/ring.js';
+import { Ring } from '../dist/src/transport/ring.js';
 
 const [part, cdir, runsArg] = process.argv.slice(2);
 const RUNS = Number(part === 'report' ? 5 : (runsArg ?? 5));

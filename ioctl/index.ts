@@ -6,7 +6,7 @@
  * - every call returns a non-negative result or `-errno`;
  * - memory is named by address (`bigint`), and any bigint is taken as one:
  *   so this module is internal to the library, whose only addresses are
- *   the ones its own mappings returned (src/sys.ts, src/memory.ts). No
+ *   the ones its own mappings returned (src/transport/sys.ts, src/transport/memory.ts). No
  *   caller number ever becomes a pointer. Memory itself is mapped by the
  *   native addon, which alone can take a view back from JS (native/addon.c).
  *
@@ -16,7 +16,7 @@
 
 import koffi from 'koffi';
 
-/** The system calls the library makes through libc; src/sys.ts adds memory to them. */
+/** The system calls the library makes through libc; src/transport/sys.ts adds memory to them. */
 export interface Syscalls {
   /** open(2): fd or -errno. */
   open(path: string, flags: number): number;

@@ -6,13 +6,6 @@
  * and the error types.
  */
 
-export { AddressHandle } from './address-handle.js';
-export { type AsyncEvent, AsyncEventQueue, type AsyncEventType } from './async-events.js';
-export { CompletionChannel } from './completion-channel.js';
-export { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
-export { Context, type GidEntry, type OpenOptions } from './context.js';
-export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './device.js';
-export { type CallResult, Dispatcher, type DispatchOptions, type MethodRoute, type TraceEvent } from './dispatch.js';
 export { errnoName } from './errno.js';
 export {
   type CallPath,
@@ -21,11 +14,6 @@ export {
   type UverbsErrorDetails,
   UverbsUnsupportedError,
 } from './errors.js';
-export { KernelObject } from './kernel-object.js';
-export { PAGE_SIZE, UserMemory } from './memory.js';
-export { type AccessFlags, MemoryRegion, type Reregistration } from './memory-region.js';
-export { MemoryWindow } from './memory-window.js';
-export { ProtectionDomain } from './protection-domain.js';
 export {
   type Datapath,
   type Provider,
@@ -37,6 +25,26 @@ export {
   type UhwExchange,
 } from './providers/index.js';
 export {
+  type CallResult,
+  Dispatcher,
+  type DispatchOptions,
+  type MethodRoute,
+  type TraceEvent,
+} from './transport/dispatch.js';
+export { PAGE_SIZE, UserMemory } from './transport/memory.js';
+export type { Ring, RingName, RingSpec } from './transport/ring.js';
+export type { Mapping, Sys } from './transport/sys.js';
+export { AddressHandle } from './verbs/address-handle.js';
+export { type AsyncEvent, AsyncEventQueue, type AsyncEventType } from './verbs/async-events.js';
+export { CompletionChannel } from './verbs/completion-channel.js';
+export { CompletionQueue, type CompletionQueueOptions } from './verbs/completion-queue.js';
+export { Context, type GidEntry, type OpenOptions } from './verbs/context.js';
+export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './verbs/device.js';
+export { KernelObject } from './verbs/kernel-object.js';
+export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/memory-region.js';
+export { MemoryWindow } from './verbs/memory-window.js';
+export { ProtectionDomain } from './verbs/protection-domain.js';
+export {
   type AddressVector,
   type ConnectOptions,
   type Mtu,
@@ -47,10 +55,8 @@ export {
   QueuePair,
   type QueuePairOptions,
   type RemoteQp,
-} from './queue-pair.js';
-export type { Ring, RingName, RingSpec } from './ring.js';
-export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';
-export type { Mapping, Sys } from './sys.js';
+} from './verbs/queue-pair.js';
+export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './verbs/shared-receive-queue.js';
 export {
   COMPLETION_SIZE,
   type Completion,
@@ -63,4 +69,4 @@ export {
   type SendOpcode,
   type SendWr,
   type Sge,
-} from './work-request.js';
+} from './verbs/work-request.js';

@@ -9,7 +9,7 @@ import { UVERBS_METHOD_QUERY_PORT } from '../src/abi/methods.js';
 import { ib_uverbs_ex_query_device_resp, ib_uverbs_query_port_resp_ex, ib_uverbs_wc } from '../src/abi/structs.js';
 import { decodeWrite, encodeWrite } from '../src/abi/write-command.js';
 import { WRITE_COMMANDS } from '../src/abi/write-commands.js';
-import { Scratch } from '../src/memory.js';
+import { Scratch } from '../src/transport/memory.js';
 import { FakeKernel } from './support/fake-kernel.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

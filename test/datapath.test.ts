@@ -28,17 +28,17 @@ import {
   ib_uverbs_wc,
 } from '../src/abi/structs.js';
 import { UverbsClosedError } from '../src/errors.js';
-import { native } from '../src/native.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
-import type { QueuePair } from '../src/queue-pair.js';
-import { Ring } from '../src/ring.js';
+import { native } from '../src/transport/native.js';
+import { Ring } from '../src/transport/ring.js';
+import type { QueuePair } from '../src/verbs/queue-pair.js';
 import {
   COMPLETION_SIZE,
   decodeCompletions,
   PreparedWork,
   type ResolvedSend,
   resolveSend,
-} from '../src/work-request.js';
+} from '../src/verbs/work-request.js';
 import { fakeQp, LIMITS, NO_MR, PD, SEND } from './support/rxe-stand-ins.js';
 
 const SLOTS = 8;

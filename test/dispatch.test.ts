@@ -12,10 +12,10 @@ import {
   UVERBS_METHOD_REG_MR,
 } from '../src/abi/methods.js';
 import { WRITE_COMMANDS } from '../src/abi/write-commands.js';
-import { Dispatcher, type TraceEvent } from '../src/dispatch.js';
 import { ENOENT, ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
 import { UverbsError, UverbsUnsupportedError } from '../src/errors.js';
-import { Scratch } from '../src/memory.js';
+import { Dispatcher, type TraceEvent } from '../src/transport/dispatch.js';
+import { Scratch } from '../src/transport/memory.js';
 import { FakeKernel, type FakeKernelOptions } from './support/fake-kernel.js';
 
 function setup(options: FakeKernelOptions = {}) {

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { O_CLOEXEC, O_RDWR } from '../ioctl/index.js';
 import { rdma_user_ioctl_defines } from '../src/abi/constants.js';
 import { ENOENT, ENOTTY } from '../src/errno.js';
-import { Scratch, UserMemory } from '../src/memory.js';
-import { libcSys } from '../src/sys.js';
+import { Scratch, UserMemory } from '../src/transport/memory.js';
+import { libcSys } from '../src/transport/sys.js';
 
 describe('libc shim', () => {
   const sys = libcSys();

@@ -17,16 +17,16 @@ import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../src/abi/layout.js';
 import { rxe_queue_buf } from '../src/abi/rxe.js';
 import { ib_uverbs_async_event_desc } from '../src/abi/structs.js';
-import { AsyncEventQueue } from '../src/async-events.js';
-import { CompletionQueue } from '../src/completion-queue.js';
-import { Context } from '../src/context.js';
 import { UverbsClosedError, UverbsError } from '../src/errors.js';
 import * as root from '../src/index.js';
-import { Scratch, UserMemory } from '../src/memory.js';
-import { MemoryRegion } from '../src/memory-region.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
-import { Ring } from '../src/ring.js';
-import { libcSys } from '../src/sys.js';
+import { Scratch, UserMemory } from '../src/transport/memory.js';
+import { Ring } from '../src/transport/ring.js';
+import { libcSys } from '../src/transport/sys.js';
+import { AsyncEventQueue } from '../src/verbs/async-events.js';
+import { CompletionQueue } from '../src/verbs/completion-queue.js';
+import { Context } from '../src/verbs/context.js';
+import { MemoryRegion } from '../src/verbs/memory-region.js';
 import {
   PreparedWork,
   type ResolvedSend,
@@ -35,7 +35,7 @@ import {
   resolveSend,
   type SendLimits,
   type SendWr,
-} from '../src/work-request.js';
+} from '../src/verbs/work-request.js';
 import { FAKE_DEVICE, FakeKernel } from './support/fake-kernel.js';
 import { fakeQp, LIMITS, NO_MR, PD, SEND } from './support/rxe-stand-ins.js';
 

@@ -5,9 +5,9 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { Context } from '../src/context.js';
-import type { TraceEvent } from '../src/dispatch.js';
-import { accessBits } from '../src/memory-region.js';
+import type { TraceEvent } from '../src/transport/dispatch.js';
+import { Context } from '../src/verbs/context.js';
+import { accessBits } from '../src/verbs/memory-region.js';
 import { FAKE_DEVICE as DEVICE, FakeKernel } from './support/fake-kernel.js';
 
 function open(driverId = 14, ioctl = true) {

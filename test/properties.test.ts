@@ -14,7 +14,7 @@ import { METHODS } from '../src/abi/methods.js';
 import { encodeWrite } from '../src/abi/write-command.js';
 import { WRITE_COMMANDS, type WriteCommand } from '../src/abi/write-commands.js';
 import { EFAULT, EINVAL, ENOSPC, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
-import { Scratch } from '../src/memory.js';
+import { Scratch } from '../src/transport/memory.js';
 import { layoutValue, methodArgs } from './support/arbitraries.js';
 import { allLayouts } from './support/conformance.js';
 import { FakeKernel } from './support/fake-kernel.js';

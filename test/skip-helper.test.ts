@@ -5,8 +5,8 @@
  */
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { TraceEvent } from '../src/dispatch.js';
 import { UverbsError, UverbsUnsupportedError } from '../src/errors.js';
+import type { TraceEvent } from '../src/transport/dispatch.js';
 import { Calls, MUST_HAVE, orSkip } from './device/support.js';
 
 class Skipped extends Error {}

@@ -19,7 +19,7 @@
  */
 
 import { invalidArgType, outOfRange } from '../errors.js';
-import type { Region, Scratch } from '../memory.js';
+import type { Region, Scratch } from '../transport/memory.js';
 import { uverbs_attr_flags } from './constants.js';
 import { checkScalar, decodeVouched, encode, type Input } from './layout.js';
 import type { AttrSpec, MethodSpec, Payload } from './method-spec.js';

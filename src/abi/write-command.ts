@@ -16,7 +16,7 @@
  */
 
 import { outOfRange } from '../errors.js';
-import type { Region, Scratch } from '../memory.js';
+import type { Region, Scratch } from '../transport/memory.js';
 import { ib_user_verbs_defines } from './constants.js';
 import { decode, decodeVouched, encode, type Input } from './layout.js';
 import { ib_uverbs_cmd_hdr, ib_uverbs_ex_cmd_hdr } from './structs.js';

@@ -7,11 +7,11 @@ import { parseArgs } from 'node:util';
 import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { memberName } from '../abi/c-enum.js';
 import { rdma_driver_id } from '../abi/constants.js';
-import { listDevices, uverbsAbiVersion } from '../device.js';
-import { detectDriverId } from '../driver-id.js';
 import { errnoName } from '../errno.js';
-import { Scratch } from '../memory.js';
-import { libcSys } from '../sys.js';
+import { detectDriverId } from '../transport/driver-id.js';
+import { Scratch } from '../transport/memory.js';
+import { libcSys } from '../transport/sys.js';
+import { listDevices, uverbsAbiVersion } from '../verbs/device.js';
 import { json, table } from './output.js';
 
 export const DEVICES_HELP = `Usage: uverbs devices [--json]

@@ -4,9 +4,9 @@
  */
 
 import { parseArgs } from 'node:util';
-import { Context } from '../context.js';
-import { listDevices } from '../device.js';
 import { deviceReport } from '../probe/info.js';
+import { Context } from '../verbs/context.js';
+import { listDevices } from '../verbs/device.js';
 import { json, show, table } from './output.js';
 import { UsageError } from './usage.js';
 

@@ -18,10 +18,10 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ib_wc_status } from '../abi/kernel-internal.js';
 import { ib_uverbs_wc } from '../abi/structs.js';
-import { Context } from '../context.js';
-import { listDevices } from '../device.js';
-import type { Mtu } from '../queue-pair.js';
-import { COMPLETION_SIZE, type RecvWr, type SendWr } from '../work-request.js';
+import { Context } from '../verbs/context.js';
+import { listDevices } from '../verbs/device.js';
+import type { Mtu } from '../verbs/queue-pair.js';
+import { COMPLETION_SIZE, type RecvWr, type SendWr } from '../verbs/work-request.js';
 import { json } from './output.js';
 import { UsageError } from './usage.js';
 

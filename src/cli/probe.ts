@@ -4,9 +4,9 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { findDevice, listDevices } from '../device.js';
 import { diffProbes } from '../probe/diff.js';
 import { type ProbeResult, probe } from '../probe/probe.js';
+import { findDevice, listDevices } from '../verbs/device.js';
 import { json, table } from './output.js';
 import { UsageError } from './usage.js';
 

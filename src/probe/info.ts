@@ -8,9 +8,9 @@
 import { memberName } from '../abi/c-enum.js';
 import { ib_uverbs_gid_type, rdma_driver_id } from '../abi/constants.js';
 import { ib_mtu, ib_port_state, rdma_link_layer } from '../abi/kernel-internal.js';
-import type { Context } from '../context.js';
-import type { DeviceInfo } from '../device.js';
 import type { CallPath } from '../errors.js';
+import type { Context } from '../verbs/context.js';
+import type { DeviceInfo } from '../verbs/device.js';
 import { capabilityNames } from './probe.js';
 
 export const INFO_SCHEMA = 1;

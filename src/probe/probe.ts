@@ -47,13 +47,13 @@ import { modelDevice, validateIoctl } from '../abi/kernel-model.js';
 import { encode, type UapiRelease } from '../abi/layout.js';
 import type { AttrSpec, MethodSpec } from '../abi/method-spec.js';
 import { ib_uverbs_attr, ib_uverbs_ioctl_hdr } from '../abi/structs.js';
-import { Context } from '../context.js';
-import { type DeviceInfo, findDevice, listDevices } from '../device.js';
-import { detectDriverId } from '../driver-id.js';
 import { EINVAL, ENOSPC, errnoName } from '../errno.js';
 import { invalidArgType, UverbsError } from '../errors.js';
-import { Scratch } from '../memory.js';
-import { libcSys, type Sys } from '../sys.js';
+import { detectDriverId } from '../transport/driver-id.js';
+import { Scratch } from '../transport/memory.js';
+import { libcSys, type Sys } from '../transport/sys.js';
+import { Context } from '../verbs/context.js';
+import { type DeviceInfo, findDevice, listDevices } from '../verbs/device.js';
 import { hasAttributeTable, KNOWN_METHODS } from './known-methods.js';
 
 export const PROBE_SCHEMA = 1;

@@ -6,12 +6,12 @@
  * needs no driver data.
  */
 
-import type { CompletionQueue } from '../completion-queue.js';
 import { outOfRange } from '../errors.js';
-import type { QueuePair } from '../queue-pair.js';
-import type { RingSpec } from '../ring.js';
-import type { SharedReceiveQueue } from '../shared-receive-queue.js';
-import type { ResolvedRecv, ResolvedSend } from '../work-request.js';
+import type { RingSpec } from '../transport/ring.js';
+import type { CompletionQueue } from '../verbs/completion-queue.js';
+import type { QueuePair } from '../verbs/queue-pair.js';
+import type { SharedReceiveQueue } from '../verbs/shared-receive-queue.js';
+import type { ResolvedRecv, ResolvedSend } from '../verbs/work-request.js';
 
 /** Driver data for one call: what to send, and how much reply to make room for. */
 export interface UhwExchange {

@@ -7,14 +7,14 @@
 
 import { decode } from '../abi/layout.js';
 import { rxe_create_ah_resp, rxe_queue_buf } from '../abi/rxe.js';
-import type { CompletionQueue } from '../completion-queue.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 import { UverbsClosedError, UverbsError } from '../errors.js';
-import { native } from '../native.js';
-import type { QueuePair } from '../queue-pair.js';
-import type { Ring } from '../ring.js';
-import type { SharedReceiveQueue } from '../shared-receive-queue.js';
-import type { ResolvedRecv, ResolvedSend, ResolvedSge } from '../work-request.js';
+import { native } from '../transport/native.js';
+import type { Ring } from '../transport/ring.js';
+import type { CompletionQueue } from '../verbs/completion-queue.js';
+import type { QueuePair } from '../verbs/queue-pair.js';
+import type { SharedReceiveQueue } from '../verbs/shared-receive-queue.js';
+import type { ResolvedRecv, ResolvedSend, ResolvedSge } from '../verbs/work-request.js';
 import type { Datapath } from './provider.js';
 
 /** The ring named `name` of an object, or a closed-object error. */

@@ -15,7 +15,7 @@ import {
   rxe_modify_srq_cmd,
   rxe_resize_cq_resp,
 } from '../abi/rxe.js';
-import type { RingSpec } from '../ring.js';
+import type { RingSpec } from '../transport/ring.js';
 import type { Provider } from './provider.js';
 import { RxeDatapath } from './rxe-datapath.js';
 

@@ -19,7 +19,7 @@ import {
   siw_uresp_create_srq,
   siw_uresp_reg_mr,
 } from '../abi/siw.js';
-import type { RingSpec } from '../ring.js';
+import type { RingSpec } from '../transport/ring.js';
 import type { Provider } from './provider.js';
 
 /** A ring siw offered (its key is not SIW_INVAL_UOBJ_KEY), `count` slots of `size` bytes, plus `extra`. */

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native } from '../../dist/src/native.js';
+import { native } from '../../dist/src/transport/native.js';
 
 const fifo = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
 execFileSync('mkfifo', [fifo]);

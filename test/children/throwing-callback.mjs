@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { constants, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native } from '../../dist/src/native.js';
+import { native } from '../../dist/src/transport/native.js';
 
 process.on('uncaughtException', (error) => console.log(`uncaught: ${error.message}`));
 const fifo = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');

@@ -7,9 +7,9 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { UserMemory } from '../../dist/src/memory.js';
-import { Ring } from '../../dist/src/ring.js';
-import { libcSys } from '../../dist/src/sys.js';
+import { UserMemory } from '../../dist/src/transport/memory.js';
+import { Ring } from '../../dist/src/transport/ring.js';
+import { libcSys } from '../../dist/src/transport/sys.js';
 
 const sys = libcSys();
 const values = (buffer) => [...new Set(new Uint8Array(buffer))].sort((a, b) => a - b);
@@ -88,8 +88,8 @@ for (const variant of ['free', 'collected']) {
   const { Worker } = await import('node:worker_threads');
   const worker = new Worker(
     `import { parentPort } from 'node:worker_threads';
-     const { UserMemory } = await import(${JSON.stringify(new URL('../../dist/src/memory.js', import.meta.url).href)});
-     const { libcSys } = await import(${JSON.stringify(new URL('../../dist/src/sys.js', import.meta.url).href)});
+     const { UserMemory } = await import(${JSON.stringify(new URL('../../dist/src/transport/memory.js', import.meta.url).href)});
+     const { libcSys } = await import(${JSON.stringify(new URL('../../dist/src/transport/sys.js', import.meta.url).href)});
      let mem = UserMemory.allocate(libcSys(), 4096);
      mem.bytes.fill(0x11);
      const moved = mem.bytes.buffer.transfer();

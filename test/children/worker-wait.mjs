@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 
 const fifo = join(mkdtempSync(join(tmpdir(), 'uverbs-')), 'fifo');
 execFileSync('mkfifo', [fifo]);
-const native = new URL('../../dist/src/native.js', import.meta.url).href;
+const native = new URL('../../dist/src/transport/native.js', import.meta.url).href;
 const worker = new Worker(
   `import { openSync, constants } from 'node:fs';
    import { parentPort } from 'node:worker_threads';

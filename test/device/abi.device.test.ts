@@ -21,7 +21,7 @@ import {
 import { siw_ureq_reg_mr, siw_uresp_reg_mr } from '../../src/abi/siw.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
 import { EINVAL, ENOENT } from '../../src/errno.js';
-import { UserMemory } from '../../src/memory.js';
+import { UserMemory } from '../../src/transport/memory.js';
 import { driverIdOf, type Opened, openDevice, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const IB_PORT_ACTIVE = 4;

@@ -14,13 +14,13 @@
 import { describe, expect, it } from 'vitest';
 import { ib_uverbs_device_cap_flags as D } from '../../src/abi/constants.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_QUERY_MR, UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
-import { Context, sysOf } from '../../src/context.js';
 import { EPROTONOSUPPORT } from '../../src/errno.js';
 import { UverbsUnsupportedError } from '../../src/errors.js';
-import { UserMemory } from '../../src/memory.js';
-import type { MemoryRegion } from '../../src/memory-region.js';
-import type { QueuePair } from '../../src/queue-pair.js';
-import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/work-request.js';
+import { UserMemory } from '../../src/transport/memory.js';
+import { Context, sysOf } from '../../src/verbs/context.js';
+import type { MemoryRegion } from '../../src/verbs/memory-region.js';
+import type { QueuePair } from '../../src/verbs/queue-pair.js';
+import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
 import { fdCount, libraryDatapath, resources, TEST_DEVICE, uverbsMappings, VM_KERNEL } from './support.js';
 
 const name = TEST_DEVICE as string;

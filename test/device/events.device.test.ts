@@ -7,9 +7,9 @@
 
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { AsyncEvent, AsyncEventQueue } from '../../src/async-events.js';
-import { Context } from '../../src/context.js';
-import { findDevice } from '../../src/device.js';
+import type { AsyncEvent, AsyncEventQueue } from '../../src/verbs/async-events.js';
+import { Context } from '../../src/verbs/context.js';
+import { findDevice } from '../../src/verbs/device.js';
 import { fdCount, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 function run(...argv: string[]): void {

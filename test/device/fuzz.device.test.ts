@@ -31,11 +31,11 @@ import type { MethodSpec } from '../../src/abi/method-spec.js';
 import { METHODS } from '../../src/abi/methods.js';
 import { encodeWrite } from '../../src/abi/write-command.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
-import { Context, sysOf } from '../../src/context.js';
 import { EFAULT } from '../../src/errno.js';
-import { Scratch } from '../../src/memory.js';
 import { KNOWN_METHODS } from '../../src/probe/known-methods.js';
 import { probe } from '../../src/probe/probe.js';
+import { Scratch } from '../../src/transport/memory.js';
+import { Context, sysOf } from '../../src/verbs/context.js';
 import { layoutValue, methodArgs } from '../support/arbitraries.js';
 import { fdCount, resources, TEST_DEVICE, VM_KERNEL } from './support.js';
 

@@ -12,11 +12,11 @@ import { ib_uverbs_access_flags as A } from '../../src/abi/constants.js';
 import { decode } from '../../src/abi/layout.js';
 import { UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
 import { rxe_create_ah_resp } from '../../src/abi/rxe.js';
-import { Context, sysOf } from '../../src/context.js';
-import type { TraceEvent } from '../../src/dispatch.js';
-import { UserMemory } from '../../src/memory.js';
 import { uhwFor } from '../../src/providers/index.js';
-import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/work-request.js';
+import type { TraceEvent } from '../../src/transport/dispatch.js';
+import { UserMemory } from '../../src/transport/memory.js';
+import { Context, sysOf } from '../../src/verbs/context.js';
+import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
 import { Calls, deviceKind, fdCount, kernelErrno, orSkip, resources, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const CAP = { maxSendWr: 8, maxRecvWr: 8, maxSendSge: 1, maxRecvSge: 1 };

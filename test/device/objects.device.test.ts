@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { rdma_driver_id } from '../../src/abi/constants.js';
 import { UVERBS_METHOD_QUERY_GID_TABLE, UVERBS_METHOD_QUERY_PORT } from '../../src/abi/methods.js';
 import { ib_uverbs_gid_entry } from '../../src/abi/structs.js';
-import { Context } from '../../src/context.js';
-import { findDevice, listDevices } from '../../src/device.js';
-import type { TraceEvent } from '../../src/dispatch.js';
 import { EINVAL } from '../../src/errno.js';
+import type { TraceEvent } from '../../src/transport/dispatch.js';
+import { Context } from '../../src/verbs/context.js';
+import { findDevice, listDevices } from '../../src/verbs/device.js';
 import { kernelErrno, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 describe.runIf(TEST_DEVICE)(`objects on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {

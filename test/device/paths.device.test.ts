@@ -6,9 +6,9 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { Context } from '../../src/context.js';
-import type { TraceEvent } from '../../src/dispatch.js';
 import { UverbsUnsupportedError } from '../../src/errors.js';
+import type { TraceEvent } from '../../src/transport/dispatch.js';
+import { Context } from '../../src/verbs/context.js';
 import { fdCount, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 describe.runIf(TEST_DEVICE)(`legacy paths on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {

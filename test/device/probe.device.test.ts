@@ -12,10 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { releaseHas, type UapiRelease } from '../../src/abi/layout.js';
 import { UVERBS_METHOD_QUERY_PORT_SPEED } from '../../src/abi/methods.js';
 import { json } from '../../src/cli/output.js';
-import { Context } from '../../src/context.js';
 import { EOPNOTSUPP, EPROTONOSUPPORT } from '../../src/errno.js';
 import { UverbsUnsupportedError } from '../../src/errors.js';
 import { type ProbeResult, probe } from '../../src/probe/probe.js';
+import { Context } from '../../src/verbs/context.js';
 import { Calls, resources, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const UAPI: Record<string, UapiRelease> = { '6.1': '6.1', '6.12': '6.12', '7': '7.2' };

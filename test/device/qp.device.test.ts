@@ -6,8 +6,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { Context } from '../../src/context.js';
-import type { QueuePair } from '../../src/queue-pair.js';
+import { Context } from '../../src/verbs/context.js';
+import type { QueuePair } from '../../src/verbs/queue-pair.js';
 import { Calls, kernelErrno, orSkip, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const CAP = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 1, maxRecvSge: 1 };

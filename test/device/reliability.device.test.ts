@@ -20,16 +20,16 @@ import { encode } from '../../src/abi/layout.js';
 import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_GET_CONTEXT } from '../../src/abi/methods.js';
 import { ib_uverbs_cmd_hdr, ib_uverbs_post_send, ib_uverbs_send_wr } from '../../src/abi/structs.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
-import type { AddressHandle } from '../../src/address-handle.js';
-import { Context, sysOf } from '../../src/context.js';
-import type { TraceEvent } from '../../src/dispatch.js';
 import { errnoName } from '../../src/errno.js';
 import { UverbsError } from '../../src/errors.js';
-import { UserMemory } from '../../src/memory.js';
-import type { ProtectionDomain } from '../../src/protection-domain.js';
 import { providerFor, ringsFor, uhwFor } from '../../src/providers/index.js';
-import { mapRings, type Ring } from '../../src/ring.js';
-import { COMPLETION_SIZE } from '../../src/work-request.js';
+import type { TraceEvent } from '../../src/transport/dispatch.js';
+import { UserMemory } from '../../src/transport/memory.js';
+import { mapRings, type Ring } from '../../src/transport/ring.js';
+import type { AddressHandle } from '../../src/verbs/address-handle.js';
+import { Context, sysOf } from '../../src/verbs/context.js';
+import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
+import { COMPLETION_SIZE } from '../../src/verbs/work-request.js';
 import {
   Calls,
   driverIdOf,

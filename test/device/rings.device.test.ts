@@ -11,8 +11,8 @@ import { decode } from '../../src/abi/layout.js';
 import { rxe_queue_buf, rxe_recv_wqe, rxe_send_wqe, rxe_sge } from '../../src/abi/rxe.js';
 import { siw_cq_ctrl, siw_cqe, siw_rqe, siw_sqe, siw_uresp_create_cq, siw_uresp_create_qp } from '../../src/abi/siw.js';
 import { ib_uverbs_wc } from '../../src/abi/structs.js';
-import { Context } from '../../src/context.js';
-import type { Ring } from '../../src/ring.js';
+import type { Ring } from '../../src/transport/ring.js';
+import { Context } from '../../src/verbs/context.js';
 import { Calls, fdCount, orSkip, TEST_DEVICE, uverbsMappings, VM_KERNEL } from './support.js';
 
 function header(ring: Ring) {

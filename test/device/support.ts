@@ -8,11 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { rdma_driver_id } from '../../src/abi/constants.js';
-import { Context } from '../../src/context.js';
-import { Dispatcher, type TraceEvent } from '../../src/dispatch.js';
 import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
-import { Scratch } from '../../src/memory.js';
-import { libcSys, type Sys } from '../../src/sys.js';
+import { Dispatcher, type TraceEvent } from '../../src/transport/dispatch.js';
+import { Scratch } from '../../src/transport/memory.js';
+import { libcSys, type Sys } from '../../src/transport/sys.js';
+import { Context } from '../../src/verbs/context.js';
 
 /** The ibdev under test (`UVERBS_TEST_DEVICE`, set by `uverbs vm`), or undefined on a host without one. */
 export const TEST_DEVICE = process.env.UVERBS_TEST_DEVICE;

@@ -17,9 +17,9 @@ import { type AnyLayout, encode, type Field } from '../../src/abi/layout.js';
 import { type MethodSpec, methodKey } from '../../src/abi/method-spec.js';
 import { METHODS } from '../../src/abi/methods.js';
 import { WRITE_COMMANDS, type WriteCommand } from '../../src/abi/write-commands.js';
-import type { DeviceInfo } from '../../src/device.js';
 import { EBADF, ENOENT, ENOTTY, EOPNOTSUPP } from '../../src/errno.js';
-import type { Mapping, Sys } from '../../src/sys.js';
+import type { Mapping, Sys } from '../../src/transport/sys.js';
+import type { DeviceInfo } from '../../src/verbs/device.js';
 
 export interface FakeKernelOptions {
   /** false: a kernel that predates RDMA_VERBS_IOCTL (ENOTTY). */

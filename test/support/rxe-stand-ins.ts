@@ -7,11 +7,11 @@
 
 import { ib_uverbs_device_cap_flags as D, ib_uverbs_wr_opcode as O } from '../../src/abi/constants.js';
 import { ib_send_flags as F } from '../../src/abi/kernel-internal.js';
-import type { MemoryRegion } from '../../src/memory-region.js';
-import type { ProtectionDomain } from '../../src/protection-domain.js';
-import type { QueuePair } from '../../src/queue-pair.js';
-import type { Ring } from '../../src/ring.js';
-import type { ResolvedSend, SendLimits } from '../../src/work-request.js';
+import type { Ring } from '../../src/transport/ring.js';
+import type { MemoryRegion } from '../../src/verbs/memory-region.js';
+import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
+import type { QueuePair } from '../../src/verbs/queue-pair.js';
+import type { ResolvedSend, SendLimits } from '../../src/verbs/work-request.js';
 
 /** What RxeDatapath needs of a QP: its SQ ring; fd -1 rings no doorbell. */
 export function fakeQp(sq: Ring, fd = -1): QueuePair {

@@ -10,7 +10,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Context } from '../../../dist/src/context.js';
+import { Context } from '../../../dist/src/verbs/context.js';
 
 const device = process.env.UVERBS_TEST_DEVICE;
 const values = (buffer) => [...new Set(new Uint8Array(buffer))].sort((a, b) => a - b);

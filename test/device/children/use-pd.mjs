@@ -22,11 +22,11 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from '../../../dist/src/abi/methods.js';
-import { Dispatcher } from '../../../dist/src/dispatch.js';
 import { UverbsError } from '../../../dist/src/errors.js';
-import { Scratch, UserMemory } from '../../../dist/src/memory.js';
 import { providerFor, uhwFor } from '../../../dist/src/providers/index.js';
-import { libcSys } from '../../../dist/src/sys.js';
+import { Dispatcher } from '../../../dist/src/transport/dispatch.js';
+import { Scratch, UserMemory } from '../../../dist/src/transport/memory.js';
+import { libcSys } from '../../../dist/src/transport/sys.js';
 
 // the indices of `shared`, spelled the same in reliability.device.test.ts
 const REFUSALS = 0;

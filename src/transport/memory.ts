@@ -8,10 +8,10 @@
  * frees it, so the kernel never writes into memory JS has let go; once
  * freed, every view over it is detached (length 0), and a view that escaped
  * the detach (a `transfer()`ed buffer) reads fresh zeros, never the bytes
- * of whatever is mapped next (src/sys.ts, native/addon.c).
+ * of whatever is mapped next (src/transport/sys.ts, native/addon.c).
  */
 
-import { outOfRange, UverbsClosedError } from './errors.js';
+import { outOfRange, UverbsClosedError } from '../errors.js';
 import type { Mapping, Sys } from './sys.js';
 
 export const PAGE_SIZE = 4096;

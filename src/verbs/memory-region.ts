@@ -11,16 +11,16 @@
  * library would have to keep both mappings alive across the swap.
  */
 
-import { ib_uverbs_access_flags as A } from './abi/constants.js';
-import { ib_mr_rereg_flags as R } from './abi/kernel-internal.js';
-import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { ib_uverbs_access_flags as A } from '../abi/constants.js';
+import { ib_mr_rereg_flags as R } from '../abi/kernel-internal.js';
+import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { type CallPath, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { uhwFor } from '../providers/index.js';
+import { UserMemory } from '../transport/memory.js';
 import { type Context, sysOf } from './context.js';
-import { type CallPath, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
-import { UserMemory } from './memory.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { uhwFor } from './providers/index.js';
 
 /** IB access rights, by name; `localWrite` is implied by any remote write or atomic, as the IB spec requires. */
 export interface AccessFlags {

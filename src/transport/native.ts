@@ -88,7 +88,7 @@ let loaded: Native | undefined;
 /** The addon; a clear error (code ERR_UVERBS_NATIVE) if it was never built. */
 export function native(): Native {
   if (loaded !== undefined) return loaded;
-  const path = join(packageRoot(), 'native', 'build', 'Release', 'uverbs.node');
+  const path = join(packageRoot(), 'build', 'Release', 'uverbs.node');
   if (!existsSync(path)) {
     throw Object.assign(new Error(`uverbs: the native datapath is not built (${path}); run \`npm run build:native\``), {
       code: 'ERR_UVERBS_NATIVE',

@@ -5,20 +5,20 @@
  * QUERY_QP, destroyed through UVERBS_METHOD_QP_DESTROY.
  */
 
-import { ib_uverbs_qp_type } from './abi/constants.js';
-import { ib_mtu, ib_qp_state, ib_send_flags, ib_qp_attr_mask as M } from './abi/kernel-internal.js';
-import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { ib_uverbs_qp_type } from '../abi/constants.js';
+import { ib_mtu, ib_qp_state, ib_send_flags, ib_qp_attr_mask as M } from '../abi/kernel-internal.js';
+import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { type CallPath, invalidArgType, invalidArgValue } from '../errors.js';
+import { uhwFor } from '../providers/index.js';
+import type { Datapath } from '../providers/provider.js';
+import type { Ring } from '../transport/ring.js';
 import { type AddressVector, addressFields } from './address-vector.js';
 import { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
-import { type CallPath, invalidArgType, invalidArgValue } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits } from './memory-region.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { uhwFor } from './providers/index.js';
-import type { Datapath } from './providers/provider.js';
-import type { Ring } from './ring.js';
 import { SharedReceiveQueue } from './shared-receive-queue.js';
 import {
   PreparedWork,

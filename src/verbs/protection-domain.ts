@@ -4,14 +4,14 @@
  * through UVERBS_METHOD_PD_DESTROY, falling back to DEALLOC_PD.
  */
 
-import { UVERBS_METHOD_PD_DESTROY } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { UVERBS_METHOD_PD_DESTROY } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { uhwFor } from '../providers/index.js';
 import { AddressHandle } from './address-handle.js';
 import { Context } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { type AccessFlags, MemoryRegion } from './memory-region.js';
 import { MemoryWindow } from './memory-window.js';
-import { uhwFor } from './providers/index.js';
 import { type AddressVector, QueuePair, type QueuePairOptions } from './queue-pair.js';
 import { SharedReceiveQueue, type SharedReceiveQueueOptions } from './shared-receive-queue.js';
 

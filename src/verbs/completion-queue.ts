@@ -6,15 +6,15 @@
  * method: the legacy RESIZE_CQ write serves every kernel.
  */
 
-import { ib_uverbs_ex_create_cq_flags as F } from './abi/constants.js';
-import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_CQ_DESTROY } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { ib_uverbs_ex_create_cq_flags as F } from '../abi/constants.js';
+import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_CQ_DESTROY } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { type CallPath, invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from '../errors.js';
+import { uhwFor } from '../providers/index.js';
+import type { Ring } from '../transport/ring.js';
 import { CompletionChannel } from './completion-channel.js';
 import { Context } from './context.js';
-import { type CallPath, invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
-import { uhwFor } from './providers/index.js';
-import type { Ring } from './ring.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from './work-request.js';
 
 export interface CompletionQueueOptions {

@@ -3,13 +3,13 @@
  * through UVERBS_METHOD_MW_DESTROY.
  */
 
-import { ib_mw_type } from './abi/kernel-internal.js';
-import { UVERBS_METHOD_MW_DESTROY } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
-import { invalidArgValue } from './errors.js';
+import { ib_mw_type } from '../abi/kernel-internal.js';
+import { UVERBS_METHOD_MW_DESTROY } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { invalidArgValue } from '../errors.js';
+import { uhwFor } from '../providers/index.js';
 import { KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { uhwFor } from './providers/index.js';
 
 export class MemoryWindow extends KernelObject {
   readonly pd: ProtectionDomain;

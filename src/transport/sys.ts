@@ -13,8 +13,8 @@
  */
 
 import { markAsUntransferable } from 'node:worker_threads';
-import { libc, type Syscalls } from '../ioctl/index.js';
-import { type CallPath, UverbsError } from './errors.js';
+import { libc, type Syscalls } from '../../ioctl/index.js';
+import { type CallPath, UverbsError } from '../errors.js';
 import { type NativeHandle, native } from './native.js';
 
 /** Memory the library mapped: the address the kernel sees and the one ArrayBuffer JS sees, always together. */

@@ -3,16 +3,16 @@
  * driver data, MODIFY_SRQ / QUERY_SRQ writes, UVERBS_METHOD_SRQ_DESTROY.
  */
 
-import { ib_uverbs_srq_type } from './abi/constants.js';
-import { ib_srq_attr_mask } from './abi/kernel-internal.js';
-import { UVERBS_METHOD_SRQ_CREATE, UVERBS_METHOD_SRQ_DESTROY } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { ib_uverbs_srq_type } from '../abi/constants.js';
+import { ib_srq_attr_mask } from '../abi/kernel-internal.js';
+import { UVERBS_METHOD_SRQ_CREATE, UVERBS_METHOD_SRQ_DESTROY } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { type CallPath, invalidArgValue, outOfRange } from '../errors.js';
+import { uhwFor } from '../providers/index.js';
+import type { Ring } from '../transport/ring.js';
 import type { Context } from './context.js';
-import { type CallPath, invalidArgValue, outOfRange } from './errors.js';
 import { KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { uhwFor } from './providers/index.js';
-import type { Ring } from './ring.js';
 import { PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv } from './work-request.js';
 
 export interface SharedReceiveQueueOptions {

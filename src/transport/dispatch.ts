@@ -15,15 +15,15 @@
  * Every call records which path it took (`lastPath`, and the `trace` hook).
  */
 
-import { rdma_user_ioctl_defines } from './abi/constants.js';
-import { decodeMethod, encodeMethod } from './abi/ioctl-command.js';
-import type { Input } from './abi/layout.js';
-import type { MethodSpec, WriteFallback } from './abi/method-spec.js';
-import { METHODS } from './abi/methods.js';
-import { decodeWrite, encodeWrite, type WriteOptions } from './abi/write-command.js';
-import type { WriteCommand } from './abi/write-commands.js';
-import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from './errno.js';
-import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from './errors.js';
+import { rdma_user_ioctl_defines } from '../abi/constants.js';
+import { decodeMethod, encodeMethod } from '../abi/ioctl-command.js';
+import type { Input } from '../abi/layout.js';
+import type { MethodSpec, WriteFallback } from '../abi/method-spec.js';
+import { METHODS } from '../abi/methods.js';
+import { decodeWrite, encodeWrite, type WriteOptions } from '../abi/write-command.js';
+import type { WriteCommand } from '../abi/write-commands.js';
+import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../errno.js';
+import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from '../errors.js';
 import type { Scratch } from './memory.js';
 import type { Sys } from './sys.js';
 

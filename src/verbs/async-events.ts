@@ -10,16 +10,16 @@
  * never blocks without a timeout.
  */
 
-import { POLLIN } from '../ioctl/index.js';
-import { ib_event_type } from './abi/kernel-internal.js';
-import { decode } from './abi/layout.js';
-import { UVERBS_METHOD_ASYNC_EVENT_ALLOC } from './abi/methods.js';
-import { ib_uverbs_async_event_desc } from './abi/structs.js';
+import { POLLIN } from '../../ioctl/index.js';
+import { ib_event_type } from '../abi/kernel-internal.js';
+import { decode } from '../abi/layout.js';
+import { UVERBS_METHOD_ASYNC_EVENT_ALLOC } from '../abi/methods.js';
+import { ib_uverbs_async_event_desc } from '../abi/structs.js';
+import { outOfRange, UverbsClosedError, UverbsError } from '../errors.js';
+import { UserMemory } from '../transport/memory.js';
+import { watchReadable } from '../transport/sys.js';
 import { type Context, sysOf } from './context.js';
-import { outOfRange, UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
-import { UserMemory } from './memory.js';
-import { watchReadable } from './sys.js';
 
 export type AsyncEventType = keyof typeof ib_event_type;
 

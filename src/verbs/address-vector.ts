@@ -4,7 +4,7 @@
  * global route to the peer's GID.
  */
 
-import { checkPort, invalidArgType } from './errors.js';
+import { checkPort, invalidArgType } from '../errors.js';
 
 export interface AddressVector {
   /** The peer's GID, 16 bytes. */

@@ -7,11 +7,11 @@
  * RDMA_NLDEV_ATTR_UVERBS_DRIVER_ID.)
  */
 
-import { rdma_driver_id, rdma_user_ioctl_defines } from './abi/constants.js';
-import { uverbs_default_objects } from './abi/ids.js';
-import { IoctlCommand } from './abi/ioctl-command.js';
-import { EINVAL, ENOTTY, EPROTONOSUPPORT } from './errno.js';
-import { UverbsError } from './errors.js';
+import { rdma_driver_id, rdma_user_ioctl_defines } from '../abi/constants.js';
+import { uverbs_default_objects } from '../abi/ids.js';
+import { IoctlCommand } from '../abi/ioctl-command.js';
+import { EINVAL, ENOTTY, EPROTONOSUPPORT } from '../errno.js';
+import { UverbsError } from '../errors.js';
 import type { Scratch } from './memory.js';
 import type { Sys } from './sys.js';
 

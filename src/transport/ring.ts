@@ -9,11 +9,11 @@
  * object is gone. A mapping keeps the uverbs file open in the kernel, so
  * rings never outlive their objects. Unmapping detaches the ring's
  * ArrayBuffer and replaces the memory under any buffer that escaped the
- * detach (a `transfer()`ed one) with zeros (src/sys.ts, native/addon.c).
+ * detach (a `transfer()`ed one) with zeros (src/transport/sys.ts, native/addon.c).
  */
 
-import { EINVAL } from './errno.js';
-import { UverbsClosedError, UverbsError } from './errors.js';
+import { EINVAL } from '../errno.js';
+import { UverbsClosedError, UverbsError } from '../errors.js';
 import { PAGE_SIZE } from './memory.js';
 import { type NativeHandle, native } from './native.js';
 import { nativeMapping, nativeSyscallError } from './sys.js';

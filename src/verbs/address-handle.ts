@@ -3,12 +3,12 @@
  * ioctl to create one), destroyed through UVERBS_METHOD_AH_DESTROY.
  */
 
-import { UVERBS_METHOD_AH_DESTROY } from './abi/methods.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { UVERBS_METHOD_AH_DESTROY } from '../abi/methods.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { uhwFor } from '../providers/index.js';
 import { type AddressVector, addressFields } from './address-vector.js';
 import { KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { uhwFor } from './providers/index.js';
 
 export class AddressHandle extends KernelObject {
   readonly pd: ProtectionDomain;

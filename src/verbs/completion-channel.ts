@@ -10,15 +10,15 @@
  * so a wake-up with nothing to poll costs one more round).
  */
 
-import { decode } from './abi/layout.js';
-import { ib_uverbs_comp_event_desc } from './abi/structs.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+import { decode } from '../abi/layout.js';
+import { ib_uverbs_comp_event_desc } from '../abi/structs.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { UverbsClosedError, UverbsError } from '../errors.js';
+import { UserMemory } from '../transport/memory.js';
+import { watchReadable } from '../transport/sys.js';
 import type { CompletionQueue } from './completion-queue.js';
 import { Context, sysOf } from './context.js';
-import { UverbsClosedError, UverbsError } from './errors.js';
 import { KernelObject } from './kernel-object.js';
-import { UserMemory } from './memory.js';
-import { watchReadable } from './sys.js';
 
 interface Waiter {
   resolve(): void;

@@ -15,7 +15,7 @@
  * object stays open and usable.
  */
 
-import { invalidArgType, UverbsClosedError } from './errors.js';
+import { invalidArgType, UverbsClosedError } from '../errors.js';
 
 export abstract class KernelObject implements Disposable {
   /** Objects that must close before this one: children and users, in creation order. */

@@ -5,31 +5,38 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { O_CLOEXEC, O_RDWR } from '../ioctl/index.js';
-import { decode } from './abi/layout.js';
+import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
+import { decode } from '../abi/layout.js';
 import {
   UVERBS_METHOD_GET_CONTEXT,
   UVERBS_METHOD_QUERY_CONTEXT,
   UVERBS_METHOD_QUERY_GID_ENTRY,
   UVERBS_METHOD_QUERY_GID_TABLE,
   UVERBS_METHOD_QUERY_PORT,
-} from './abi/methods.js';
-import { ib_uverbs_gid_entry } from './abi/structs.js';
-import { WRITE_COMMANDS } from './abi/write-commands.js';
+} from '../abi/methods.js';
+import { ib_uverbs_gid_entry } from '../abi/structs.js';
+import { WRITE_COMMANDS } from '../abi/write-commands.js';
+import { EOPNOTSUPP } from '../errno.js';
+import {
+  type CallPath,
+  checkPort,
+  invalidArgType,
+  outOfRange,
+  UverbsError,
+  UverbsUnsupportedError,
+} from '../errors.js';
+import { type Datapath, type Provider, providerFor, type RingCall, ringsFor, uhwFor } from '../providers/index.js';
+import { Dispatcher, type TraceEvent } from '../transport/dispatch.js';
+import { detectDriverId } from '../transport/driver-id.js';
+import { Scratch } from '../transport/memory.js';
+import { mapRings, type Ring, type RingName } from '../transport/ring.js';
+import { libcSys, type Sys } from '../transport/sys.js';
 import { AsyncEventQueue } from './async-events.js';
 import { CompletionChannel } from './completion-channel.js';
 import { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
 import { type DeviceInfo, findDevice } from './device.js';
-import { Dispatcher, type TraceEvent } from './dispatch.js';
-import { detectDriverId } from './driver-id.js';
-import { EOPNOTSUPP } from './errno.js';
-import { type CallPath, checkPort, invalidArgType, outOfRange, UverbsError, UverbsUnsupportedError } from './errors.js';
 import { camelize, KernelObject } from './kernel-object.js';
-import { Scratch } from './memory.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { type Datapath, type Provider, providerFor, type RingCall, ringsFor, uhwFor } from './providers/index.js';
-import { mapRings, type Ring, type RingName } from './ring.js';
-import { libcSys, type Sys } from './sys.js';
 
 export interface OpenOptions {
   /** The libc to use (tests inject a fake). */

@@ -16,13 +16,13 @@ import {
   ib_selectivity_level as L,
   ib_uverbs_wr_opcode as O,
   ib_placement_type as P,
-} from './abi/constants.js';
-import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from './abi/kernel-internal.js';
-import { decode } from './abi/layout.js';
-import { ib_uverbs_wc } from './abi/structs.js';
+} from '../abi/constants.js';
+import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from '../abi/kernel-internal.js';
+import { decode } from '../abi/layout.js';
+import { ib_uverbs_wc } from '../abi/structs.js';
+import { EOPNOTSUPP } from '../errno.js';
+import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from '../errors.js';
 import { AddressHandle } from './address-handle.js';
-import { EOPNOTSUPP } from './errno.js';
-import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from './errors.js';
 import { MemoryRegion } from './memory-region.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import type { QpType } from './queue-pair.js';
