@@ -7,6 +7,7 @@ export * from './c-enum.js';
 export * from './constants.js';
 export * from './ids.js';
 export * from './ioctl-command.js';
+export * from './kernel-internal.js';
 export * from './kernel-model.js';
 export * from './layout.js';
 export * from './method-spec.js';
