@@ -1,8 +1,9 @@
 /**
  * The native addon (native/addon.c): every mapping JS sees (rings, and the
  * anonymous memory behind MRs and command buffers), post send / recv, CQ
- * polling, fd readiness on the event loop. Loaded on first use; the
- * library's memory comes from it, so it must be built (`npm run build`).
+ * polling, fd readiness on the event loop. Loaded on first use, from a
+ * local build or the prebuilt binary the package ships (`nativeCandidates`);
+ * the library's memory comes from it.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -72,7 +73,7 @@ export interface Native {
 }
 
 /** The package root: the nearest directory up from here whose package.json is uverbs'. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
@@ -83,17 +84,64 @@ function packageRoot(): string {
   }
 }
 
+/**
+ * The C library this process runs on, as a prebuild's tag names it:
+ * 'glibc' when Node reports a glibc version, else 'musl' on Linux (Alpine's
+ * Node reports none), else undefined.
+ */
+function libc(): 'glibc' | 'musl' | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+/**
+ * Where the addon may be, in the order node-gyp-build looks: a local build
+ * (`build/Release/uverbs.node`, what `npm run build:native` or a build at
+ * install makes), then the binary the package ships for this platform, laid
+ * out as prebuildify does: `prebuilds/<platform>-<arch>/node.napi.<libc>.node`
+ * (N-API, NAPI_VERSION 8 in binding.gyp, so one binary serves every Node the
+ * package supports).
+ */
+export function nativeCandidates(root: string = packageRoot()): string[] {
+  const candidates = [join(root, 'build', 'Release', 'uverbs.node')];
+  const c = libc();
+  if (c !== undefined)
+    candidates.push(join(root, 'prebuilds', `${process.platform}-${process.arch}`, `node.napi.${c}.node`));
+  return candidates;
+}
+
 let loaded: Native | undefined;
 
-/** The addon; a clear error (code ERR_UVERBS_NATIVE) if it was never built. */
+/**
+ * The addon: the first of `nativeCandidates()` that exists. A clear error
+ * (code ERR_UVERBS_NATIVE) naming the paths looked at and what to do when
+ * none exists or the one found does not load.
+ */
 export function native(): Native {
   if (loaded !== undefined) return loaded;
-  const path = join(packageRoot(), 'build', 'Release', 'uverbs.node');
-  if (!existsSync(path)) {
-    throw Object.assign(new Error(`uverbs: the native datapath is not built (${path}); run \`npm run build:native\``), {
-      code: 'ERR_UVERBS_NATIVE',
-    });
+  const root = packageRoot();
+  const candidates = nativeCandidates(root);
+  const path = candidates.find((p) => existsSync(p));
+  const todo =
+    `build it from source: \`npm rebuild uverbs\` in your project (runs node-gyp: needs python3, make and a C compiler),` +
+    ` or \`npm run build:native\` in a checkout of uverbs`;
+  if (path === undefined) {
+    throw Object.assign(
+      new Error(
+        `uverbs: the native datapath is not built and no prebuilt binary matches ${process.platform}-${process.arch}` +
+          ` (${libc() ?? 'no libc tag'}); looked for ${candidates.join(', ')}; ${todo}`,
+      ),
+      { code: 'ERR_UVERBS_NATIVE' },
+    );
   }
-  loaded = createRequire(import.meta.url)(path) as Native;
+  try {
+    loaded = createRequire(import.meta.url)(path) as Native;
+  } catch (cause) {
+    throw Object.assign(
+      new Error(`uverbs: the native datapath ${path} does not load (${(cause as Error).message}); ${todo}`, { cause }),
+      { code: 'ERR_UVERBS_NATIVE' },
+    );
+  }
   return loaded;
 }
