@@ -5,6 +5,9 @@
  * passes its command's status through).
  */
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../transport/native.js';
 import { devicesCommand } from './devices.js';
 import { infoCommand } from './info.js';
 import { pingpongCommand } from './pingpong.js';
@@ -22,7 +25,13 @@ Commands:
   pingpong  RC ping-pong through the native datapath (talks to ibv_rc_pingpong)
   vm        run a command inside a QEMU guest with real rxe/siw devices
 
-Run 'uverbs COMMAND --help' for a command's options.`;
+Run 'uverbs COMMAND --help' for a command's options; 'uverbs --version' (-V)
+prints this package's version.`;
+
+/** The version in this package's package.json. */
+function version(): string {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
       return pingpongCommand(rest);
     case 'vm':
       return vmCommand(rest);
+    case '-V':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':
