@@ -10,7 +10,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'host', include: ['test/**/*.test.ts'], exclude: ['test/device/**', 'test/probes/**'] },
+        test: {
+          name: 'host',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/device/**', 'test/probes/**', 'test/package/**'],
+        },
       },
       {
         extends: true,
@@ -18,6 +22,16 @@ export default defineConfig({
         // run with --no-file-parallelism (scripts/test does): resource counts (`rdma res show`)
         // and link changes must not see another file's objects
         test: { name: 'device', include: ['test/device/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        // npm pack, then npm install into an empty project (host; needs the npm registry or cache)
+        test: { name: 'pack', include: ['test/package/pack.test.ts'], testTimeout: 240_000 },
+      },
+      {
+        extends: true,
+        // inside `uverbs vm`, after 'pack': the installed project's uverbs against a real device
+        test: { name: 'installed', include: ['test/package/installed.guest.test.ts'], testTimeout: 180_000 },
       },
       {
         extends: true,
