@@ -135,6 +135,14 @@ describe('the package: npm pack, then npm install in an empty project', () => {
     }
   });
 
+  it('the prebuild needs nothing newer than glibc 2.33 (what the README says)', () => {
+    const r = run('objdump', ['-T', join(INSTALLED, PREBUILD)], ROOT);
+    expect(r.status, r.out).toBe(0);
+    const versions = [...r.stdout.matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => Number(m[1]) * 1000 + Number(m[2]));
+    expect(versions.length).toBeGreaterThan(0);
+    expect(Math.max(...versions)).toBeLessThanOrEqual(2033);
+  });
+
   it('the install script leaves a prebuild that loads alone', () => {
     const r = run(process.execPath, ['scripts/native.mjs', 'install'], INSTALLED);
     expect(r.status, r.out).toBe(0);
