@@ -1,6 +1,8 @@
 {
   # The native datapath (N-API, C only, native/). Built by `npm run build:native`
-  # against the headers of the Node that runs it (scripts/setup passes --nodedir).
+  # (scripts/native.mjs: node-gyp, with --nodedir when the running Node's headers are
+  # installed beside it); `npm pack` ships that build as prebuilds/linux-x64/node.napi.glibc.node.
+  # NAPI_VERSION 8: one binary for every Node the package supports (>= 20).
   "targets": [
     {
       "target_name": "uverbs",
