@@ -4,8 +4,9 @@
  * `node_modules/.bin/uverbs pingpong` (its datapath is the prebuilt addon
  * in the tarball; nothing was built at install) against rdma-core's
  * ibv_rc_pingpong, in both roles, and the README's plain-JS programs run as
- * written from the project. One kernel is enough: what is tested is the
- * package, not the kernel (scripts/test runs it on the first kernel given).
+ * written from the project under Node 20 and Node 22. One kernel is
+ * enough: what is tested is the package, not the kernel (scripts/test runs
+ * it on the first kernel given).
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -13,7 +14,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exampleFile, FIRST_PROGRAM_PRINTS, INSTALLED, PREBUILD, PROJECT, readmeBlocks } from './support.js';
+import { exampleFile, FIRST_PROGRAM_PRINTS, INSTALLED, NODE22, PREBUILD, PROJECT, readmeBlocks } from './support.js';
 
 const DEVICE = process.env.UVERBS_TEST_DEVICE ?? 'rxe0';
 const KERNEL = process.env.UVERBS_VM_KERNEL;
@@ -103,13 +104,14 @@ describe(`the installed package on ${DEVICE} (kernel ${KERNEL})`, () => {
       }
     });
 
-  it("the README's plain-JS programs run as written from the project", async () => {
+  it("the README's plain-JS programs run as written from the project, on Node 20 and Node 22", async () => {
     const examples = readmeBlocks('js');
     expect(examples.length).toBeGreaterThan(0);
-    for (let i = 0; i < examples.length; i++) {
-      const r = await start(process.execPath, [exampleFile(i), DEVICE]).done;
-      expect(r.status, `${exampleFile(i)}: ${r.out}`).toBe(0);
-      if (i === 0) expect(r.stdout.trim().split('\n').at(-1)).toBe(FIRST_PROGRAM_PRINTS);
-    }
+    for (const node of [process.execPath, NODE22])
+      for (let i = 0; i < examples.length; i++) {
+        const r = await start(node, [exampleFile(i), DEVICE]).done;
+        expect(r.status, `${node} ${exampleFile(i)}: ${r.out}`).toBe(0);
+        if (i === 0) expect(r.stdout.trim().split('\n').at(-1)).toBe(FIRST_PROGRAM_PRINTS);
+      }
   });
 });
