@@ -149,7 +149,7 @@ describe('the package: npm pack, then npm install in an empty project', () => {
     expect(existsSync(join(INSTALLED, 'build'))).toBe(false);
   });
 
-  it('without a prebuild the install script builds from the packed sources, byte for byte the shipped prebuild', () => {
+  it('without a prebuild the install script builds from the packed sources, byte for byte the shipped prebuild, and that build loads first', () => {
     const dir = bareCopy('from-source');
     // node-gyp on PATH, as npm provides its own to install scripts
     const PATH = `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`;
@@ -160,6 +160,15 @@ describe('the package: npm pack, then npm install in an empty project', () => {
     expect(sha256(built), 'the prebuild is reproducible from the sources in the package').toBe(
       sha256(join(INSTALLED, PREBUILD)),
     );
+    // with both there, the local build comes first, as node-gyp-build orders them
+    cpSync(join(INSTALLED, 'prebuilds'), join(dir, 'prebuilds'), { recursive: true });
+    const load = run(
+      process.execPath,
+      ['--input-type=module', '-e', LOAD.replaceAll('./node_modules/uverbs/', './')],
+      dir,
+    );
+    expect(load.status, load.out).toBe(0);
+    expect(load.stdout.trim()).toBe(built);
   });
 
   it('with neither a prebuild nor a build: ERR_UVERBS_NATIVE from the loader and the install script, saying what to do', () => {
