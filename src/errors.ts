@@ -17,9 +17,10 @@ import { errnoName } from './errno.js';
 
 /**
  * Which kernel entry point a call used; `ring`: the driver's shared ring, no
- * system call (the datapath); `mmap`: mapping memory or a driver ring.
+ * system call (the datapath); `mmap`: mapping memory or a driver ring;
+ * `open`: finding and opening the device node (`Context.open`).
  */
-export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring' | 'mmap';
+export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring' | 'mmap' | 'open';
 
 export interface UverbsErrorDetails {
   errno: number;
@@ -29,6 +30,10 @@ export interface UverbsErrorDetails {
   /** Kernel method or command name, e.g. `UVERBS_METHOD_REG_MR`, `IB_USER_VERBS_CMD_REG_MR`. */
   method: string;
   path: CallPath;
+  /** The file the call was about (`open`: the device node). */
+  file?: string;
+  /** What the errno means here, appended to the message. */
+  detail?: string;
 }
 
 export class UverbsError extends Error {
@@ -40,16 +45,20 @@ export class UverbsError extends Error {
   readonly object: string;
   readonly method: string;
   readonly path: CallPath;
+  /** The file the call was about, where there is one (`open`: the device node, as Node's fs errors' `path`). */
+  readonly file?: string;
 
   constructor(details: UverbsErrorDetails) {
     const code = errnoName(details.errno);
-    super(`${details.object}.${details.method} ${code} (${details.path})`);
+    const detail = details.detail === undefined ? '' : `: ${details.detail}`;
+    super(`${details.object}.${details.method} ${code} (${details.path})${detail}`);
     this.errno = details.errno;
     this.code = code;
     this.syscall = details.syscall;
     this.object = details.object;
     this.method = details.method;
     this.path = details.path;
+    if (details.file !== undefined) this.file = details.file;
   }
 
   override get name(): string {

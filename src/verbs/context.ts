@@ -34,7 +34,7 @@ import { libcSys, type Sys } from '../transport/sys.js';
 import { AsyncEventQueue } from './async-events.js';
 import { CompletionChannel } from './completion-channel.js';
 import { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
-import { type DeviceInfo, findDevice } from './device.js';
+import { type DeviceInfo, resolveDevice } from './device.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
 
@@ -137,14 +137,30 @@ export class Context extends KernelObject {
     }
   }
 
-  /** Opens a device by ib name (`rxe0`), uverbs node (`uverbs0`) or its `DeviceInfo`. */
+  /**
+   * Opens a device by ib name (`rxe0`), uverbs node (`uverbs0`) or its
+   * `DeviceInfo`. A name that names no device is `UverbsError` ENODEV
+   * listing the devices there are, before any syscall; a device node that
+   * cannot be opened is the open's errno with `syscall: 'open'`,
+   * `path: 'open'` and the node in `file`.
+   */
   static open(device: string | DeviceInfo, options: OpenOptions = {}): Context {
-    const info = typeof device === 'string' ? findDevice(device) : device;
-    if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', device);
+    if (typeof device !== 'string' && (device === null || typeof device !== 'object' || !('path' in device))) {
+      throw invalidArgType('device', 'a device name or a DeviceInfo', device);
+    }
+    const info = typeof device === 'string' ? resolveDevice(device) : device;
     const sys = options.sys ?? libcSys();
     const fd = sys.open(info.path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-      throw new UverbsError({ errno: -fd, syscall: 'open', object: info.name, method: info.path, path: 'ioctl' });
+      throw new UverbsError({
+        errno: -fd,
+        syscall: 'open',
+        object: info.name,
+        method: 'open',
+        path: 'open',
+        file: info.path,
+        detail: `cannot open ${info.path}`,
+      });
     }
     return new Context(info, sys, fd, options);
   }
