@@ -14,6 +14,7 @@
 
 import { inspect } from 'node:util';
 import { errnoName } from './errno.js';
+import type { GidEntry } from './verbs/attributes.js';
 
 /**
  * Which kernel entry point a call used; `ring`: the driver's shared ring, no
@@ -90,6 +91,34 @@ export class UverbsClosedError extends Error {
   }
   override get name(): string {
     return 'UverbsClosedError';
+  }
+}
+
+/**
+ * `Context.findGid()` found no GID that matches; the kernel was asked
+ * (the GID table) and said nothing wrong. `table` and the message hold
+ * every valid entry there is, so the caller can see what to ask for.
+ */
+export class UverbsGidNotFoundError extends Error {
+  readonly code = 'ERR_UVERBS_GID_NOT_FOUND';
+  /** What was asked for. */
+  readonly query: Readonly<Record<string, unknown>>;
+  /** The valid GIDs the table has. */
+  readonly table: readonly GidEntry[];
+  constructor(device: string, query: object, table: readonly GidEntry[]) {
+    const hex = (gid: Uint8Array) => (Buffer.from(gid).toString('hex').match(/.{4}/g) as string[]).join(':');
+    const rows = table.map(
+      (e) => `port ${e.port} index ${e.index} ${e.type} ${hex(e.gid)}${e.netdev ? ` ${e.netdev}` : ''}`,
+    );
+    super(
+      `${device}: no GID matches ${inspect(query, { breakLength: Infinity })}; ` +
+        (rows.length === 0 ? 'the GID table is empty' : `the GID table has: ${rows.join('; ')}`),
+    );
+    this.query = { ...query };
+    this.table = table;
+  }
+  override get name(): string {
+    return 'UverbsGidNotFoundError';
   }
 }
 
