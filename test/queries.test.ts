@@ -44,6 +44,10 @@ describe('Context.open: errors that say what happened', () => {
     expect(error).toMatchObject({ code: 'ENODEV', errno: 19, object: 'mlx5_0', method: 'open' });
     expect((error as Error).message).toMatch(/mlx5_0/);
     expect(kernel.calls).toEqual([]);
+    // what is neither a name nor a DeviceInfo stays a TypeError
+    expect(() => Context.open(42 as never, { sys: kernel })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
   it('the ENODEV message lists the devices there are, by ib name and node', () => {

@@ -357,7 +357,8 @@ export class Context extends KernelObject {
    * E.g. `ctx.findGid({ type: 'RoCEv2', family: 'ipv4' })` for RoCE v2 over
    * the port's IPv4 address. Bad input is a TypeError / RangeError before
    * any syscall; no match is `UverbsGidNotFoundError` with the table in its
-   * message and `table`.
+   * message and `table`. The table is read by ioctl, so a context opened
+   * with `ioctl: false` gets the kernel's refusal (as `queryGidTable()` does).
    */
   findGid(query: GidQuery = {}): GidEntry {
     this.assertOpen();
