@@ -14,12 +14,14 @@
 
 import { inspect } from 'node:util';
 import { errnoName } from './errno.js';
+import type { GidEntry } from './verbs/attributes.js';
 
 /**
  * Which kernel entry point a call used; `ring`: the driver's shared ring, no
- * system call (the datapath); `mmap`: mapping memory or a driver ring.
+ * system call (the datapath); `mmap`: mapping memory or a driver ring;
+ * `open`: finding and opening the device node (`Context.open`).
  */
-export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring' | 'mmap';
+export type CallPath = 'ioctl' | 'write' | 'write-ex' | 'ring' | 'mmap' | 'open';
 
 export interface UverbsErrorDetails {
   errno: number;
@@ -29,6 +31,10 @@ export interface UverbsErrorDetails {
   /** Kernel method or command name, e.g. `UVERBS_METHOD_REG_MR`, `IB_USER_VERBS_CMD_REG_MR`. */
   method: string;
   path: CallPath;
+  /** The file the call was about (`open`: the device node). */
+  file?: string;
+  /** What the errno means here, appended to the message. */
+  detail?: string;
 }
 
 export class UverbsError extends Error {
@@ -40,16 +46,20 @@ export class UverbsError extends Error {
   readonly object: string;
   readonly method: string;
   readonly path: CallPath;
+  /** The file the call was about, where there is one (`open`: the device node, as Node's fs errors' `path`). */
+  readonly file?: string;
 
   constructor(details: UverbsErrorDetails) {
     const code = errnoName(details.errno);
-    super(`${details.object}.${details.method} ${code} (${details.path})`);
+    const detail = details.detail === undefined ? '' : `: ${details.detail}`;
+    super(`${details.object}.${details.method} ${code} (${details.path})${detail}`);
     this.errno = details.errno;
     this.code = code;
     this.syscall = details.syscall;
     this.object = details.object;
     this.method = details.method;
     this.path = details.path;
+    if (details.file !== undefined) this.file = details.file;
   }
 
   override get name(): string {
@@ -81,6 +91,34 @@ export class UverbsClosedError extends Error {
   }
   override get name(): string {
     return 'UverbsClosedError';
+  }
+}
+
+/**
+ * `Context.findGid()` found no GID that matches; the kernel was asked
+ * (the GID table) and said nothing wrong. `table` and the message hold
+ * every valid entry there is, so the caller can see what to ask for.
+ */
+export class UverbsGidNotFoundError extends Error {
+  readonly code = 'ERR_UVERBS_GID_NOT_FOUND';
+  /** What was asked for. */
+  readonly query: Readonly<Record<string, unknown>>;
+  /** The valid GIDs the table has. */
+  readonly table: readonly GidEntry[];
+  constructor(device: string, query: object, table: readonly GidEntry[]) {
+    const hex = (gid: Uint8Array) => (Buffer.from(gid).toString('hex').match(/.{4}/g) as string[]).join(':');
+    const rows = table.map(
+      (e) => `port ${e.port} index ${e.index} ${e.type} ${hex(e.gid)}${e.netdev ? ` ${e.netdev}` : ''}`,
+    );
+    super(
+      `${device}: no GID matches ${inspect(query, { breakLength: Infinity })}; ` +
+        (rows.length === 0 ? 'the GID table is empty' : `the GID table has: ${rows.join('; ')}`),
+    );
+    this.query = { ...query };
+    this.table = table;
+  }
+  override get name(): string {
+    return 'UverbsGidNotFoundError';
   }
 }
 

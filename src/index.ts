@@ -12,6 +12,7 @@ export {
   UverbsClosedError,
   UverbsError,
   type UverbsErrorDetails,
+  UverbsGidNotFoundError,
   UverbsUnsupportedError,
 } from './errors.js';
 export {
@@ -38,10 +39,27 @@ export type { Ring, RingName, RingSpec } from './transport/ring.js';
 export type { Mapping, Sys } from './transport/sys.js';
 export { AddressHandle } from './verbs/address-handle.js';
 export { type AsyncEvent, AsyncEventQueue, type AsyncEventType } from './verbs/async-events.js';
+export type {
+  AtomicCap,
+  CqModCaps,
+  DeviceAttributes,
+  DeviceCapability,
+  GidType,
+  LinkLayer,
+  OdpCaps,
+  PortAttributes,
+  PortCapability,
+  PortPhysState,
+  PortSpeed,
+  PortState,
+  PortWidth,
+  RssCaps,
+  TmCaps,
+} from './verbs/attributes.js';
 export { CompletionChannel } from './verbs/completion-channel.js';
 export { CompletionQueue, type CompletionQueueOptions } from './verbs/completion-queue.js';
-export { Context, type GidEntry, type OpenOptions } from './verbs/context.js';
-export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './verbs/device.js';
+export { Context, type GidEntry, type GidQuery, type OpenOptions } from './verbs/context.js';
+export { type DeviceInfo, findDevice, listDevices, resolveDevice, uverbsAbiVersion } from './verbs/device.js';
 export { KernelObject } from './verbs/kernel-object.js';
 export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/memory-region.js';
 export { MemoryWindow } from './verbs/memory-window.js';
@@ -58,7 +76,11 @@ export {
   type QueuePairOptions,
   type RemoteQp,
 } from './verbs/queue-pair.js';
-export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './verbs/shared-receive-queue.js';
+export {
+  SharedReceiveQueue,
+  type SharedReceiveQueueOptions,
+  type SrqAttributes,
+} from './verbs/shared-receive-queue.js';
 export {
   COMPLETION_SIZE,
   type Completion,

@@ -7,15 +7,16 @@
  * `enum ib_qp_state`, `enum ib_mtu`, `enum ib_mw_type`,
  * `enum ib_srq_attr_mask`, `enum ib_event_type`, `enum ib_mr_rereg_flags`,
  * `enum ib_port_state`, `enum rdma_link_layer`, `enum ib_send_flags`,
- * `enum ib_wc_status`, `enum ib_wc_opcode`, `enum ib_wc_flags`;
- * the tables are 7.2's. Not in linux-libc-dev; test/kernel-internal-
+ * `enum ib_wc_status`, `enum ib_wc_opcode`, `enum ib_wc_flags`,
+ * `enum ib_atomic_cap`, `enum ib_port_phys_state`, `enum ib_port_width`,
+ * `enum ib_port_speed`; the tables are 7.2's. Not in linux-libc-dev; test/kernel-internal-
  * conformance.test.ts proves every value against rdma-core's verbs.h (the
  * numbering userspace sees) and against each kernel's own ib_verbs.h from
  * Debian's linux-headers-*-common, where the older kernels' differences are
  * listed exactly: 6.1 lacks the FLUSH and ATOMIC_WRITE work-completion
  * opcodes and numbers its kernel-only REG_MR / MASKED_* opcodes 8/9/10
- * (never seen by userspace), and 6.1 and 6.12 lack
- * IB_EVENT_DEVICE_SPEED_CHANGE.
+ * (never seen by userspace), 6.1 and 6.12 lack
+ * IB_EVENT_DEVICE_SPEED_CHANGE, and 6.1 lacks IB_SPEED_XDR.
  */
 
 import { cEnum } from './c-enum.js';
@@ -193,4 +194,48 @@ export const ib_wc_flags = cEnum('ib_wc_flags', IB_VERBS_H, {
   IB_WC_WITH_SMAC: 1 << 4,
   IB_WC_WITH_VLAN: 1 << 5,
   IB_WC_WITH_NETWORK_HDR_TYPE: 1 << 6,
+});
+
+/** `ib_uverbs_query_device_resp.atomic_cap`. */
+export const ib_atomic_cap = cEnum('ib_atomic_cap', IB_VERBS_H, {
+  IB_ATOMIC_NONE: 0,
+  IB_ATOMIC_HCA: 1,
+  IB_ATOMIC_GLOB: 2,
+});
+
+/** `ib_uverbs_query_port_resp.phys_state`. */
+export const ib_port_phys_state = cEnum('ib_port_phys_state', IB_VERBS_H, {
+  IB_PORT_PHYS_STATE_SLEEP: 1,
+  IB_PORT_PHYS_STATE_POLLING: 2,
+  IB_PORT_PHYS_STATE_DISABLED: 3,
+  IB_PORT_PHYS_STATE_PORT_CONFIGURATION_TRAINING: 4,
+  IB_PORT_PHYS_STATE_LINK_UP: 5,
+  IB_PORT_PHYS_STATE_LINK_ERROR_RECOVERY: 6,
+  IB_PORT_PHYS_STATE_PHY_TEST: 7,
+});
+
+/** `ib_uverbs_query_port_resp.active_width`: a bit per width, not the lane count. */
+export const ib_port_width = cEnum('ib_port_width', IB_VERBS_H, {
+  IB_WIDTH_1X: 1,
+  IB_WIDTH_2X: 16,
+  IB_WIDTH_4X: 2,
+  IB_WIDTH_8X: 4,
+  IB_WIDTH_12X: 8,
+});
+
+/**
+ * `ib_uverbs_query_port_resp.active_speed` (u8) and `active_speed_ex`
+ * (u32, from 6.12); the per-lane signalling rate. XDR is newer than 6.1 and
+ * only fits `active_speed_ex`.
+ */
+export const ib_port_speed = cEnum('ib_port_speed', IB_VERBS_H, {
+  IB_SPEED_SDR: 1,
+  IB_SPEED_DDR: 2,
+  IB_SPEED_QDR: 4,
+  IB_SPEED_FDR10: 8,
+  IB_SPEED_FDR: 16,
+  IB_SPEED_EDR: 32,
+  IB_SPEED_HDR: 64,
+  IB_SPEED_NDR: 128,
+  IB_SPEED_XDR: 256,
 });

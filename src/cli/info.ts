@@ -4,7 +4,7 @@
  */
 
 import { parseArgs } from 'node:util';
-import { deviceReport } from '../probe/info.js';
+import { deviceReport, INFO_SCHEMA } from '../probe/info.js';
 import { Context } from '../verbs/context.js';
 import { listDevices } from '../verbs/device.js';
 import { json, show, table } from './output.js';
@@ -20,7 +20,7 @@ context for the queries and closes it; creates nothing else.
 Options:
   -d, --device DEV   ib name (rxe0) or uverbs node (uverbs0); default: all devices
   -v, --verbose      every attribute the kernel returned ('-' where it returned none)
-      --json         machine-readable output ({"schema": 1, ...}); always verbose
+      --json         machine-readable output ({"schema": 2, ...}); always verbose
   -h, --help         this help`;
 
 const SUMMARY = ['fwVer', 'nodeGuid', 'sysImageGuid', 'vendorId', 'vendorPartId', 'hwVer', 'physPortCnt'];
@@ -54,7 +54,7 @@ export function infoCommand(argv: string[]): number {
     return deviceReport(ctx);
   });
   if (values.json) {
-    process.stdout.write(json(values.device === undefined ? { schema: 1, devices: reports } : reports[0]));
+    process.stdout.write(json(values.device === undefined ? { schema: INFO_SCHEMA, devices: reports } : reports[0]));
     return 0;
   }
   const out: string[] = [];
@@ -65,13 +65,14 @@ export function infoCommand(argv: string[]): number {
     out.push(`  capabilities: ${r.capabilities.join(' ')}`);
     for (const p of r.ports) {
       out.push(`  port ${p.port}: ${p.state}, link layer ${p.linkLayer}, mtu ${p.activeMtu} (max ${p.maxMtu})`);
-      const pk = values.verbose ? Object.keys(p.attributes) : PORT_SUMMARY;
-      out.push(table(pk.map((k) => [`    ${k}`, show(p.attributes[k])])));
+      const attributes = p as unknown as Record<string, unknown>;
+      const pk = values.verbose ? Object.keys(p).filter((k) => k !== 'port' && k !== 'path') : PORT_SUMMARY;
+      out.push(table(pk.map((k) => [`    ${k}`, show(attributes[k])])));
     }
     out.push(
       table([
-        ['  GID', 'port', 'index', 'type', 'gid'],
-        ...r.gids.map((g) => ['', String(g.port), String(g.index), g.type, g.gid]),
+        ['  GID', 'port', 'index', 'type', 'gid', 'netdev'],
+        ...r.gids.map((g) => ['', String(g.port), String(g.index), g.type, g.gid, g.netdev ?? '-']),
       ]),
     );
     out.push(

@@ -35,7 +35,8 @@ Options:
   -p, --port TCPPORT     TCP port of the address exchange (default 18515)
   -d, --ib-dev DEV       device (default: the first)
   -i, --ib-port PORT     device port (default 1)
-  -g, --gid-idx N        local GID index (required on RoCE and iWARP)
+  -g, --gid-idx N        local GID index (default on RoCE: the port's RoCE v2
+                         IPv4 GID, found in the GID table; on IB: none)
   -s, --size BYTES       message size (default 4096)
   -m, --mtu MTU          path MTU: 256, 512, 1024, 2048 or 4096 (default 1024)
   -r, --rx-depth N       receives kept posted (default 500)
@@ -156,8 +157,13 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
 
   using ctx = Context.open(device);
   const port = ctx.queryPort(ibPort);
-  const ethernet = port.linkLayer === 2; // IB_LINK_LAYER_ETHERNET
-  if (gidIdx < 0 && ethernet) throw new UsageError('uverbs pingpong: RoCE needs a GID index (-g)');
+  // RoCE needs a GID: unless -g names one, the port's RoCE v2 GID over IPv4, from the GID table
+  const sgid =
+    gidIdx >= 0
+      ? ctx.queryGid(ibPort, gidIdx)
+      : port.linkLayer === 'Ethernet'
+        ? ctx.findGid({ port: ibPort, type: 'RoCEv2', family: 'ipv4' })
+        : undefined;
   const pd = ctx.allocPd();
   const channel = values.events ? ctx.createCompletionChannel() : undefined;
   const cq = ctx.createCq({ cqe: rxDepth + 1, ...(channel ? { channel } : {}) });
@@ -181,10 +187,10 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   let routs = postRecvs(rxDepth);
 
   const local: Dest = {
-    lid: Number(port.lid ?? 0),
+    lid: port.lid,
     qpn: qp.qpNum,
     psn: Math.floor(Math.random() * 0x1000000),
-    gid: gidIdx >= 0 ? ctx.queryGid(ibPort, gidIdx).gid : new Uint8Array(16),
+    gid: sgid?.gid ?? new Uint8Array(16),
   };
   const show = (d: Dest) =>
     `LID 0x${d.lid.toString(16).padStart(4, '0')}, QPN 0x${d.qpn.toString(16).padStart(6, '0')}, PSN 0x${d.psn.toString(16).padStart(6, '0')}, GID ${gidText(d.gid)}`;
@@ -192,7 +198,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   const connectQp = (remote: Dest) =>
     qp.connect(
       { qpNum: remote.qpn, psn: remote.psn, gid: remote.gid },
-      { port: ibPort, sgidIndex: Math.max(gidIdx, 0), psn: local.psn, pathMtu: mtu as Mtu, hopLimit: 1 },
+      { port: ibPort, sgidIndex: sgid?.index ?? 0, psn: local.psn, pathMtu: mtu as Mtu, hopLimit: 1 },
     );
 
   let remote: Dest;

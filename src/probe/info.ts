@@ -6,40 +6,43 @@
  */
 
 import { memberName } from '../abi/c-enum.js';
-import { ib_uverbs_gid_type, rdma_driver_id } from '../abi/constants.js';
-import { ib_mtu, ib_port_state, rdma_link_layer } from '../abi/kernel-internal.js';
+import { rdma_driver_id } from '../abi/constants.js';
 import type { CallPath } from '../errors.js';
+import { type DeviceAttributes, type GidType, gidText, type PortAttributes } from '../verbs/attributes.js';
 import type { Context } from '../verbs/context.js';
 import type { DeviceInfo } from '../verbs/device.js';
 import { capabilityNames } from './probe.js';
 
-export const INFO_SCHEMA = 1;
+/**
+ * 2: the device and port attributes are `queryDevice()` / `queryPort()`'s
+ * typed results (names for enums, MTUs in bytes, libibverbs' field names);
+ * each port's attributes sit in the port's entry; GID types are `IB`,
+ * `RoCEv1`, `RoCEv2`. 1 carried the kernel's raw camelCased responses.
+ */
+export const INFO_SCHEMA = 2;
 
-export interface PortInfo {
-  port: number;
-  state: string;
-  maxMtu: number | string;
-  activeMtu: number | string;
-  linkLayer: string;
-  /** Every field of the port query, camelCased. */
-  attributes: Record<string, unknown>;
-  path: CallPath | undefined;
-}
+/** One port: its number, what `queryPort()` returned, and the path the query took. */
+export type PortInfo = { port: number; path: CallPath | undefined } & PortAttributes;
 
 export interface GidInfo {
   port: number;
   index: number;
   gid: string;
-  type: string;
+  type: GidType;
   netdevIfindex: number;
+  netdev?: string;
 }
 
 export interface DeviceReport {
   schema: typeof INFO_SCHEMA;
   kernel: string;
   device: DeviceInfo & { driver: string; driverId: number | null };
-  /** Every field of the extended device query, camelCased and flattened (`odpCaps.generalCaps`). */
+  /**
+   * `queryDevice()`'s result flattened (`odpCaps.generalCaps`), its
+   * `capabilities` left to the report's own list.
+   */
   attributes: Record<string, unknown>;
+  /** `deviceCapFlags` by `IB_UVERBS_DEVICE_*` name, and bits without one in hex. */
   capabilities: string[];
   ports: PortInfo[];
   gids: GidInfo[];
@@ -55,7 +58,7 @@ function flatten(
   for (const [k, v] of Object.entries(value)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !Array.isArray(v)) {
-      flatten(v as Record<string, unknown>, k === 'base' && !prefix ? '' : key, out);
+      flatten(v as Record<string, unknown>, key, out);
     } else {
       out[key] = v;
     }
@@ -63,41 +66,16 @@ function flatten(
   return out;
 }
 
-const MTU_BYTES: Record<string, number> = {
-  IB_MTU_256: 256,
-  IB_MTU_512: 512,
-  IB_MTU_1024: 1024,
-  IB_MTU_2048: 2048,
-  IB_MTU_4096: 4096,
-};
-
-function mtu(code: number): number | string {
-  return MTU_BYTES[memberName(ib_mtu, code)] ?? code;
-}
-
-function gidText(gid: Uint8Array): string {
-  const hex = Buffer.from(gid).toString('hex');
-  return hex.match(/.{4}/g)?.join(':') ?? hex;
-}
-
 export function deviceReport(ctx: Context): DeviceReport {
   const paths: Record<string, CallPath | undefined> = { getContext: ctx.lastPath };
-  const dev = ctx.queryDevice();
+  const dev: DeviceAttributes = ctx.queryDevice();
   paths.queryDevice = ctx.lastPath;
-  const attributes = flatten(dev);
-  const flags = (dev.deviceCapFlagsEx as bigint | undefined) ?? (attributes.deviceCapFlags as bigint);
+  const { capabilities: _, ...rest } = dev;
+  const attributes = flatten(rest as Record<string, unknown>);
   const ports: PortInfo[] = [];
-  for (let p = 1; p <= (attributes.physPortCnt as number); p++) {
+  for (let p = 1; p <= dev.physPortCnt; p++) {
     const a = ctx.queryPort(p);
-    ports.push({
-      port: p,
-      state: memberName(ib_port_state, a.state as number).replace(/^IB_PORT_/, ''),
-      maxMtu: mtu(a.maxMtu as number),
-      activeMtu: mtu(a.activeMtu as number),
-      linkLayer: memberName(rdma_link_layer, a.linkLayer as number).replace(/^IB_LINK_LAYER_/, ''),
-      attributes: a,
-      path: ctx.lastPath,
-    });
+    ports.push({ port: p, path: ctx.lastPath, ...a });
   }
   paths.queryPort = ports[0]?.path;
   let gids: GidInfo[] = [];
@@ -106,8 +84,9 @@ export function deviceReport(ctx: Context): DeviceReport {
       port: g.port,
       index: g.index,
       gid: gidText(g.gid),
-      type: memberName(ib_uverbs_gid_type, g.type).replace(/^IB_UVERBS_GID_TYPE_/, ''),
+      type: g.type,
       netdevIfindex: g.netdevIfindex,
+      ...(g.netdev === undefined ? {} : { netdev: g.netdev }),
     }));
     paths.queryGidTable = ctx.lastPath;
   } catch (error) {
@@ -128,7 +107,7 @@ export function deviceReport(ctx: Context): DeviceReport {
       driverId: ctx.driverId ?? null,
     },
     attributes,
-    capabilities: capabilityNames(flags),
+    capabilities: capabilityNames(dev.deviceCapFlags),
     ports,
     gids,
     paths,

@@ -348,8 +348,6 @@ export function probe(device?: string | DeviceInfo, sys: Sys = libcSys()): Probe
 
 function capabilities(info: DeviceInfo, sys: Sys): ProbeResult['capabilities'] {
   using ctx = Context.open(info, { sys });
-  const dev = ctx.queryDevice();
-  const base = dev.base as { deviceCapFlags: bigint };
-  const flags = (dev.deviceCapFlagsEx as bigint | undefined) ?? base.deviceCapFlags;
+  const flags = ctx.queryDevice().deviceCapFlags;
   return { deviceCapFlags: capabilityNames(flags), raw: `0x${flags.toString(16)}`, path: ctx.lastPath ?? 'write-ex' };
 }

@@ -21,8 +21,10 @@ import {
   type CallPath,
   checkPort,
   invalidArgType,
+  invalidArgValue,
   outOfRange,
   UverbsError,
+  UverbsGidNotFoundError,
   UverbsUnsupportedError,
 } from '../errors.js';
 import { type Datapath, type Provider, providerFor, type RingCall, ringsFor, uhwFor } from '../providers/index.js';
@@ -32,9 +34,20 @@ import { Scratch } from '../transport/memory.js';
 import { mapRings, type Ring, type RingName } from '../transport/ring.js';
 import { libcSys, type Sys } from '../transport/sys.js';
 import { AsyncEventQueue } from './async-events.js';
+import {
+  type DeviceAttributes,
+  deviceAttributes,
+  type GidEntry,
+  type GidType,
+  gidEntry,
+  isIpv4Mapped,
+  netdevNames,
+  type PortAttributes,
+  portAttributes,
+} from './attributes.js';
 import { CompletionChannel } from './completion-channel.js';
 import { CompletionQueue, type CompletionQueueOptions } from './completion-queue.js';
-import { type DeviceInfo, findDevice } from './device.js';
+import { type DeviceInfo, resolveDevice } from './device.js';
 import { camelize, KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
 
@@ -66,28 +79,44 @@ export function sysOf(context: Context): Sys {
   return sys;
 }
 
-/** One entry of the GID table (`ib_uverbs_gid_entry`). */
-export interface GidEntry {
-  gid: Uint8Array;
-  index: number;
-  port: number;
-  /** `IB_UVERBS_GID_TYPE_*`: 0 IB, 1 RoCE v1, 2 RoCE v2. */
-  type: number;
-  netdevIfindex: number;
+export type { GidEntry } from './attributes.js';
+
+/** What `Context.findGid()` looks for; every field left out matches anything. */
+export interface GidQuery {
+  /** The port (1..255); default: every port, in order. */
+  port?: number;
+  /** The GID type (`'RoCEv2'`: RoCE v2, routable over UDP/IP). */
+  type?: GidType;
+  /** `'ipv4'`: an IPv4 address mapped into the GID (`::ffff:a.b.c.d`); `'ipv6'`: any other GID. */
+  family?: 'ipv4' | 'ipv6';
+  /** The netdev the GID belongs to, by name (`eth0`) or ifindex. */
+  netdev?: string | number;
 }
 
-function gidEntry(e: {
-  gid: bigint[];
-  gid_index: number;
-  port_num: number;
-  gid_type: number;
-  netdev_ifindex: number;
-}): GidEntry {
-  const gid = new Uint8Array(16);
-  const view = new DataView(gid.buffer);
-  view.setBigUint64(0, e.gid[0] as bigint, true);
-  view.setBigUint64(8, e.gid[1] as bigint, true);
-  return { gid, index: e.gid_index, port: e.port_num, type: e.gid_type, netdevIfindex: e.netdev_ifindex };
+const GID_TYPE_NAMES: readonly GidType[] = ['IB', 'RoCEv1', 'RoCEv2'];
+
+function checkGidQuery(query: GidQuery): void {
+  if (query === null || typeof query !== 'object') throw invalidArgType('query', 'an object', query);
+  if (query.port !== undefined) checkPort('query.port', query.port);
+  if (query.type !== undefined && !GID_TYPE_NAMES.includes(query.type)) {
+    throw invalidArgValue('query.type', "must be 'IB', 'RoCEv1' or 'RoCEv2'", query.type);
+  }
+  if (query.family !== undefined && query.family !== 'ipv4' && query.family !== 'ipv6') {
+    throw invalidArgValue('query.family', "must be 'ipv4' or 'ipv6'", query.family);
+  }
+  const { netdev } = query;
+  if (netdev !== undefined && typeof netdev !== 'string' && !(Number.isInteger(netdev) && netdev > 0)) {
+    throw invalidArgType('query.netdev', 'a netdev name or a positive ifindex', netdev);
+  }
+}
+
+function gidMatches(e: GidEntry, q: GidQuery): boolean {
+  if (q.port !== undefined && e.port !== q.port) return false;
+  if (q.type !== undefined && e.type !== q.type) return false;
+  if (q.family !== undefined && isIpv4Mapped(e.gid) !== (q.family === 'ipv4')) return false;
+  if (typeof q.netdev === 'number' && e.netdevIfindex !== q.netdev) return false;
+  if (typeof q.netdev === 'string' && e.netdev !== q.netdev) return false;
+  return true;
 }
 
 export class Context extends KernelObject {
@@ -137,14 +166,30 @@ export class Context extends KernelObject {
     }
   }
 
-  /** Opens a device by ib name (`rxe0`), uverbs node (`uverbs0`) or its `DeviceInfo`. */
+  /**
+   * Opens a device by ib name (`rxe0`), uverbs node (`uverbs0`) or its
+   * `DeviceInfo`. A name that names no device is `UverbsError` ENODEV
+   * listing the devices there are, before any syscall; a device node that
+   * cannot be opened is the open's errno with `syscall: 'open'`,
+   * `path: 'open'` and the node in `file`.
+   */
   static open(device: string | DeviceInfo, options: OpenOptions = {}): Context {
-    const info = typeof device === 'string' ? findDevice(device) : device;
-    if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', device);
+    if (typeof device !== 'string' && (device === null || typeof device !== 'object' || !('path' in device))) {
+      throw invalidArgType('device', 'a device name or a DeviceInfo', device);
+    }
+    const info = typeof device === 'string' ? resolveDevice(device) : device;
     const sys = options.sys ?? libcSys();
     const fd = sys.open(info.path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-      throw new UverbsError({ errno: -fd, syscall: 'open', object: info.name, method: info.path, path: 'ioctl' });
+      throw new UverbsError({
+        errno: -fd,
+        syscall: 'open',
+        object: info.name,
+        method: 'open',
+        path: 'open',
+        file: info.path,
+        detail: `cannot open ${info.path}`,
+      });
     }
     return new Context(info, sys, fd, options);
   }
@@ -215,25 +260,30 @@ export class Context extends KernelObject {
   }
 
   /**
-   * Port attributes (`ib_uverbs_query_port_resp_ex`, camelCased). Fields
-   * this kernel does not return (`activeSpeedEx` before 6.12) are undefined.
+   * Port attributes (UVERBS_METHOD_QUERY_PORT, or the QUERY_PORT write):
+   * `ibv_port_attr`'s fields camelCased, enums as names (`state: 'ACTIVE'`,
+   * `linkLayer: 'Ethernet'`, `activeWidth: '1X'`, `activeSpeed: 'SDR'`),
+   * MTUs in bytes. See `PortAttributes`.
    */
-  queryPort(port: number): Record<string, unknown> {
+  queryPort(port: number): PortAttributes {
     this.assertOpen();
     checkPort('port', port);
     const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_PORT, { portNum: port });
-    const { legacy_resp, reserved: _, ...ex } = r.outputs.resp as Record<string, unknown>;
-    return camelize({ ...(legacy_resp as object), ...ex }) as Record<string, unknown>;
+    const { legacy_resp, ...ex } = r.outputs.resp as Record<string, unknown>;
+    return portAttributes(camelize({ ...(legacy_resp as object), ...ex }) as Record<string, number | undefined>);
   }
 
   /**
-   * Device attributes through the extended query (write-ex), camelCased:
-   * everything past the `response_length` the kernel vouched for is undefined.
+   * Device attributes through the extended query (write-ex):
+   * `ibv_device_attr_ex`'s fields camelCased and flattened, capability bits
+   * raw (`deviceCapFlags`) and by name (`capabilities`); the extensions
+   * past the `response_length` the kernel vouched for are undefined. See
+   * `DeviceAttributes`.
    */
-  queryDevice(): Record<string, unknown> {
+  queryDevice(): DeviceAttributes {
     this.assertOpen();
     const r = this.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_EX_CMD_QUERY_DEVICE, {});
-    return camelize(r.response) as Record<string, unknown>;
+    return deviceAttributes(camelize(r.response) as Record<string, unknown>);
   }
 
   /**
@@ -241,7 +291,7 @@ export class Context extends KernelObject {
    * IB_UVERBS_DEVICE_ATOMIC_WRITE), asked of the kernel once per context.
    */
   capabilities(): bigint {
-    this.#capabilities ??= (this.queryDevice().deviceCapFlagsEx as bigint | undefined) ?? 0n;
+    this.#capabilities ??= this.queryDevice().deviceCapFlags;
     return this.#capabilities;
   }
 
@@ -266,7 +316,7 @@ export class Context extends KernelObject {
     checkPort('port', port);
     if (!Number.isInteger(index) || index < 0) throw outOfRange('index', '>= 0', index);
     const r = this.dispatch.invoke(UVERBS_METHOD_QUERY_GID_ENTRY, { port, gidIndex: index, flags: 0 });
-    return gidEntry(r.outputs.entry as Parameters<typeof gidEntry>[0]);
+    return gidEntry(r.outputs.entry as Parameters<typeof gidEntry>[0], netdevNames());
   }
 
   /**
@@ -279,8 +329,8 @@ export class Context extends KernelObject {
     let room = maxEntries;
     if (room === undefined) {
       room = 0;
-      const ports = (this.queryDevice().base as { physPortCnt: number }).physPortCnt;
-      for (let p = 1; p <= ports; p++) room += this.queryPort(p).gidTblLen as number;
+      const ports = this.queryDevice().physPortCnt;
+      for (let p = 1; p <= ports; p++) room += this.queryPort(p).gidTblLen;
     }
     if (!Number.isInteger(room) || room < 1 || room * ib_uverbs_gid_entry.size > 0xffff) {
       throw outOfRange('maxEntries', `1 .. ${Math.floor(0xffff / ib_uverbs_gid_entry.size)}`, room);
@@ -292,11 +342,31 @@ export class Context extends KernelObject {
       numEntries: true,
     });
     const bytes = r.outputs.entries as Uint8Array;
+    const netdevs = netdevNames();
     const out: GidEntry[] = [];
     for (let i = 0; i < Number(r.outputs.numEntries); i++) {
-      out.push(gidEntry(decode(ib_uverbs_gid_entry, bytes.subarray(i * size, (i + 1) * size)) as never));
+      out.push(gidEntry(decode(ib_uverbs_gid_entry, bytes.subarray(i * size, (i + 1) * size)) as never, netdevs));
     }
     return out;
+  }
+
+  /**
+   * The first valid GID (by port, then index) that matches `query`, read
+   * from the GID table (UVERBS_METHOD_QUERY_GID_TABLE): its `index` is the
+   * `sgidIndex` a QP or address handle takes, its `gid` what the peer needs.
+   * E.g. `ctx.findGid({ type: 'RoCEv2', family: 'ipv4' })` for RoCE v2 over
+   * the port's IPv4 address. Bad input is a TypeError / RangeError before
+   * any syscall; no match is `UverbsGidNotFoundError` with the table in its
+   * message and `table`. The table is read by ioctl, so a context opened
+   * with `ioctl: false` gets the kernel's refusal (as `queryGidTable()` does).
+   */
+  findGid(query: GidQuery = {}): GidEntry {
+    this.assertOpen();
+    checkGidQuery(query);
+    const table = this.queryGidTable();
+    const found = table.find((e) => gidMatches(e, query));
+    if (found === undefined) throw new UverbsGidNotFoundError(this.device.name, query, table);
+    return found;
   }
 
   /** Closing the fd destroys every object made through it; the fds a context hands out (channels, async events) are files of their own. */

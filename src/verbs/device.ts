@@ -6,6 +6,8 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENODEV } from '../errno.js';
+import { UverbsError } from '../errors.js';
 
 export const SYSFS_VERBS = '/sys/class/infiniband_verbs';
 export const SYSFS_IB = '/sys/class/infiniband';
@@ -65,4 +67,26 @@ export function listDevices(verbs = SYSFS_VERBS, ib = SYSFS_IB): DeviceInfo[] {
 /** One device by ib name (`rxe0`) or uverbs node (`uverbs0`). */
 export function findDevice(nameOrNode: string, devices = listDevices()): DeviceInfo | undefined {
   return devices.find((d) => d.name === nameOrNode || d.node === nameOrNode);
+}
+
+/**
+ * One device by ib name (`rxe0`) or uverbs node (`uverbs0`); a name that
+ * names none is `UverbsError` ENODEV (syscall `none`: nothing was opened)
+ * whose message lists the devices there are.
+ */
+export function resolveDevice(nameOrNode: string, devices = listDevices()): DeviceInfo {
+  const found = findDevice(nameOrNode, devices);
+  if (found !== undefined) return found;
+  const there =
+    devices.length === 0
+      ? 'this kernel lists no uverbs devices (/sys/class/infiniband_verbs)'
+      : `the uverbs devices are ${devices.map((d) => `${d.name} (${d.node})`).join(', ')}`;
+  throw new UverbsError({
+    errno: ENODEV,
+    syscall: 'none',
+    object: nameOrNode,
+    method: 'open',
+    path: 'open',
+    detail: `no uverbs device is called '${nameOrNode}'; ${there}`,
+  });
 }

@@ -23,6 +23,16 @@ export interface SharedReceiveQueueOptions {
   userHandle?: bigint;
 }
 
+/** What `SharedReceiveQueue.query()` returns (`ibv_srq_attr`; `limit` is its `srq_limit`, as `modify()` takes it). */
+export interface SrqAttributes {
+  /** Receive work requests the SRQ holds (what the kernel granted, which may exceed what was asked). */
+  maxWr: number;
+  /** Scatter/gather elements per receive. */
+  maxSge: number;
+  /** The SRQ-limit event's threshold (0: not armed). */
+  limit: number;
+}
+
 export class SharedReceiveQueue extends KernelObject {
   readonly pd: ProtectionDomain;
   readonly handle: number;
@@ -94,14 +104,14 @@ export class SharedReceiveQueue extends KernelObject {
     );
   }
 
-  query(): { maxWr: number; maxSge: number; limit: number } {
+  /** QUERY_SRQ (write): the SRQ's sizes and its limit, as the kernel has them now. */
+  query(): SrqAttributes {
     this.assertOpen();
     const r = this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_QUERY_SRQ, { srq_handle: this.handle });
     const x = r.response as { max_wr: number; max_sge: number; srq_limit: number };
     return { maxWr: x.max_wr, maxSge: x.max_sge, limit: x.srq_limit };
   }
 
-  /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */
   /** Posts receive work requests, all or none (ENOMEM when the SRQ is full). */
   postRecv(wrs: RecvWr | readonly RecvWr[]): void {
     this.assertOpen();
@@ -121,6 +131,7 @@ export class SharedReceiveQueue extends KernelObject {
     return resolveEach(wrs, (wr, name) => resolveRecv(wr, name, this.pd, this.maxSge));
   }
 
+  /** Maps the object's rings; if that fails, destroys the kernel object too (nothing half-created). */
   static #mapOrDestroy(context: Context, handle: number, driverData: Uint8Array | undefined): Ring[] {
     try {
       return context.mapRings('createSrq', driverData, `SharedReceiveQueue ${handle}`);

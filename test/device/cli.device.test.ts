@@ -31,7 +31,7 @@ describe.runIf(TEST_DEVICE)(`uverbs devices / info / probe on ${TEST_DEVICE} (ke
     const r = uverbs('info', '-d', name, '--json');
     expect(r.status).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info.schema).toBe(1);
+    expect(info.schema).toBe(2);
     expect(info.device).toMatchObject({ name, driver });
     expect(Number(info.attributes.maxQp)).toBeGreaterThan(0);
     expect(info.ports[0]).toMatchObject({ port: 1, state: 'ACTIVE' });

@@ -318,7 +318,7 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
       orSkip(test, 'CREATE_AH', calls, () => pd.createAh({ dgid, sgidIndex: SGID, hopLimit: 64, port: 1 }));
     }
     const first = Context.open(name);
-    const maxAh = (first.queryDevice().base as { maxAh: number }).maxAh;
+    const maxAh = first.queryDevice().maxAh;
     const pd = first.allocPd();
     const ahs: AddressHandle[] = [];
     expect([fill(pd, ahs), ahs.length]).toEqual(['EINVAL', maxAh]);

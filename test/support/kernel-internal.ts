@@ -57,6 +57,13 @@ export const NOT_IN_VERBS_H: Record<string, string> = {
   IB_WC_WITH_SMAC: 'kernel only',
   IB_WC_WITH_VLAN: 'kernel only',
   IB_WC_WITH_NETWORK_HDR_TYPE: 'kernel only',
+  ...Object.fromEntries(
+    [
+      ...Object.keys(internal.ib_port_phys_state),
+      ...Object.keys(internal.ib_port_width),
+      ...Object.keys(internal.ib_port_speed),
+    ].map((m) => [m, 'verbs.h has no enum for port physical state, width or speed (ibv_devinfo spells them itself)']),
+  ),
 };
 
 /** The verbs.h name of a kernel-internal member, or undefined where NOT_IN_VERBS_H says why there is none. */
