@@ -275,13 +275,17 @@ export interface ConnectOptions {
   pathMtu?: Mtu;
   /** What the peer may do through this QP (default: remote write; RC adds remote read and atomics; and local write). */
   access?: AccessFlags;
-  /** The GRH hop limit (RoCE v2: the IP TTL), 0..255 (default 64). */
+  /**
+   * The GRH hop limit, 0..255 (default 64). On RoCE the kernel replaces it
+   * with its route's hop limit, the IP TTL (ib_resolve_eth_dmac): `query()`
+   * shows what it took (64 on rxe in the test VMs, whatever was asked).
+   */
   hopLimit?: number;
   /** The GRH traffic class (RoCE v2: the IP DSCP and ECN bits), 0..255 (default 0). */
   trafficClass?: number;
   /** The GRH flow label, 20 bits (default 0). */
   flowLabel?: number;
-  /** The service level, 0..15 (default 0). */
+  /** The service level, 0..15 (default 0); rxe keeps none (`query()` reports 0). */
   sl?: number;
   /** RC: the local ACK timeout, 4.096 µs × 2^timeout; 0..31, 0 waits forever (default 14: about 67 ms). */
   timeout?: number;

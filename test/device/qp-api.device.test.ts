@@ -162,13 +162,15 @@ describe.runIf(TEST_DEVICE?.startsWith('rxe'))(`the QP API on ${TEST_DEVICE} (ke
       pkeyIndex: 0,
       access: { localWrite: false, remoteWrite: true, remoteRead: true, remoteAtomic: false },
     });
-    // RoCE: the kernel replaces the hop limit with its route's (ib_resolve_eth_dmac: the IP TTL, 64 here)
+    // RoCE: the kernel replaces the hop limit with its route's (ib_resolve_eth_dmac: the IP TTL, 64 here);
+    // rxe reports SL 0 whatever was asked (RoCE carries no SL; its address vector keeps none)
     expect(q.av).toMatchObject({
       dgid: gid,
       sgidIndex: SGID,
       hopLimit: 64,
       trafficClass: 0x20,
       flowLabel: 0x12345,
+      sl: 0,
       port: 1,
     });
     expect(q.av.dgid).toBeInstanceOf(Uint8Array);
