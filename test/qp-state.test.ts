@@ -201,6 +201,8 @@ describe('connect()', () => {
     }
     expect(() => qp.connect(remote, { sgidIndex: 1, pathMtu: 1500 as never })).toThrow(/pathMtu/);
     expect(() => qp.connect({ ...remote, qpNum: 1 << 24 }, { sgidIndex: 1 })).toThrow(/remote.qpNum/);
+    expect(() => qp.connect({ ...remote, psn: undefined } as never, { sgidIndex: 1 })).toThrow(/remote.psn/);
+    expect(() => qp.connect(remote, {} as never)).toThrow(/options.sgidIndex/);
     expect(() => qp.connect({ ...remote, gid: new Uint8Array(4) }, { sgidIndex: 1 })).toThrow(/remote.gid/);
     expect(kernel.calls.length).toBe(calls);
     const ucCalls = uc.kernel.calls.length;
@@ -262,6 +264,7 @@ describe('activate() (UD)', () => {
     expect(() => rig('UD').qp.activate({ qkey: 2 ** 32 })).toThrow(
       expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
     );
+    expect(() => rig('UD').qp.activate({} as never)).toThrow(/options.qkey/);
   });
 });
 

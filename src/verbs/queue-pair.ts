@@ -336,9 +336,9 @@ export interface ActivateOptions {
   psn?: number;
 }
 
-/** An integer option in [min, max], or its default; ERR_OUT_OF_RANGE otherwise. */
-function intOption(name: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
+/** An integer option in [min, max], or its default (none: required); ERR_OUT_OF_RANGE otherwise. */
+function intOption(name: string, value: unknown, min: number, max: number, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
   }
@@ -534,14 +534,14 @@ export class QueuePair extends KernelObject {
         }
       }
     }
-    const destQpn = intOption('remote.qpNum', remote.qpNum, 0, 0xffffff, Number.NaN);
-    const rqPsn = intOption('remote.psn', remote.psn, 0, 0xffffff, Number.NaN);
+    const destQpn = intOption('remote.qpNum', remote.qpNum, 0, 0xffffff);
+    const rqPsn = intOption('remote.psn', remote.psn, 0, 0xffffff);
     if (!(remote.gid instanceof Uint8Array) || remote.gid.byteLength !== 16) {
       throw invalidArgType('remote.gid', 'a 16-byte Uint8Array', remote.gid);
     }
     const port = o.port ?? 1;
     checkPort('options.port', port);
-    const sgidIndex = intOption('options.sgidIndex', o.sgidIndex, 0, 255, Number.NaN);
+    const sgidIndex = intOption('options.sgidIndex', o.sgidIndex, 0, 255);
     const pkeyIndex = intOption('options.pkeyIndex', o.pkeyIndex, 0, 0xffff, 0);
     const sqPsn = intOption('options.psn', o.psn, 0, 0xffffff, 0);
     const pathMtu = o.pathMtu ?? 1024;
@@ -607,7 +607,7 @@ export class QueuePair extends KernelObject {
       throw invalidArgValue('this', `is an ${this.type} QP: activate() is for UD (connect() it)`, this.description);
     }
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const qkey = intOption('options.qkey', options.qkey, 0, 0xffff_ffff, Number.NaN);
+    const qkey = intOption('options.qkey', options.qkey, 0, 0xffff_ffff);
     const port = options.port ?? 1;
     checkPort('options.port', port);
     const pkeyIndex = intOption('options.pkeyIndex', options.pkeyIndex, 0, 0xffff, 0);
