@@ -65,16 +65,22 @@ export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/mem
 export { MemoryWindow } from './verbs/memory-window.js';
 export { ProtectionDomain } from './verbs/protection-domain.js';
 export {
+  type ActivateOptions,
   type AddressVector,
   type ConnectOptions,
   type Mtu,
+  type QpAddressVector,
   type QpAttributes,
   type QpCapabilities,
+  type QpInfo,
   type QpState,
+  type QpStep,
   type QpType,
   QueuePair,
   type QueuePairOptions,
   type RemoteQp,
+  UverbsQpStateError,
+  UverbsTransitionError,
 } from './verbs/queue-pair.js';
 export {
   SharedReceiveQueue,

@@ -511,6 +511,22 @@ export const ib_uverbs_destroy_qp_resp = layout('ib_uverbs_destroy_qp_resp', VER
   events_reported: u32(0),
 });
 
+/** IB_USER_VERBS_CMD_ATTACH_MCAST (write only): a UD QP joins a multicast group; no response. */
+export const ib_uverbs_attach_mcast = layout('ib_uverbs_attach_mcast', VERBS_H, 24, {
+  gid: bytes(0, 16),
+  qp_handle: u32(16),
+  mlid: u16(20),
+  reserved: u16(22),
+});
+
+/** IB_USER_VERBS_CMD_DETACH_MCAST (write only): the same fields, leaving the group. */
+export const ib_uverbs_detach_mcast = layout('ib_uverbs_detach_mcast', VERBS_H, 24, {
+  gid: bytes(0, 16),
+  qp_handle: u32(16),
+  mlid: u16(20),
+  reserved: u16(22),
+});
+
 export const ib_uverbs_sge = layout('ib_uverbs_sge', VERBS_H, 16, {
   addr: u64(0),
   length: u32(8),

@@ -159,6 +159,9 @@ export const WRITE_COMMANDS = {
     response: s.ib_uverbs_post_recv_resp,
     least: { wqe_size: s.ib_uverbs_recv_wr.size },
   }),
+  // UAPI_DEF_WRITE_I: a request of exactly its struct, no response, no driver data (uverbs_cmd.c)
+  IB_USER_VERBS_CMD_ATTACH_MCAST: legacy(QP, 'IB_USER_VERBS_CMD_ATTACH_MCAST', s.ib_uverbs_attach_mcast),
+  IB_USER_VERBS_CMD_DETACH_MCAST: legacy(QP, 'IB_USER_VERBS_CMD_DETACH_MCAST', s.ib_uverbs_detach_mcast),
   IB_USER_VERBS_CMD_CREATE_SRQ: legacy(SRQ, 'IB_USER_VERBS_CMD_CREATE_SRQ', s.ib_uverbs_create_srq, {
     response: s.ib_uverbs_create_srq_resp,
     udata: true,

@@ -50,6 +50,8 @@ const SEND_WRID = 2;
 /** sizeof "0000:000000:000000:00000000000000000000000000000000" in rc_pingpong.c: the text and its NUL. */
 const MSG_SIZE = '0000:000000:000000:'.length + 32 + 1;
 const DONE = Buffer.from('done\0');
+/** What the peer may do through the QP: connect()'s own default for RC, given at INIT too. */
+const CONNECT_ACCESS = { localWrite: true, remoteWrite: true, remoteRead: true, remoteAtomic: true };
 
 interface Dest {
   lid: number;
@@ -180,6 +182,8 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
     : { wrId: BigInt(SEND_WRID), opcode: 'SEND', signaled: true, sg: [{ mr, length: size }] };
   const recv: RecvWr = { wrId: BigInt(RECV_WRID), sg: [{ mr, length: size }] };
   const ping = qp.prepareSend(send); // checked and encoded once, posted every iteration
+  // INIT before the first receives, as ibv_rc_pingpong does: a QP in RESET takes no receive
+  qp.modify({ state: 'INIT', pkeyIndex: 0, port: ibPort, access: CONNECT_ACCESS });
   const postRecvs = (n: number) => {
     if (n > 0) qp.postRecv(Array.from({ length: n }, () => recv));
     return n;
@@ -198,7 +202,14 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   const connectQp = (remote: Dest) =>
     qp.connect(
       { qpNum: remote.qpn, psn: remote.psn, gid: remote.gid },
-      { port: ibPort, sgidIndex: sgid?.index ?? 0, psn: local.psn, pathMtu: mtu as Mtu, hopLimit: 1 },
+      {
+        port: ibPort,
+        sgidIndex: sgid?.index ?? 0,
+        psn: local.psn,
+        pathMtu: mtu as Mtu,
+        hopLimit: 1,
+        access: CONNECT_ACCESS,
+      },
     );
 
   let remote: Dest;

@@ -22,7 +22,15 @@ import { type Context, sysOf } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
 
-/** IB access rights, by name; `localWrite` is implied by any remote write or atomic, as the IB spec requires. */
+/**
+ * IB access rights, by name. For memory (a memory region, and the
+ * re-registration of one) `remoteWrite` and `remoteAtomic` require
+ * `localWrite`: the IB spec's rule, which the kernel enforces with EINVAL
+ * (ib_check_mr_access) and the library checks first. It is required, never
+ * implied: the library adds no right the caller did not name. A QP's
+ * access rights (what a peer may do through that QP) have no such rule:
+ * `{ remoteWrite: true, remoteRead: true }` is a valid QP grant.
+ */
 export interface AccessFlags {
   localWrite?: boolean;
   remoteWrite?: boolean;
@@ -45,14 +53,21 @@ const BITS: Record<keyof AccessFlags, number> = {
   flushPersistent: A.IB_UVERBS_ACCESS_FLUSH_PERSISTENT,
 };
 
-export function accessBits(access: AccessFlags): number {
+/**
+ * The `IB_UVERBS_ACCESS_*` bits of `access`, checked before any syscall:
+ * for `'memory'` (the default: MRs) with the IB rule that remote write or
+ * atomic access requires local write (ib_check_mr_access); for `'qp'`
+ * without it (a QP's access flags, ib_modify_qp: no such check).
+ */
+export function accessBits(access: AccessFlags, object: 'memory' | 'qp' = 'memory'): number {
+  if (typeof access !== 'object' || access === null) throw invalidArgType('access', 'an object', access);
   let bits = 0;
   for (const [name, on] of Object.entries(access)) {
     const bit = BITS[name as keyof AccessFlags];
     if (bit === undefined) throw invalidArgValue(`access.${name}`, 'is not an access right', on);
     if (on) bits |= bit;
   }
-  if ((access.remoteWrite || access.remoteAtomic) && !access.localWrite) {
+  if (object === 'memory' && (access.remoteWrite || access.remoteAtomic) && !access.localWrite) {
     throw invalidArgValue(
       'access',
       'must include localWrite when it grants remoteWrite or remoteAtomic (IB spec; the kernel says EINVAL)',
@@ -60,6 +75,13 @@ export function accessBits(access: AccessFlags): number {
     );
   }
   return bits;
+}
+
+/** Every access right by name, true where `bits` grant it (bits the library has no name for are left out). */
+export function accessFlags(bits: number): Required<AccessFlags> {
+  const out = {} as Required<AccessFlags>;
+  for (const [name, bit] of Object.entries(BITS) as [keyof AccessFlags, number][]) out[name] = (bits & bit) !== 0;
+  return out;
 }
 
 export interface Reregistration {

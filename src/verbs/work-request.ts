@@ -369,9 +369,11 @@ export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: 
  * Work requests checked and encoded once, posted many times
  * (`QueuePair.prepareSend`, `prepareRecv`, `SharedReceiveQueue.prepareRecv`):
  * each `post()` skips the argument checks and the encoding, and re-checks
- * only what can change after preparing: the queue is open, every region
- * is open with the key and protection domain it had, every address handle
- * is open, every inline payload has the length it had. Inline payloads are
+ * only what can change after preparing: the queue is open (and, for a QP,
+ * in a state that takes the post: `UverbsQpStateError` otherwise, nothing
+ * written), every region is open with the key and protection domain it
+ * had, every address handle is open, every inline payload has the length
+ * it had. Inline payloads are
  * read at each post (change the bytes, not the length); wr_ids are fixed.
  */
 export class PreparedWork {
@@ -388,6 +390,8 @@ export class PreparedWork {
    * @internal `wrs` as resolved (checked) from the caller's: what is
    * re-checked at each post is the objects the checks saw, never the
    * caller's work requests read again (a getter could return others).
+   * `assertOpen` throws when the queue cannot take a post now: closed, or
+   * (a QP) in a state that refuses it.
    */
   constructor(
     assertOpen: () => void,

@@ -80,8 +80,8 @@ describe.runIf(TEST_DEVICE)(`CQ and QP on ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
     qp.modify({ state: 'RTS', timeout: 14, retryCnt: 7, rnrRetry: 7, sqPsn: 0, maxRdAtomic: 1 });
     const rts = qp.query();
     expect(rts.state).toBe('RTS');
-    expect(rts.destQpNum).toBe(qp.qpNum);
-    expect((rts.dest as { dgid: Uint8Array }).dgid).toEqual(gid);
+    expect(rts.destQpn).toBe(qp.qpNum);
+    expect(rts.av.dgid).toEqual(gid);
 
     qp.modify({ state: 'ERR' });
     expect(qp.query().state).toBe('ERR');

@@ -392,10 +392,12 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
   );
 
   withDatapath(
-    '14: posting to a QP that is not in RTS is the kernel’s EINVAL; a full receive queue is ENOMEM with nothing posted',
+    '14: posting to a QP that is not in RTS is EINVAL before the ring (the kernel would take the WQE and refuse only the doorbell); a full receive queue is ENOMEM with nothing posted',
     () => {
       const { ctx, a, mr } = rcPair(16);
-      // RESET: the WQE goes into the ring, the doorbell is refused (rxe_post_send: state < RTS)
+      // RESET: refused before the ring (rxe_post_send would refuse the doorbell, state < RTS, with the WQE already in)
+      const sq = a.rings.find((r) => r.name === 'sq');
+      const sent = sq?.words[32];
       let error: unknown;
       try {
         a.postSend({ opcode: 'SEND', sg: [{ mr, length: 8 }] });
@@ -403,7 +405,10 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
         error = e;
       }
       expect(error).toBeInstanceOf(UverbsError);
-      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'write', method: 'IB_USER_VERBS_CMD_POST_SEND' });
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'none', state: 'RESET', path: 'ring' });
+      expect(sq?.words[32]).toBe(sent);
+      // receives need INIT
+      a.modify({ state: 'INIT', pkeyIndex: 0, port: 1, access: { localWrite: true, remoteWrite: true } });
       const rq = a.rings.find((r) => r.name === 'rq');
       const slots = (rq?.words[1] ?? 0) + 1;
       const recv = { sg: [{ mr, length: 64 }] };

@@ -34,17 +34,26 @@ const FEATURES = {
   RESIZE_CQ: /^IB_USER_VERBS_CMD_RESIZE_CQ$/,
   'UC QP': /^(UVERBS_METHOD_QP_CREATE|IB_USER_VERBS_(EX_)?CMD_CREATE_QP)$/,
   'UD QP': /^(UVERBS_METHOD_QP_CREATE|IB_USER_VERBS_(EX_)?CMD_CREATE_QP)$/,
+  ATTACH_MCAST: /^IB_USER_VERBS_CMD_ATTACH_MCAST$/,
 } as const;
 export type Feature = keyof typeof FEATURES;
 
-const RXE_ALWAYS: Feature[] = ['CREATE_AH', 'ALLOC_MW type 1', 'ALLOC_MW type 2', 'RESIZE_CQ', 'UC QP', 'UD QP'];
+const RXE_ALWAYS: Feature[] = [
+  'CREATE_AH',
+  'ALLOC_MW type 1',
+  'ALLOC_MW type 2',
+  'RESIZE_CQ',
+  'UC QP',
+  'UD QP',
+  'ATTACH_MCAST',
+];
 
 /**
  * Features each device must have on each kernel series: a test that would
  * skip on one of them fails instead, so a regression cannot hide as a skip.
  * rxe (drivers/infiniband/sw/rxe) is RoCE: AHs, MW types 1 and 2, CQ
- * resize, RC/UC/UD QPs on every kernel here; REREG_MR (rxe_rereg_user_mr,
- * PD and access changes) from 6.12 on (the probe's 6.1 -> 6.12 diff adds
+ * resize, RC/UC/UD QPs and UD multicast (rxe_attach_mcast) on every kernel
+ * here; REREG_MR (rxe_rereg_user_mr, PD and access changes) from 6.12 on (the probe's 6.1 -> 6.12 diff adds
  * IB_USER_VERBS_CMD_REREG_MR). siw is iWARP (RC only, no AH, MW, resize or
  * rereg): nothing of this list is promised there.
  */
