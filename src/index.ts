@@ -12,6 +12,7 @@ export {
   UverbsClosedError,
   UverbsError,
   type UverbsErrorDetails,
+  UverbsTimeoutError,
   UverbsUnsupportedError,
 } from './errors.js';
 export {
