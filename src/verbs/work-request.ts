@@ -168,7 +168,8 @@ function u64(name: string, value: unknown): bigint {
 export function resolveSge(sge: Sge, name: string, pd: ProtectionDomain): ResolvedSge {
   if (typeof sge !== 'object' || sge === null) throw invalidArgType(name, 'an { mr, offset, length } object', sge);
   const { mr, offset = 0, length } = sge;
-  if (!MemoryRegion.is(mr) || mr.closed) throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  if (!MemoryRegion.is(mr)) throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  if (mr.closed) throw new UverbsClosedError(`${mr.description} (${name}.mr)`);
   if (mr.pd !== pd) throw invalidArgValue(`${name}.mr`, "must belong to the QP's protection domain", mr.handle);
   if (!Number.isSafeInteger(offset) || offset < 0) throw outOfRange(`${name}.offset`, '>= 0', offset);
   if (!Number.isSafeInteger(length) || length < 0 || length > U32) throw outOfRange(`${name}.length`, 'a u32', length);
@@ -436,11 +437,22 @@ export interface Completion {
   readonly wrId: bigint;
   /** `IB_WC_SUCCESS`, or the error (`IB_WC_REM_ACCESS_ERR`, ...); a number the library does not know stays a number. */
   readonly status: CompletionStatus | number;
-  readonly opcode: CompletionOpcode | number;
+  /**
+   * What completed (`IB_WC_RDMA_WRITE`, `IB_WC_RECV`, ...), for a successful
+   * completion only: `undefined` for every other status, since the kernel
+   * does not fill it in then (rxe and others leave 0, which would read as
+   * `IB_WC_SEND`). Match a failed completion to its work request by `wrId`.
+   */
+  readonly opcode: CompletionOpcode | number | undefined;
   readonly vendorErr: number;
   readonly byteLen: number;
   /** Immediate data (host order), when `IB_WC_WITH_IMM` is set. */
   readonly imm?: number;
+  /**
+   * The rkey the peer's SEND_WITH_INV invalidated here, when
+   * `IB_WC_WITH_INVALIDATE` is set (the kernel's `ex.invalidate_rkey`).
+   */
+  readonly invalidatedRkey?: number;
   readonly qpNum: number;
   readonly srcQp: number;
   readonly wcFlags: number;
@@ -459,13 +471,17 @@ export function decodeCompletions(buffer: Uint8Array, count: number): Completion
   for (let i = 0; i < count; i++) {
     const wc = decode(ib_uverbs_wc, buffer, i * COMPLETION_SIZE);
     const withImm = (wc.wc_flags & ib_wc_flags.IB_WC_WITH_IMM) !== 0;
+    const withInvalidate = (wc.wc_flags & ib_wc_flags.IB_WC_WITH_INVALIDATE) !== 0;
+    const success = wc.status === ib_wc_status.IB_WC_SUCCESS;
     out.push({
       wrId: wc.wr_id,
       status: statusName(wc.status),
-      opcode: opcodeName(wc.opcode),
+      opcode: success ? opcodeName(wc.opcode) : undefined,
       vendorErr: wc.vendor_err,
       byteLen: wc.byte_len,
       ...(withImm ? { imm: wc.imm_data } : {}),
+      // the same word as imm_data (the ex union of ib_uverbs_wc), host order
+      ...(withInvalidate ? { invalidatedRkey: wc.invalidate_rkey } : {}),
       qpNum: wc.qp_num,
       srcQp: wc.src_qp,
       wcFlags: wc.wc_flags,
