@@ -107,4 +107,19 @@ describe('a closed region or window in a work request', () => {
     );
     ctx.close();
   });
+
+  it('a closed window: its rkey, a bind of it, and a BIND_MW naming it are UverbsClosedError', () => {
+    const { ctx, pd, limits } = fixture();
+    const mr = pd.registerMemory(4096, { localWrite: true, mwBind: true });
+    const mw = pd.allocMw(2);
+    const rkey = mw.rkey;
+    expect(rkey).toBeGreaterThan(0);
+    mw.close();
+    expect(() => mw.rkey).toThrow(UverbsClosedError);
+    expect(() => mw.bind({} as never, { mr, length: 8 })).toThrow(UverbsClosedError);
+    expect(() => resolveSend({ opcode: 'BIND_MW', bind: { mw, mr, length: 8 } }, 'wrs[1]', limits)).toThrow(
+      /MemoryWindow \d+ \(wrs\[1\]\.bind\.mw\) is closed/,
+    );
+    ctx.close();
+  });
 });

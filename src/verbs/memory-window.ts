@@ -91,9 +91,11 @@ export class MemoryWindow extends KernelObject {
   /**
    * The key a peer uses to reach the window: as allocated, then as the last
    * posted bind sets it (valid once that bind completes successfully; after
-   * LOCAL_INV or SEND_WITH_INV it no longer grants anything).
+   * LOCAL_INV or SEND_WITH_INV it no longer grants anything). A closed
+   * window has none: reading it is a `UverbsClosedError`.
    */
   get rkey(): number {
+    this.assertOpen();
     return this.#rkey;
   }
 

@@ -147,6 +147,21 @@ describe.runIf(TEST_DEVICE && libraryDatapath())(`memory windows on ${TEST_DEVIC
     }
   });
 
+  it('a write through an rkey that names nothing fails with IB_WC_REM_ACCESS_ERR, and its completion reports no opcode', async ({
+    skip,
+  }) => {
+    const r = rig(2, { skip });
+    try {
+      // the region's own rkey with another key byte: the index names the region, the key does not match
+      const wrong = (r.mb.rkey ^ 0x80) >>> 0;
+      const failed = await writeThrough(r, wrong, 9n);
+      expect(failed).toMatchObject({ wrId: 9n, status: 'IB_WC_REM_ACCESS_ERR', opcode: undefined });
+      expect(failed?.qpNum).toBe(r.a.qpNum);
+    } finally {
+      r.ctx.close();
+    }
+  });
+
   it('type 2: LOCAL_INV on the binding QP revokes the window', async ({ skip }) => {
     const r = rig(2, { skip });
     const { ctx, b, mb, mw, cq } = r;
