@@ -259,13 +259,13 @@ export class CompletionQueue extends KernelObject {
 
   /**
    * Completions as objects, as they come: `for await (const wc of cq.completions())`.
-   * `options.signal` ends it (the loop throws the signal's reason); closing the CQ
-   * throws `UverbsClosedError` from the loop.
+   * `options.signal` ends it (the loop throws the signal's reason). It ends when the CQ
+   * was closed between two completions; a close while it waits throws `UverbsClosedError`.
    */
   async *completions(batch = 16, options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Completion> {
     const out = new Uint8Array(batch * COMPLETION_SIZE);
     const signal = checkWaitOptions(options).signal;
-    for (;;) {
+    while (!this.closed) {
       const n = await this.wait(out, batch, signal === undefined ? {} : { signal });
       yield* decodeCompletions(out, n);
     }
