@@ -43,7 +43,7 @@ export { Context, type GidEntry, type OpenOptions } from './verbs/context.js';
 export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './verbs/device.js';
 export { KernelObject } from './verbs/kernel-object.js';
 export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/memory-region.js';
-export { MemoryWindow } from './verbs/memory-window.js';
+export { MemoryWindow, type WindowAccess, type WindowBinding } from './verbs/memory-window.js';
 export { ProtectionDomain } from './verbs/protection-domain.js';
 export {
   type AddressVector,
@@ -58,12 +58,14 @@ export {
   type RemoteQp,
 } from './verbs/queue-pair.js';
 export { SharedReceiveQueue, type SharedReceiveQueueOptions } from './verbs/shared-receive-queue.js';
+export type { WaitOptions } from './verbs/waits.js';
 export {
   COMPLETION_SIZE,
   type Completion,
   type CompletionOpcode,
   type CompletionStatus,
   decodeCompletions,
+  type MwBind,
   PreparedWork,
   type RecvWr,
   type RemoteAddress,
