@@ -665,6 +665,11 @@ static napi_value layout(napi_env env) {
   set_u32(env, send, "inline", SEND_INLINE);
   set_u32(env, send, "inlineOffset", SEND_INLINE_OFFSET);
   set_u32(env, send, "inlineLength", SEND_INLINE_LENGTH);
+  set_u32(env, send, "invalidateRkey", SEND_INVALIDATE_RKEY);
+  set_u32(env, send, "mwLength", SEND_MW_LENGTH);
+  set_u32(env, send, "mwMrLkey", SEND_MW_MR_LKEY);
+  set_u32(env, send, "mwMwRkey", SEND_MW_MW_RKEY);
+  set_u32(env, send, "mwAccess", SEND_MW_ACCESS);
   set_u32(env, send, "numSge", SEND_NUM_SGE);
   set_u32(env, send, "words", SEND_DESC_WORDS);
   set_u32(env, recv, "wrId", RECV_WR_ID);

@@ -116,7 +116,12 @@ enum uverbs_send_desc {
   SEND_INLINE,        /* 1: the payload is copied into the WQE (JS sets IB_SEND_INLINE in FLAGS too) */
   SEND_INLINE_OFFSET, /* into the inline buffer */
   SEND_INLINE_LENGTH,
-  SEND_NUM_SGE, /* then NUM_SGE pairs: addr, length | lkey << 32 */
+  SEND_INVALIDATE_RKEY, /* LOCAL_INV, SEND_WITH_INV: ex.invalidate_rkey (host order) */
+  SEND_MW_LENGTH,       /* BIND_MW: wr.mw.length; wr.mw.addr is REMOTE_ADDR, the new wr.mw.rkey is RKEY */
+  SEND_MW_MR_LKEY,      /* BIND_MW: the region's lkey */
+  SEND_MW_MW_RKEY,      /* BIND_MW: the window's current rkey (the kernel finds the window by it) */
+  SEND_MW_ACCESS,       /* BIND_MW: enum ib_access_flags granted through the window */
+  SEND_NUM_SGE,         /* then NUM_SGE pairs: addr, length | lkey << 32 */
   SEND_DESC_WORDS
 };
 
@@ -200,6 +205,10 @@ static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size,
   case IB_UVERBS_WR_RDMA_WRITE_WITH_IMM:
     wqe->wr.ex.imm_data = __builtin_bswap32((uint32_t)d[SEND_IMM]);
     break;
+  case IB_UVERBS_WR_LOCAL_INV:
+  case IB_UVERBS_WR_SEND_WITH_INV:
+    wqe->wr.ex.invalidate_rkey = (uint32_t)d[SEND_INVALIDATE_RKEY];
+    break;
   default:
     break;
   }
@@ -236,6 +245,17 @@ static inline size_t rxe_fill_send(struct rxe_send_wqe *wqe, uint32_t elem_size,
     wqe->iova = d[SEND_REMOTE_ADDR];
     break;
   }
+  case IB_UVERBS_WR_BIND_MW:
+    /* values the kernel checks (rxe_mw.c: the window by mw_rkey, the region by mr_lkey, the range inside it) */
+    wqe->wr.wr.mw.addr = d[SEND_REMOTE_ADDR];
+    wqe->wr.wr.mw.length = d[SEND_MW_LENGTH];
+    wqe->wr.wr.mw.mr_lkey = (uint32_t)d[SEND_MW_MR_LKEY];
+    wqe->wr.wr.mw.mw_rkey = (uint32_t)d[SEND_MW_MW_RKEY];
+    wqe->wr.wr.mw.rkey = (uint32_t)d[SEND_RKEY];
+    wqe->wr.wr.mw.access = (uint32_t)d[SEND_MW_ACCESS];
+    break;
+  case IB_UVERBS_WR_LOCAL_INV:
+    break; /* ex.invalidate_rkey only */
   default:
     /* a UD QP's sends name the peer; on RC/UC the words are zero */
     wqe->wr.wr.ud.remote_qpn = (uint32_t)d[SEND_UD_QPN];

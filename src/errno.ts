@@ -23,6 +23,7 @@ export const EINVAL = 22;
 export const ENOTTY = 25;
 export const ENOSPC = 28;
 export const ENOSYS = 38;
+export const ETIMEDOUT = 110;
 export const EPROTONOSUPPORT = 93;
 export const EOPNOTSUPP = 95;
 

@@ -13,7 +13,7 @@
  */
 
 import { inspect } from 'node:util';
-import { errnoName } from './errno.js';
+import { ETIMEDOUT, errnoName } from './errno.js';
 import type { GidEntry } from './verbs/attributes.js';
 
 /**
@@ -120,6 +120,40 @@ export class UverbsGidNotFoundError extends Error {
   override get name(): string {
     return 'UverbsGidNotFoundError';
   }
+}
+
+/**
+ * A wait whose `timeout` passed before it had anything to return; shaped
+ * like Node's errno errors (`code` 'ETIMEDOUT', `errno` 110), with
+ * `syscall: 'none'`: no system call timed out, the library stopped waiting.
+ * (An `AbortSignal.timeout()` signal rejects with its own reason instead, a
+ * DOMException named 'TimeoutError', as Node's APIs do.)
+ */
+export class UverbsTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  readonly errno = ETIMEDOUT;
+  readonly syscall = 'none';
+  /** What waited, e.g. `CompletionQueue 3`. */
+  readonly object: string;
+  readonly method: string;
+  /** The timeout it was given, in milliseconds. */
+  readonly timeout: number;
+  constructor(object: string, method: string, timeout: number) {
+    super(`${object}.${method} ETIMEDOUT (nothing within ${timeout} ms)`);
+    this.object = object;
+    this.method = method;
+    this.timeout = timeout;
+  }
+  override get name(): string {
+    return 'UverbsTimeoutError';
+  }
+}
+
+/** Node's ERR_INVALID_STATE: the call is refused in the state things are in now (nothing was done). */
+export function invalidState(message: string): Error & { code: 'ERR_INVALID_STATE' } {
+  const error = new Error(message) as Error & { code: 'ERR_INVALID_STATE' };
+  Object.defineProperty(error, 'code', { value: 'ERR_INVALID_STATE', enumerable: true });
+  return error;
 }
 
 type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';

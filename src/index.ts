@@ -13,6 +13,7 @@ export {
   UverbsError,
   type UverbsErrorDetails,
   UverbsGidNotFoundError,
+  UverbsTimeoutError,
   UverbsUnsupportedError,
 } from './errors.js';
 export {
@@ -62,7 +63,7 @@ export { Context, type GidEntry, type GidQuery, type OpenOptions } from './verbs
 export { type DeviceInfo, findDevice, listDevices, resolveDevice, uverbsAbiVersion } from './verbs/device.js';
 export { KernelObject } from './verbs/kernel-object.js';
 export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/memory-region.js';
-export { MemoryWindow } from './verbs/memory-window.js';
+export { MemoryWindow, type WindowAccess, type WindowBinding } from './verbs/memory-window.js';
 export { ProtectionDomain } from './verbs/protection-domain.js';
 export {
   type ActivateOptions,
@@ -87,6 +88,7 @@ export {
   type SharedReceiveQueueOptions,
   type SrqAttributes,
 } from './verbs/shared-receive-queue.js';
+export type { WaitOptions } from './verbs/waits.js';
 export {
   COMPLETION_SIZE,
   type Completion,
@@ -94,6 +96,7 @@ export {
   type CompletionStatus,
   decodeCompletions,
   type FlushSpec,
+  type MwBind,
   PreparedWork,
   type RecvWr,
   type RemoteAddress,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ib_uverbs_access_flags as A,
   ib_uverbs_write_cmds,
   ib_selectivity_level as L,
   ib_uverbs_wr_opcode as O,
@@ -31,6 +32,8 @@ import { UverbsClosedError } from '../src/errors.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import { native } from '../src/transport/native.js';
 import { Ring } from '../src/transport/ring.js';
+import { Context } from '../src/verbs/context.js';
+import { MemoryWindow } from '../src/verbs/memory-window.js';
 import type { QueuePair } from '../src/verbs/queue-pair.js';
 import {
   COMPLETION_SIZE,
@@ -39,6 +42,7 @@ import {
   type ResolvedSend,
   resolveSend,
 } from '../src/verbs/work-request.js';
+import { FAKE_DEVICE, FakeKernel } from './support/fake-kernel.js';
 import { fakeQp, LIMITS, NO_MR, PD, SEND } from './support/rxe-stand-ins.js';
 
 const SLOTS = 8;
@@ -317,6 +321,153 @@ describe('rxe send queue', () => {
     expect(() => new RxeDatapath().postSend(fakeQp(sq), [base, { ...base, sg }])).toThrow(/does not fit/);
     expect(indices(sq).producer_index).toBe(0);
     sq.unmap();
+  });
+});
+
+describe('memory-window work requests in the send queue (rdma_user_rxe.h wr.mw, ex.invalidate_rkey)', () => {
+  function fixture() {
+    const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
+    const pd = ctx.allocPd();
+    const mr = pd.registerMemory(8192, { localWrite: true, mwBind: true });
+    const mw = pd.allocMw(2);
+    return { ctx, pd, mr, mw, limits: { ...LIMITS, pd } };
+  }
+
+  it('BIND_MW fills wr.mw (addr = the region’s iova + offset, the window’s current and new rkey), LOCAL_INV and SEND_WITH_INV ex.invalidate_rkey', () => {
+    const { ctx, mr, mw, limits } = fixture();
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const before = mw.rkey;
+    const wrs = [
+      resolveSend(
+        {
+          wrId: 31n,
+          opcode: 'BIND_MW',
+          signaled: true,
+          bind: { mw, mr, offset: 4096, length: 512, access: { remoteWrite: true, remoteRead: true }, key: 0x5a },
+        },
+        'wrs[0]',
+        limits,
+      ),
+      resolveSend({ wrId: 32n, opcode: 'LOCAL_INV', invalidateRkey: 0x1234_5678 }, 'wrs[1]', limits),
+      resolveSend(
+        { wrId: 33n, opcode: 'SEND_WITH_INV', invalidateRkey: 0x8765_4321, sg: [{ mr, offset: 8, length: 16 }] },
+        'wrs[2]',
+        limits,
+      ),
+    ];
+    expect(mw.rkey).toBe(before); // nothing posted yet: the window keeps its key
+    new RxeDatapath().postSend(fakeQp(sq), wrs);
+    const w = (i: number) => decode(rxe_send_wqe, slot(sq, i));
+    expect(w(0).wr).toMatchObject({
+      wr_id: 31n,
+      opcode: O.IB_UVERBS_WR_BIND_MW,
+      send_flags: F.IB_SEND_SIGNALED,
+      mw_addr: mr.address + 4096n,
+      mw_length: 512n,
+      mw_mr_lkey: mr.lkey,
+      mw_mw_rkey: before,
+      mw_rkey: ((before & ~0xff) | 0x5a) >>> 0,
+      mw_access: A.IB_UVERBS_ACCESS_REMOTE_WRITE | A.IB_UVERBS_ACCESS_REMOTE_READ,
+    });
+    expect([w(0).dma.length, w(0).dma.num_sge]).toEqual([0, 0]);
+    // byte for byte where rdma_user_rxe.h puts them: wr.mw at 24 (addr u64, length u64, mr_lkey, mw_rkey, rkey, access)
+    const bytes = new DataView(slot(sq, 0).buffer, slot(sq, 0).byteOffset);
+    expect(bytes.getBigUint64(24, true)).toBe(mr.address + 4096n);
+    expect(bytes.getBigUint64(32, true)).toBe(512n);
+    expect([40, 44, 48, 52].map((at) => bytes.getUint32(at, true))).toEqual([
+      mr.lkey,
+      before,
+      ((before & ~0xff) | 0x5a) >>> 0,
+      6,
+    ]);
+    expect(mw.rkey).toBe(((before & ~0xff) | 0x5a) >>> 0); // posted: the window's key from now on
+    expect(w(1).wr).toMatchObject({ wr_id: 32n, opcode: O.IB_UVERBS_WR_LOCAL_INV, invalidate_rkey: 0x1234_5678 });
+    expect(new DataView(slot(sq, 1).buffer, slot(sq, 1).byteOffset).getUint32(20, true)).toBe(0x1234_5678); // host order
+    expect(w(1).dma).toMatchObject({ length: 0, num_sge: 0 });
+    expect(w(2).wr).toMatchObject({ wr_id: 33n, opcode: O.IB_UVERBS_WR_SEND_WITH_INV, invalidate_rkey: 0x8765_4321 });
+    expect(w(2).dma).toMatchObject({ length: 16, num_sge: 1 });
+    expect(decode(rxe_sge, slot(sq, 2), rxe_send_wqe.size)).toEqual({
+      addr: mr.address + 8n,
+      length: 16,
+      lkey: mr.lkey,
+    });
+    sq.unmap();
+    ctx.close();
+  });
+
+  it('the default key is the current one + 1 (ibv_inc_rkey), wrapping in the low 8 bits; mw.bind() posts the same bind', () => {
+    const { ctx, mr, mw, limits } = fixture();
+    const r = resolveSend({ opcode: 'BIND_MW', bind: { mw, mr, length: 1 } }, 'wr', limits);
+    expect(r.bind?.rkey).toBe(((mw.rkey & ~0xff) | ((mw.rkey + 1) & 0xff)) >>> 0);
+    const wrapped = resolveSend({ opcode: 'BIND_MW', bind: { mw, mr, length: 1, key: 0xff } }, 'wr', limits);
+    MemoryWindow.bindPosted(mw, wrapped.bind?.rkey as number);
+    expect(resolveSend({ opcode: 'BIND_MW', bind: { mw, mr, length: 1 } }, 'wr', limits).bind?.rkey).toBe(
+      (mw.rkey & ~0xff) >>> 0,
+    );
+    ctx.close();
+  });
+
+  it.each([
+    ['a closed window', 'closed-mw', UverbsClosedError],
+    ['a closed region', 'closed-mr', UverbsClosedError],
+    ['a window of another PD', 'other-pd', /protection domain/],
+    ['a range past the region', 'past', /offset \+ length/],
+    ['length 0 on a type 2 window', 'zero', /length/],
+    ['a key over 255', 'key', /key/],
+    ['an unknown access right', 'access', /access\.localWrite/],
+    ['SGEs', 'sg', /sg/],
+    ['no bind at all', 'none', /bind/],
+  ])('BIND_MW with %s is refused before anything is written', (_, what, error) => {
+    const { ctx, pd, mr, mw, limits } = fixture();
+    const other = ctx.allocPd().allocMw(2);
+    const closedMw = pd.allocMw(2);
+    closedMw.close();
+    const closedMr = pd.registerMemory(4096, { mwBind: true });
+    closedMr.close();
+    const binds: Record<string, unknown> = {
+      'closed-mw': { bind: { mw: closedMw, mr, length: 8 } },
+      'closed-mr': { bind: { mw, mr: closedMr, length: 8 } },
+      'other-pd': { bind: { mw: other, mr, length: 8 } },
+      past: { bind: { mw, mr, offset: 8192, length: 1 } },
+      zero: { bind: { mw, mr, length: 0 } },
+      key: { bind: { mw, mr, length: 8, key: 256 } },
+      access: { bind: { mw, mr, length: 8, access: { localWrite: true } } },
+      sg: { bind: { mw, mr, length: 8 }, sg: [{ mr, length: 8 }] },
+      none: {},
+    };
+    expect(() => resolveSend({ opcode: 'BIND_MW', ...(binds[what] as object) } as never, 'wr', limits)).toThrow(
+      error as never,
+    );
+    ctx.close();
+  });
+
+  it('LOCAL_INV and SEND_WITH_INV need an invalidateRkey; other opcodes refuse one; SEND_WITH_INV is RC only, BIND_MW not on UD', () => {
+    const { ctx, limits } = fixture();
+    expect(() => resolveSend({ opcode: 'LOCAL_INV' }, 'wr', limits)).toThrow(/invalidateRkey/);
+    expect(() => resolveSend({ opcode: 'SEND_WITH_INV', invalidateRkey: -1 }, 'wr', limits)).toThrow(/invalidateRkey/);
+    expect(() => resolveSend({ opcode: 'SEND', invalidateRkey: 1 }, 'wr', limits)).toThrow(/invalidateRkey/);
+    expect(() => resolveSend({ opcode: 'SEND_WITH_INV', invalidateRkey: 1 }, 'wr', { ...limits, type: 'UC' })).toThrow(
+      /UC/,
+    );
+    expect(() => resolveSend({ opcode: 'LOCAL_INV', invalidateRkey: 1 }, 'wr', { ...limits, type: 'UD' })).toThrow(
+      /UD/,
+    );
+    ctx.close();
+  });
+
+  it('a BIND_MW cannot be prepared (each bind changes the key the next would name the window by)', () => {
+    const { ctx, mr, mw, limits } = fixture();
+    const wr = resolveSend({ opcode: 'BIND_MW', bind: { mw, mr, length: 8 } }, 'wr', limits);
+    expect(
+      () =>
+        new PreparedWork(
+          () => {},
+          limits.pd,
+          [wr],
+          () => {},
+        ),
+    ).toThrow(/BIND_MW cannot be prepared/);
+    ctx.close();
   });
 });
 

@@ -100,6 +100,15 @@ export class RxeDatapath implements Datapath {
         d[at + S.flush] = BigInt(wr.flush);
         d[at + S.flushLength] = BigInt(wr.flushLength ?? 0);
       }
+      if (wr.invalidateRkey !== undefined) d[at + S.invalidateRkey] = BigInt(wr.invalidateRkey);
+      if (wr.bind) {
+        d[at + S.remoteAddr] = wr.bind.addr;
+        d[at + S.rkey] = BigInt(wr.bind.rkey);
+        d[at + S.mwLength] = BigInt(wr.bind.length);
+        d[at + S.mwMrLkey] = BigInt(wr.bind.mrLkey);
+        d[at + S.mwMwRkey] = BigInt(wr.bind.mwRkey);
+        d[at + S.mwAccess] = BigInt(wr.bind.access);
+      }
       if (wr.ud) {
         d[at + S.udQpn] = BigInt(wr.ud.remoteQpn);
         d[at + S.udQkey] = BigInt(wr.ud.remoteQkey);
@@ -146,6 +155,8 @@ export class RxeDatapath implements Datapath {
       });
     }
     check(r, wrs.length, qp.description, 'post send');
+    // posted: each window a BIND_MW binds has its new key from now on
+    for (const wr of wrs) wr.bind?.posted();
   }
 
   #encodeRecv(wrs: readonly ResolvedRecv[], d: BigUint64Array): BigUint64Array {

@@ -40,6 +40,11 @@ export interface NativeLayout {
       | 'inline'
       | 'inlineOffset'
       | 'inlineLength'
+      | 'invalidateRkey'
+      | 'mwLength'
+      | 'mwMrLkey'
+      | 'mwMwRkey'
+      | 'mwAccess'
       | 'numSge'
       | 'words',
       number

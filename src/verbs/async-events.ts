@@ -20,6 +20,7 @@ import { UserMemory } from '../transport/memory.js';
 import { watchReadable } from '../transport/sys.js';
 import { type Context, sysOf } from './context.js';
 import { KernelObject } from './kernel-object.js';
+import { checkWaitOptions, type WaitOptions, WaitScope } from './waits.js';
 
 export type AsyncEventType = keyof typeof ib_event_type;
 
@@ -45,6 +46,8 @@ export class AsyncEventQueue extends KernelObject {
   /** One watch on the fd however many wait; every waiter wakes and re-reads (one of them gets the event). */
   #watch: { cancel(): void } | undefined;
   readonly #waiters = new Set<(status: number) => void>();
+  /** Waits in progress (with their timers and signal listeners). */
+  readonly #waits = new Set<WaitScope>();
 
   private constructor(context: Context, fd: number) {
     super(context);
@@ -89,18 +92,43 @@ export class AsyncEventQueue extends KernelObject {
   /**
    * The next event, awaited on Node's event loop (no thread blocks, nothing
    * spins). Any number may wait at once: each event goes to one of them.
-   * Closing the queue rejects every wait with `UverbsClosedError`.
+   * Closing the queue (or its context) rejects every wait with
+   * `UverbsClosedError`. `options.timeout` (ms) rejects with
+   * `UverbsTimeoutError` (code 'ETIMEDOUT'); `options.signal` rejects with
+   * the signal's reason (an already-aborted one before anything is read or
+   * armed). Once a wait settles nothing of it stays armed: no timer, no
+   * listener, and no watch on the fd when no other wait is pending.
    */
-  async wait(): Promise<AsyncEvent> {
-    for (;;) {
-      const event = this.next(0);
-      if (event !== undefined) return event;
-      const status = await new Promise<number>((resolve) => {
-        this.#waiters.add(resolve);
-        this.#watch ??= watchReadable(this.fd, this.description, (s) => this.#wake(s));
-      });
-      if (this.closed) throw new UverbsClosedError(this.description);
-      if (status < 0) throw this.#error(-status, 'poll');
+  async wait(options?: WaitOptions): Promise<AsyncEvent> {
+    const scope = new WaitScope(checkWaitOptions(options), this.description, 'wait');
+    this.#waits.add(scope);
+    try {
+      for (;;) {
+        const event = this.next(0);
+        if (event !== undefined) return event;
+        const status = await scope.step<number>((resolve) => {
+          this.#waiters.add(resolve);
+          try {
+            this.#watch ??= watchReadable(this.fd, this.description, (s) => this.#wake(s));
+          } catch (error) {
+            this.#waiters.delete(resolve);
+            throw error;
+          }
+          return () => {
+            this.#waiters.delete(resolve);
+            if (this.#waiters.size === 0) {
+              // the last waiter gone: nothing watches the fd, nothing holds the event loop
+              this.#watch?.cancel();
+              this.#watch = undefined;
+            }
+          };
+        });
+        if (this.closed) throw new UverbsClosedError(this.description);
+        if (status < 0) throw this.#error(-status, 'poll');
+      }
+    } finally {
+      this.#waits.delete(scope);
+      scope.dispose();
     }
   }
 

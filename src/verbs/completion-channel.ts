@@ -19,6 +19,7 @@ import { watchReadable } from '../transport/sys.js';
 import type { CompletionQueue } from './completion-queue.js';
 import { Context, sysOf } from './context.js';
 import { KernelObject } from './kernel-object.js';
+import type { WaitScope } from './waits.js';
 
 interface Waiter {
   resolve(): void;
@@ -51,16 +52,41 @@ export class CompletionChannel extends KernelObject {
     return `CompletionChannel fd ${this.fd}`;
   }
 
-  /** @internal resolves when the kernel signals `cq` (armed with `requestNotify`) on this channel. */
-  event(cq: CompletionQueue): Promise<void> {
+  /**
+   * @internal resolves when the kernel signals `cq` (armed with
+   * `requestNotify`) on this channel. Whatever ends `scope` first (its
+   * timeout, its signal, the CQ closing) takes the waiter back, and the fd
+   * is watched no longer once nobody waits.
+   */
+  event(cq: CompletionQueue, scope: WaitScope): Promise<void> {
     this.assertOpen();
     if (this.#pending.delete(cq.userHandle)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    return scope.step<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
       const list = this.#waiters.get(cq.userHandle) ?? [];
-      list.push({ resolve, reject });
+      list.push(waiter);
       this.#waiters.set(cq.userHandle, list);
-      this.#arm();
+      try {
+        this.#arm();
+      } catch (error) {
+        this.#forget(cq.userHandle, waiter);
+        throw error;
+      }
+      return () => this.#forget(cq.userHandle, waiter);
     });
+  }
+
+  /** Takes a waiter back; the last one gone stops the watch (nothing then holds the event loop). */
+  #forget(handle: bigint, waiter: Waiter): void {
+    const list = this.#waiters.get(handle);
+    const i = list?.indexOf(waiter) ?? -1;
+    if (list === undefined || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.#waiters.delete(handle);
+    if (this.#waiters.size === 0) {
+      this.#watch?.cancel();
+      this.#watch = undefined;
+    }
   }
 
   #arm(): void {

@@ -9,12 +9,20 @@
 import { ib_uverbs_ex_create_cq_flags as F } from '../abi/constants.js';
 import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_CQ_DESTROY } from '../abi/methods.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
-import { type CallPath, invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from '../errors.js';
+import {
+  type CallPath,
+  invalidArgType,
+  invalidArgValue,
+  invalidState,
+  outOfRange,
+  UverbsClosedError,
+} from '../errors.js';
 import { uhwFor } from '../providers/index.js';
 import type { Ring } from '../transport/ring.js';
 import { CompletionChannel } from './completion-channel.js';
 import { Context } from './context.js';
 import { KernelObject } from './kernel-object.js';
+import { checkWaitOptions, type WaitOptions, WaitScope } from './waits.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from './work-request.js';
 
 export interface CompletionQueueOptions {
@@ -44,6 +52,8 @@ export class CompletionQueue extends KernelObject {
   #cqe: number;
   #driverData: Uint8Array | undefined;
   #rings: Ring[];
+  /** Waits in progress, ended by close. */
+  readonly #waits = new Set<WaitScope>();
 
   private constructor(
     context: Context,
@@ -192,27 +202,71 @@ export class CompletionQueue extends KernelObject {
    * arms it, polls once more (a completion that landed between the first
    * poll and the arm would otherwise never be signalled), then awaits the
    * channel's event on Node's event loop. Resolves with how many
-   * completions were copied into `out` (at least one).
+   * completions were copied into `out` (at least one; `max` at most).
+   *
+   * `options.timeout` (ms) rejects with `UverbsTimeoutError` (code
+   * 'ETIMEDOUT'); `options.signal` rejects with the signal's reason (an
+   * already-aborted one before anything is polled or armed). Closing the
+   * CQ, its channel or its context rejects a pending wait with
+   * `UverbsClosedError`. Once the wait settles, nothing of it stays armed:
+   * no timer, no listener on the signal, and (when no other wait is
+   * pending on the channel) no watch on the channel's fd, so a pending wait
+   * never keeps the process alive after its CQ is gone.
+   *
+   * `out` belongs to the wait until it settles: a second wait whose `out`
+   * overlaps the memory of a pending one (on any CQ) is refused with
+   * ERR_INVALID_STATE, since both would copy completions into the same
+   * bytes. Give each concurrent wait its own buffer.
    */
-  async wait(out: Uint8Array, max = Math.floor(out.byteLength / COMPLETION_SIZE)): Promise<number> {
-    const channel = this.channel;
-    if (channel === undefined) throw invalidArgValue('this', 'has no completion channel to wait on', this.description);
-    for (;;) {
-      let n = this.poll(out, max);
-      if (n > 0) return n;
-      this.requestNotify();
-      n = this.poll(out, max);
-      if (n > 0) return n;
-      await channel.event(this);
-      if (this.closed) throw new UverbsClosedError(this.description);
+  wait(out: Uint8Array, options?: WaitOptions): Promise<number>;
+  wait(out: Uint8Array, max?: number, options?: WaitOptions): Promise<number>;
+  async wait(out: Uint8Array, maxOrOptions?: number | WaitOptions, maybeOptions?: WaitOptions): Promise<number> {
+    const byOptions = typeof maxOrOptions === 'object' && maxOrOptions !== null;
+    const options = checkWaitOptions(byOptions ? maxOrOptions : maybeOptions);
+    const scope = new WaitScope(options, this.description, 'wait');
+    try {
+      this.assertOpen();
+      const channel = this.channel;
+      if (channel === undefined) {
+        throw invalidArgValue('this', 'has no completion channel to wait on', this.description);
+      }
+      if (!(out instanceof Uint8Array)) throw invalidArgType('out', 'a Uint8Array', out);
+      const fits = Math.floor(out.byteLength / COMPLETION_SIZE);
+      const max = byOptions || maxOrOptions === undefined ? fits : maxOrOptions;
+      if (!Number.isInteger(max) || max < 1 || max > fits) {
+        throw outOfRange('max', `1..${fits} (what fits in out)`, max);
+      }
+      const release = claim(out, this.description);
+      this.#waits.add(scope);
+      try {
+        for (;;) {
+          let n = this.poll(out, max);
+          if (n > 0) return n;
+          this.requestNotify();
+          n = this.poll(out, max);
+          if (n > 0) return n;
+          await channel.event(this, scope);
+          if (this.closed) throw new UverbsClosedError(this.description);
+        }
+      } finally {
+        this.#waits.delete(scope);
+        release();
+      }
+    } finally {
+      scope.dispose();
     }
   }
 
-  /** Completions as objects, as they come: `for await (const wc of cq.completions())`. */
-  async *completions(batch = 16): AsyncGenerator<Completion> {
+  /**
+   * Completions as objects, as they come: `for await (const wc of cq.completions())`.
+   * `options.signal` ends it (the loop throws the signal's reason). It ends when the CQ
+   * was closed between two completions; a close while it waits throws `UverbsClosedError`.
+   */
+  async *completions(batch = 16, options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Completion> {
     const out = new Uint8Array(batch * COMPLETION_SIZE);
+    const signal = checkWaitOptions(options).signal;
     while (!this.closed) {
-      const n = await this.wait(out, batch);
+      const n = await this.wait(out, batch, signal === undefined ? {} : { signal });
       yield* decodeCompletions(out, n);
     }
   }
@@ -227,6 +281,28 @@ export class CompletionQueue extends KernelObject {
   }
 
   protected override released(): void {
+    // pending waits end first: their channel waiters go, and the channel's watch with the last of them
+    for (const scope of [...this.#waits]) scope.fail(new UverbsClosedError(this.description));
     for (const ring of this.#rings) ring.unmap();
   }
+}
+
+/** The byte ranges of output buffers that pending waits hold, by the memory they are in. */
+const CLAIMED = new WeakMap<ArrayBufferLike, { start: number; end: number }[]>();
+
+/** Marks `out`'s bytes as a pending wait's, or refuses (ERR_INVALID_STATE) if another pending wait has any of them. */
+function claim(out: Uint8Array, owner: string): () => void {
+  const range = { start: out.byteOffset, end: out.byteOffset + out.byteLength };
+  const held = CLAIMED.get(out.buffer) ?? [];
+  if (held.some((r) => r.start < range.end && range.start < r.end)) {
+    throw invalidState(
+      `${owner}.wait: "out" overlaps the output buffer of another pending wait (give each concurrent wait its own memory)`,
+    );
+  }
+  held.push(range);
+  CLAIMED.set(out.buffer, held);
+  return () => {
+    held.splice(held.indexOf(range), 1);
+    if (held.length === 0) CLAIMED.delete(out.buffer);
+  };
 }

@@ -12,6 +12,7 @@
  */
 
 import {
+  ib_uverbs_access_flags as A,
   ib_uverbs_device_cap_flags as D,
   ib_selectivity_level as L,
   ib_uverbs_wr_opcode as O,
@@ -24,6 +25,7 @@ import { EOPNOTSUPP } from '../errno.js';
 import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from '../errors.js';
 import { AddressHandle } from './address-handle.js';
 import { MemoryRegion } from './memory-region.js';
+import { MemoryWindow, type WindowAccess, type WindowBinding } from './memory-window.js';
 import type { ProtectionDomain } from './protection-domain.js';
 import type { QpType } from './queue-pair.js';
 
@@ -43,7 +45,10 @@ export type SendOpcode =
   | 'ATOMIC_CMP_AND_SWP'
   | 'ATOMIC_FETCH_AND_ADD'
   | 'ATOMIC_WRITE'
-  | 'FLUSH';
+  | 'FLUSH'
+  | 'BIND_MW'
+  | 'LOCAL_INV'
+  | 'SEND_WITH_INV';
 
 export const SEND_OPCODES: Readonly<Record<SendOpcode, number>> = {
   SEND: O.IB_UVERBS_WR_SEND,
@@ -55,6 +60,9 @@ export const SEND_OPCODES: Readonly<Record<SendOpcode, number>> = {
   ATOMIC_FETCH_AND_ADD: O.IB_UVERBS_WR_ATOMIC_FETCH_AND_ADD,
   ATOMIC_WRITE: O.IB_UVERBS_WR_ATOMIC_WRITE,
   FLUSH: O.IB_UVERBS_WR_FLUSH,
+  BIND_MW: O.IB_UVERBS_WR_BIND_MW,
+  LOCAL_INV: O.IB_UVERBS_WR_LOCAL_INV,
+  SEND_WITH_INV: O.IB_UVERBS_WR_SEND_WITH_INV,
 };
 
 /**
@@ -80,12 +88,28 @@ export interface FlushSpec {
 const FLUSH_TYPE = { global: P.IB_FLUSH_GLOBAL, persistent: P.IB_FLUSH_PERSISTENT } as const;
 const FLUSH_LEVEL = { range: L.IB_FLUSH_RANGE, mr: L.IB_FLUSH_MR } as const;
 
-/** What each transport may post (IBA 10.7.2: UC has no reads or atomics, UD only sends). */
+/**
+ * What each transport may post (IBA 10.7.2: UC has no reads or atomics, UD
+ * only sends; memory-window binds and local invalidation on RC and UC,
+ * send with invalidate on RC only, as rxe_opcode.c has them).
+ */
 const ALLOWED: Readonly<Record<QpType, readonly SendOpcode[]>> = {
   RC: Object.keys(SEND_OPCODES) as SendOpcode[],
-  UC: ['SEND', 'SEND_WITH_IMM', 'RDMA_WRITE', 'RDMA_WRITE_WITH_IMM'],
+  UC: ['SEND', 'SEND_WITH_IMM', 'RDMA_WRITE', 'RDMA_WRITE_WITH_IMM', 'BIND_MW', 'LOCAL_INV'],
   UD: ['SEND', 'SEND_WITH_IMM'],
 };
+
+/** A window's rights as `enum ib_access_flags` bits (the values of ib_uverbs_access_flags). */
+const WINDOW_ACCESS: Readonly<Record<keyof WindowAccess, number>> = {
+  remoteRead: A.IB_UVERBS_ACCESS_REMOTE_READ,
+  remoteWrite: A.IB_UVERBS_ACCESS_REMOTE_WRITE,
+  remoteAtomic: A.IB_UVERBS_ACCESS_REMOTE_ATOMIC,
+};
+
+/** BIND_MW: which window exposes which range of which region, how. */
+export interface MwBind extends WindowBinding {
+  readonly mw: MemoryWindow;
+}
 
 /** The peer's memory an RDMA or atomic operation targets (the peer's kernel checks it against `rkey`). */
 export interface RemoteAddress {
@@ -117,6 +141,10 @@ export interface SendWr {
   readonly data?: Uint8Array;
   /** FLUSH: what to make durable or visible at the peer. */
   readonly flush?: FlushSpec;
+  /** BIND_MW: the window, and the range of a region it exposes (see {@link MemoryWindow}). */
+  readonly bind?: MwBind;
+  /** LOCAL_INV: the rkey of a type 2 window to revoke; SEND_WITH_INV: the peer's rkey to revoke. */
+  readonly invalidateRkey?: number;
   /** UD: the destination. */
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
 }
@@ -168,7 +196,8 @@ function u64(name: string, value: unknown): bigint {
 export function resolveSge(sge: Sge, name: string, pd: ProtectionDomain): ResolvedSge {
   if (typeof sge !== 'object' || sge === null) throw invalidArgType(name, 'an { mr, offset, length } object', sge);
   const { mr, offset = 0, length } = sge;
-  if (!MemoryRegion.is(mr) || mr.closed) throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  if (!MemoryRegion.is(mr)) throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  if (mr.closed) throw new UverbsClosedError(`${mr.description} (${name}.mr)`);
   if (mr.pd !== pd) throw invalidArgValue(`${name}.mr`, "must belong to the QP's protection domain", mr.handle);
   if (!Number.isSafeInteger(offset) || offset < 0) throw outOfRange(`${name}.offset`, '>= 0', offset);
   if (!Number.isSafeInteger(length) || length < 0 || length > U32) throw outOfRange(`${name}.length`, 'a u32', length);
@@ -202,6 +231,20 @@ export interface ResolvedSend {
   /** FLUSH: type | level << 8, and the range's length; absent for other opcodes. */
   readonly flush?: number;
   readonly flushLength?: number;
+  /** LOCAL_INV and SEND_WITH_INV: the rkey revoked. */
+  readonly invalidateRkey?: number;
+  /** BIND_MW: the words of `wr.mw` (addr is the region's iova + offset; rkey the window's new one). */
+  readonly bind?: {
+    readonly mw: MemoryWindow;
+    readonly addr: bigint;
+    readonly length: number;
+    readonly mrLkey: number;
+    readonly mwRkey: number;
+    readonly rkey: number;
+    readonly access: number;
+    /** The provider calls this once the request is in the ring: the window has `rkey` from then on. */
+    readonly posted: () => void;
+  };
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
   readonly sg: readonly ResolvedSge[];
   readonly inline?: Uint8Array;
@@ -245,10 +288,12 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   // ATOMIC_WRITE carries its 8 bytes in the WQE: no local buffer, unlike the fetching atomics
   const fetching = wr.opcode === 'ATOMIC_CMP_AND_SWP' || wr.opcode === 'ATOMIC_FETCH_AND_ADD';
   const atomic = wr.opcode.startsWith('ATOMIC_');
-  const bare = wr.opcode === 'ATOMIC_WRITE' || wr.opcode === 'FLUSH';
+  // no local buffer: the payload is in the WQE (ATOMIC_WRITE), or there is none (FLUSH, the local operations)
+  const bare =
+    wr.opcode === 'ATOMIC_WRITE' || wr.opcode === 'FLUSH' || wr.opcode === 'BIND_MW' || wr.opcode === 'LOCAL_INV';
   let remoteAddr = 0n;
   let rkey = 0;
-  if (rdma || atomic || bare) {
+  if (rdma || atomic || wr.opcode === 'ATOMIC_WRITE' || wr.opcode === 'FLUSH') {
     if (typeof wr.remote !== 'object' || wr.remote === null) {
       throw invalidArgType(`${name}.remote`, 'an { addr, rkey } object', wr.remote);
     }
@@ -284,6 +329,15 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     flush = type | (level << 8);
     flushLength = f.level === 'range' ? u32(`${name}.flush.length`, f.length) : 0;
   }
+  let invalidateRkey: number | undefined;
+  if (wr.opcode === 'LOCAL_INV' || wr.opcode === 'SEND_WITH_INV') {
+    invalidateRkey = u32(`${name}.invalidateRkey`, wr.invalidateRkey);
+  } else if (wr.invalidateRkey !== undefined) {
+    throw invalidArgValue(`${name}.invalidateRkey`, `is not taken by ${wr.opcode}`, wr.invalidateRkey);
+  }
+  let bind: ResolvedSend['bind'];
+  if (wr.opcode === 'BIND_MW') bind = resolveBind(wr.bind, `${name}.bind`, limits.pd);
+  else if (wr.bind !== undefined) throw invalidArgValue(`${name}.bind`, `is not taken by ${wr.opcode}`, wr.bind);
   let ud: ResolvedSend['ud'];
   if (limits.type === 'UD') {
     const d = wr.ud;
@@ -339,9 +393,59 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     compareAdd,
     swap,
     ...(flush === undefined ? {} : { flush, flushLength }),
+    ...(invalidateRkey === undefined ? {} : { invalidateRkey }),
+    ...(bind === undefined ? {} : { bind }),
     ud,
     sg,
     inline,
+  };
+}
+
+/**
+ * BIND_MW's window and range: a MemoryWindow and a MemoryRegion this
+ * library made, open, both of the QP's protection domain; the range inside
+ * the region (the library computes the address); the new rkey keeps the
+ * window's upper 24 bits.
+ */
+function resolveBind(b: MwBind | undefined, name: string, pd: ProtectionDomain): NonNullable<ResolvedSend['bind']> {
+  if (typeof b !== 'object' || b === null) {
+    throw invalidArgType(name, 'a { mw, mr, offset, length, access, key } object', b);
+  }
+  const { mw, mr, offset = 0, length, access = {}, key } = b;
+  if (!MemoryWindow.is(mw)) throw invalidArgType(`${name}.mw`, 'an open MemoryWindow', mw);
+  if (mw.closed) throw new UverbsClosedError(`${mw.description} (${name}.mw)`);
+  if (mw.pd !== pd) throw invalidArgValue(`${name}.mw`, "must belong to the QP's protection domain", mw.handle);
+  if (!MemoryRegion.is(mr)) throw invalidArgType(`${name}.mr`, 'an open MemoryRegion', mr);
+  if (mr.closed) throw new UverbsClosedError(`${mr.description} (${name}.mr)`);
+  if (mr.pd !== pd) throw invalidArgValue(`${name}.mr`, "must belong to the QP's protection domain", mr.handle);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw outOfRange(`${name}.offset`, '>= 0', offset);
+  const least = mw.type === 2 ? 1 : 0;
+  if (!Number.isSafeInteger(length) || length < least) {
+    throw outOfRange(`${name}.length`, `an integer >= ${least} (type ${mw.type} window)`, length);
+  }
+  if (offset + length > mr.length) {
+    throw outOfRange(`${name}.offset + length`, `<= the region's ${mr.length} bytes`, offset + length);
+  }
+  if (typeof access !== 'object' || access === null) throw invalidArgType(`${name}.access`, 'an object', access);
+  let bits = 0;
+  for (const [right, on] of Object.entries(access)) {
+    const bit = WINDOW_ACCESS[right as keyof WindowAccess];
+    if (bit === undefined) throw invalidArgValue(`${name}.access.${right}`, 'is not a window access right', on);
+    if (on) bits |= bit;
+  }
+  const current = mw.rkey;
+  const next = key ?? (current + 1) & 0xff;
+  if (!Number.isInteger(next) || next < 0 || next > 0xff) throw outOfRange(`${name}.key`, '0..255', key);
+  const rkey = ((current & ~0xff) | next) >>> 0;
+  return {
+    mw,
+    addr: mr.address + BigInt(offset),
+    length,
+    mrLkey: mr.lkey,
+    mwRkey: current,
+    rkey,
+    access: bits,
+    posted: () => MemoryWindow.bindPosted(mw, rkey),
   };
 }
 
@@ -399,10 +503,15 @@ export class PreparedWork {
     wrs: readonly (ResolvedSend | ResolvedRecv)[],
     post: () => void,
   ) {
+    const sends = wrs as readonly Partial<ResolvedSend>[];
+    const binding = sends.findIndex((wr) => wr.bind !== undefined);
+    if (binding >= 0) {
+      // each bind moves the window to a new key: a second post would name the window by a stale one
+      throw invalidArgValue(`wrs[${binding}].opcode`, 'BIND_MW cannot be prepared (post it with postSend)', 'BIND_MW');
+    }
     this.#assertOpen = assertOpen;
     this.#pd = pd;
     this.count = wrs.length;
-    const sends = wrs as readonly Partial<ResolvedSend>[];
     this.#regions = wrs.flatMap((wr) => wr.sg.map((s) => ({ mr: s.mr, lkey: s.lkey })));
     this.#ahs = sends.flatMap((wr) => (wr.ud === undefined ? [] : [wr.ud.ah]));
     this.#inline = sends.flatMap((wr) =>
@@ -440,11 +549,22 @@ export interface Completion {
   readonly wrId: bigint;
   /** `IB_WC_SUCCESS`, or the error (`IB_WC_REM_ACCESS_ERR`, ...); a number the library does not know stays a number. */
   readonly status: CompletionStatus | number;
-  readonly opcode: CompletionOpcode | number;
+  /**
+   * What completed (`IB_WC_RDMA_WRITE`, `IB_WC_RECV`, ...), for a successful
+   * completion only: `undefined` for every other status, since the kernel
+   * does not fill it in then (rxe and others leave 0, which would read as
+   * `IB_WC_SEND`). Match a failed completion to its work request by `wrId`.
+   */
+  readonly opcode: CompletionOpcode | number | undefined;
   readonly vendorErr: number;
   readonly byteLen: number;
   /** Immediate data (host order), when `IB_WC_WITH_IMM` is set. */
   readonly imm?: number;
+  /**
+   * The rkey the peer's SEND_WITH_INV invalidated here, when
+   * `IB_WC_WITH_INVALIDATE` is set (the kernel's `ex.invalidate_rkey`).
+   */
+  readonly invalidatedRkey?: number;
   readonly qpNum: number;
   readonly srcQp: number;
   readonly wcFlags: number;
@@ -463,13 +583,17 @@ export function decodeCompletions(buffer: Uint8Array, count: number): Completion
   for (let i = 0; i < count; i++) {
     const wc = decode(ib_uverbs_wc, buffer, i * COMPLETION_SIZE);
     const withImm = (wc.wc_flags & ib_wc_flags.IB_WC_WITH_IMM) !== 0;
+    const withInvalidate = (wc.wc_flags & ib_wc_flags.IB_WC_WITH_INVALIDATE) !== 0;
+    const success = wc.status === ib_wc_status.IB_WC_SUCCESS;
     out.push({
       wrId: wc.wr_id,
       status: statusName(wc.status),
-      opcode: opcodeName(wc.opcode),
+      opcode: success ? opcodeName(wc.opcode) : undefined,
       vendorErr: wc.vendor_err,
       byteLen: wc.byte_len,
       ...(withImm ? { imm: wc.imm_data } : {}),
+      // the same word as imm_data (the ex union of ib_uverbs_wc), host order
+      ...(withInvalidate ? { invalidatedRkey: wc.invalidate_rkey } : {}),
       qpNum: wc.qp_num,
       srcQp: wc.src_qp,
       wcFlags: wc.wc_flags,

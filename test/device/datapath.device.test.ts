@@ -477,13 +477,17 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
         { opcode: 'ATOMIC_FETCH_AND_ADD', sg: [{ mr: ma, length: 8 }], remote: { addr: 4n, rkey: 1 }, add: 1n },
         /8-byte aligned/,
       ],
-      [{ opcode: 'LOCAL_INV' }, /send opcode name/],
+      [{ opcode: 'RDMA_READ_WITH_INV' }, /send opcode name/],
+      [{ opcode: 'LOCAL_INV' }, /invalidateRkey/],
       [{ opcode: 'SEND_WITH_IMM' }, expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' })],
       [{ opcode: 'RDMA_WRITE', sg: [] }, /remote/],
     ];
     for (const [wr, error] of bad) expect(() => a.postSend(wr as never)).toThrow(error as never);
     other.close();
-    expect(() => a.postSend({ opcode: 'SEND', sg: [{ mr: other, length: 1 }] })).toThrow(/open MemoryRegion/);
+    // a closed region is the typed "closed", naming it and where it was (was a TypeError)
+    expect(() => a.postSend({ opcode: 'SEND', sg: [{ mr: other, length: 1 }] })).toThrow(
+      /^MemoryRegion \d+ \(wr\.sg\[0\]\.mr\) is closed$/,
+    );
     expect(producer()).toBe(before);
     ctx.close();
   });
