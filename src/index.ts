@@ -41,7 +41,13 @@ export { CompletionQueue, type CompletionQueueOptions } from './verbs/completion
 export { Context, type GidEntry, type OpenOptions } from './verbs/context.js';
 export { type DeviceInfo, findDevice, listDevices, uverbsAbiVersion } from './verbs/device.js';
 export { KernelObject } from './verbs/kernel-object.js';
-export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/memory-region.js';
+export {
+  type AccessFlags,
+  type FileRegistration,
+  type MemoryAccessFlags,
+  MemoryRegion,
+  type Reregistration,
+} from './verbs/memory-region.js';
 export { MemoryWindow } from './verbs/memory-window.js';
 export { ProtectionDomain } from './verbs/protection-domain.js';
 export {
