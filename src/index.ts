@@ -31,7 +31,7 @@ export {
   type MethodRoute,
   type TraceEvent,
 } from './transport/dispatch.js';
-export { PAGE_SIZE, UserMemory } from './transport/memory.js';
+export { PAGE_SIZE, type SharedMemorySource, UserMemory } from './transport/memory.js';
 export type { Ring, RingName, RingSpec } from './transport/ring.js';
 export type { Mapping, Sys } from './transport/sys.js';
 export { AddressHandle } from './verbs/address-handle.js';

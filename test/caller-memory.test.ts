@@ -228,13 +228,15 @@ describe('a file mapping', () => {
 
   it.each([
     [{ offset: 100 }, 'ERR_OUT_OF_RANGE', /multiple of 4096/],
+    [{ offset: 1.5 }, 'ERR_OUT_OF_RANGE', /multiple of 4096/],
+    [{ offset: '4096' }, 'ERR_OUT_OF_RANGE', /multiple of 4096/],
     [{ offset: 4096, length: 3 * 4096 }, 'ERR_OUT_OF_RANGE', /inside the file/],
     [{ offset: 4 * 4096 }, 'ERR_OUT_OF_RANGE', /inside the file/],
     [{ length: 0 }, 'ERR_OUT_OF_RANGE', /positive/],
   ])('%o is refused before any syscall of the kernel', (options, code, message) => {
     const { ctx, pd, kernel } = open();
     const calls = kernel.calls.length;
-    expect(() => pd.registerFile(path, options)).toThrow(
+    expect(() => pd.registerFile(path, options as never)).toThrow(
       expect.objectContaining({ code, message: expect.stringMatching(message) }),
     );
     expect(kernel.calls.length).toBe(calls);

@@ -231,6 +231,9 @@ export class MemoryRegion extends KernelObject {
       throw invalidArgType('file', 'a path or an open file descriptor', file);
     }
     const { offset = 0, length, access = {} } = options;
+    if (typeof offset !== 'bigint' && !Number.isSafeInteger(offset)) {
+      throw outOfRange('options.offset', `a non-negative multiple of ${PAGE_SIZE}`, offset);
+    }
     const at = BigInt(offset);
     if (at < 0n || at % BigInt(PAGE_SIZE) !== 0n) {
       throw outOfRange('options.offset', `a non-negative multiple of ${PAGE_SIZE}`, offset);

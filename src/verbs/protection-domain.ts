@@ -72,9 +72,9 @@ export class ProtectionDomain extends KernelObject {
    * Registers a regular file's bytes: the library maps them MAP_SHARED
    * (writable when `access` grants a write right; a path is then opened
    * read-write) and keeps the mapping for as long as the MR. The MR has no
-   * `bytes`: read and write the file through node:fs. Writable pinned file
-   * MRs are refused by kernels from 6.5 for files outside tmpfs/hugetlbfs
-   * (FOLL_LONGTERM writes to file pages; the kernel says EFAULT).
+   * `bytes`: read and write the file through node:fs. The kernel decides
+   * which file pages it pins: 6.1 refuses a read-only file MR (EFAULT, it
+   * pins with FOLL_FORCE writes); 6.12 and 7.x take both on tmpfs.
    */
   registerFile(file: string | number, options: FileRegistration = {}): MemoryRegion {
     this.assertOpen();
