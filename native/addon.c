@@ -635,6 +635,162 @@ static napi_value cancel_wait(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- caller memory and file mappings (issue 14) ---------------------------- */
+
+/*
+ * Memory the caller already has, registered where it is: only a
+ * SharedArrayBuffer (or a view over one). The kernel pins the pages of an MR
+ * and DMAs into them until the MR is destroyed, so the JS memory must stay
+ * where it is, allocated, for exactly that long. A SharedArrayBuffer can:
+ * it is never detached (napi_detach_arraybuffer wants an ArrayBuffer,
+ * `ArrayBuffer.prototype.transfer` refuses it, a transfer list holding one
+ * is a DataCloneError), and a non-growable one never changes length. A
+ * plain ArrayBuffer cannot be kept with N-API: anyone can detach it
+ * (`transfer()` on Node >= 21 even after markAsUntransferable, and
+ * napi_detach_arraybuffer from any addon), and its memory is then freed or
+ * moved while the kernel still writes into it. Only V8's C++ API could
+ * stop that (SetDetachKey), at the price of N-API's ABI stability, so JS
+ * refuses it (src/transport/memory.ts says why, and what to use instead).
+ *
+ * The pin holds a strong reference to the SharedArrayBuffer until unpin,
+ * called only once the kernel has let go (MR destroyed, or the context's fd
+ * closed). A pin handle collected without unpin (a context dropped without
+ * close: its fd, and so the registration, stays open) keeps the reference
+ * for good: a leak, never freed memory under a live registration. The
+ * address and length come from the buffer itself, never from JS numbers.
+ */
+struct pin {
+  napi_ref buffer; /* strong: the SharedArrayBuffer */
+  int released;    /* unpin ran */
+  int collected;   /* the handle's finalizer ran */
+};
+
+static const napi_type_tag PIN_TAG = {0x7576657262735f70ULL, 0x696e5f68616e646cULL}; /* "uverbs_pin_handl" */
+
+static void pin_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct pin *p = data;
+  p->collected = 1;
+  if (p->released) free(p); /* otherwise the strong reference stays: see above */
+}
+
+static size_t element_size(napi_typedarray_type type) {
+  switch (type) {
+  case napi_int8_array:
+  case napi_uint8_array:
+  case napi_uint8_clamped_array: return 1;
+  case napi_int16_array:
+  case napi_uint16_array: return 2;
+  case napi_int32_array:
+  case napi_uint32_array:
+  case napi_float32_array: return 4;
+  default: return 8;
+  }
+}
+
+/*
+ * pinShared(view: TypedArray | DataView over a SharedArrayBuffer)
+ * -> [pin, SharedArrayBuffer, byteOffset, byteLength, address: bigint].
+ * A view over an ArrayBuffer, an empty one, or anything else: TypeError.
+ */
+static napi_value pin_shared(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_typed = false, is_view = false, plain = true;
+  void *data = NULL;
+  size_t length = 0, offset = 0;
+  napi_value buffer = NULL;
+  if (argc >= 1) {
+    CHECK(env, napi_is_typedarray(env, argv[0], &is_typed));
+    if (!is_typed) CHECK(env, napi_is_dataview(env, argv[0], &is_view));
+  }
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t count = 0;
+    CHECK(env, napi_get_typedarray_info(env, argv[0], &type, &count, &data, &buffer, &offset));
+    length = count * element_size(type);
+  } else if (is_view) {
+    CHECK(env, napi_get_dataview_info(env, argv[0], &length, &data, &buffer, &offset));
+  } else {
+    return throw_type(env, "pinShared(view: a TypedArray or DataView over a SharedArrayBuffer)");
+  }
+  CHECK(env, napi_is_arraybuffer(env, buffer, &plain)); /* false only for a SharedArrayBuffer */
+  if (plain) return throw_type(env, "pinShared: the view's buffer is an ArrayBuffer, not a SharedArrayBuffer");
+  if (data == NULL || length == 0) return throw_type(env, "pinShared: the view is empty");
+  struct pin *p = calloc(1, sizeof(*p));
+  if (p == NULL) return throw_errno(env, "malloc", ENOMEM);
+  napi_value handle, result, v;
+  if (napi_create_external(env, p, pin_finalize, NULL, &handle) != napi_ok) {
+    free(p);
+    return throw_last(env);
+  }
+  CHECK(env, napi_type_tag_object(env, handle, &PIN_TAG));
+  CHECK(env, napi_create_reference(env, buffer, 1, &p->buffer));
+  CHECK(env, napi_create_array_with_length(env, 5, &result));
+  CHECK(env, napi_set_element(env, result, 0, handle));
+  CHECK(env, napi_set_element(env, result, 1, buffer));
+  CHECK(env, napi_create_double(env, (double)offset, &v));
+  CHECK(env, napi_set_element(env, result, 2, v));
+  CHECK(env, napi_create_double(env, (double)length, &v));
+  CHECK(env, napi_set_element(env, result, 3, v));
+  CHECK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &v));
+  CHECK(env, napi_set_element(env, result, 4, v));
+  return result;
+}
+
+/* unpin(pin): drops the hold on the SharedArrayBuffer (the kernel has let go). Idempotent. */
+static napi_value unpin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct pin *p = unwrap(env, argc < 1 ? NULL : argv[0], &PIN_TAG, "The \"pin\" argument must be a pin handle");
+  if (p == NULL || p->released) return NULL;
+  if (p->buffer != NULL) napi_delete_reference(env, p->buffer);
+  p->buffer = NULL;
+  p->released = 1;
+  return NULL;
+}
+
+/*
+ * mapFile(fd, offset: bigint, length, writable) -> [handle, ArrayBuffer,
+ * address]: a regular file's bytes [offset, offset + length), MAP_SHARED,
+ * with the lifetime of every other mapping (unmap replaces it with
+ * anonymous filler; see "mappings"). The range must lie inside the file
+ * (pages past its end fault with SIGBUS); a later truncation cannot reach
+ * JS because the library never shows this buffer to JS: the file's bytes
+ * are read and written through the file. `offset` is a multiple of the
+ * page size; PROT_WRITE only when `writable` (the fd then open for writing).
+ */
+static napi_value map_file(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  uint64_t offset;
+  double length = 0;
+  bool lossless, writable = false;
+  napi_valuetype t;
+  long page = sysconf(_SC_PAGESIZE);
+  if (argc < 4 || !get_i32(env, argv[0], &fd) ||
+      napi_get_value_bigint_uint64(env, argv[1], &offset, &lossless) != napi_ok || !lossless ||
+      napi_typeof(env, argv[2], &t) != napi_ok || t != napi_number ||
+      napi_get_value_double(env, argv[2], &length) != napi_ok || !(length > 0) || length > 9007199254740991.0 ||
+      length != (double)(size_t)length || offset % (uint64_t)page != 0 ||
+      napi_get_value_bool(env, argv[3], &writable) != napi_ok)
+    return throw_type(env, "mapFile(fd, offset: bigint page-aligned, length: positive, writable: boolean)");
+  struct stat st;
+  if (fstat(fd, &st) != 0) return throw_errno(env, "fstat", errno);
+  if (!S_ISREG(st.st_mode)) return throw_errno(env, "mmap", ENODEV);
+  if (offset > (uint64_t)st.st_size || (uint64_t)length > (uint64_t)st.st_size - offset)
+    return throw_errno(env, "mmap", ENXIO); /* past the end of the file */
+  size_t mapped = ((size_t)length + (size_t)page - 1) / (size_t)page * (size_t)page;
+  void *addr = mmap(NULL, mapped, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, (off_t)offset);
+  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  return mapping_wrap(env, addr, mapped, RING_RAW);
+}
+
 /* ---- module ----------------------------------------------------------------- */
 
 static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint32_t value) {
@@ -703,6 +859,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pollCq", NULL, poll_cq, NULL, NULL, NULL, napi_enumerable, NULL},
       {"waitReadable", NULL, wait_readable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cancelWait", NULL, cancel_wait, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pinShared", NULL, pin_shared, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unpin", NULL, unpin, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mapFile", NULL, map_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layout", NULL, NULL, NULL, NULL, layout(env), napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;

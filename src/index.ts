@@ -35,7 +35,7 @@ export {
   type MethodRoute,
   type TraceEvent,
 } from './transport/dispatch.js';
-export { PAGE_SIZE, UserMemory } from './transport/memory.js';
+export { PAGE_SIZE, type SharedMemorySource, UserMemory } from './transport/memory.js';
 export type { Ring, RingName, RingSpec } from './transport/ring.js';
 export type { Mapping, Sys } from './transport/sys.js';
 export { AddressHandle } from './verbs/address-handle.js';
@@ -62,7 +62,13 @@ export { CompletionQueue, type CompletionQueueOptions } from './verbs/completion
 export { Context, type GidEntry, type GidQuery, type OpenOptions } from './verbs/context.js';
 export { type DeviceInfo, findDevice, listDevices, resolveDevice, uverbsAbiVersion } from './verbs/device.js';
 export { KernelObject } from './verbs/kernel-object.js';
-export { type AccessFlags, MemoryRegion, type Reregistration } from './verbs/memory-region.js';
+export {
+  type AccessFlags,
+  type FileRegistration,
+  type MemoryAccessFlags,
+  MemoryRegion,
+  type Reregistration,
+} from './verbs/memory-region.js';
 export { MemoryWindow, type WindowAccess, type WindowBinding } from './verbs/memory-window.js';
 export { ProtectionDomain } from './verbs/protection-domain.js';
 export {

@@ -11,8 +11,10 @@
  * of whatever is mapped next (src/transport/sys.ts, native/addon.c).
  */
 
-import { outOfRange, UverbsClosedError } from '../errors.js';
-import type { Mapping, Sys } from './sys.js';
+import { types } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from '../errors.js';
+import { type Mapping, mapFile, type Pin, pinShared, type Sys } from './sys.js';
 
 export const PAGE_SIZE = 4096;
 
@@ -21,7 +23,7 @@ function pageRound(length: number): number {
 }
 
 /** An anonymous, page-aligned, zero-filled mapping owned by the library. */
-export class UserMemory {
+export class UserMemory implements RegisteredMemory {
   readonly address: bigint;
   readonly length: number;
   #mapping: Mapping | undefined;
@@ -60,6 +62,159 @@ export class UserMemory {
 
   [Symbol.dispose](): void {
     this.free();
+  }
+}
+
+/** What an MR registers: the address the kernel sees, its length, and the view JS may have. */
+export interface RegisteredMemory {
+  readonly address: bigint;
+  /** Bytes given to the kernel at REG_MR / REREG_MR. */
+  readonly length: number;
+  readonly bytes: Uint8Array;
+  readonly freed: boolean;
+  free(): void;
+}
+
+/** What the caller may register in place: a SharedArrayBuffer or a view over one. */
+export type SharedMemorySource = SharedArrayBuffer | ArrayBufferView;
+
+// the intrinsic getters, taken before any caller code runs: a caller cannot make a growable buffer look fixed
+const growable = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'growable')?.get;
+const viewBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')?.get;
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')?.get;
+
+const USE_INSTEAD = 'use a SharedArrayBuffer (or a view over one), or registerMemory(length) and its `bytes`';
+
+/**
+ * A caller's SharedArrayBuffer range, registered where it is. Held (a
+ * strong reference in the addon) from before REG_MR until `free()`, which
+ * the MR calls only after the kernel let go. Nothing here is ever detached
+ * or unmapped: the memory is the caller's, and stays usable after free.
+ *
+ * Only shared memory: an ArrayBuffer (a Buffer, a typed array over one)
+ * can be detached by anyone while the kernel writes into it (its
+ * `transfer()` on Node >= 21 moves and frees the memory even when marked
+ * untransferable; any addon's napi_detach_arraybuffer), and N-API cannot
+ * prevent that. A SharedArrayBuffer is never detached and, unless
+ * growable, never changes length. Refused on a Worker thread: when a
+ * Worker ends, Node drops its references although the context's fd (and so
+ * the registration) outlives it.
+ */
+export class SharedMemory implements RegisteredMemory {
+  readonly address: bigint;
+  readonly length: number;
+  #pin: Pin | undefined;
+  #bytes: Uint8Array | undefined;
+
+  private constructor(pin: Pin) {
+    this.#pin = pin;
+    this.address = pin.address;
+    this.length = pin.length;
+    this.#bytes = new Uint8Array(pin.buffer, pin.byteOffset, pin.length);
+  }
+
+  /** Checks `source` (typed errors, nothing held) and pins it. */
+  static pin(source: unknown, name: string): SharedMemory {
+    let buffer: unknown;
+    let view: ArrayBufferView;
+    if (types.isSharedArrayBuffer(source)) {
+      buffer = source;
+      view = new Uint8Array(source);
+    } else if (types.isArrayBufferView(source)) {
+      buffer = (types.isDataView(source) ? dataViewBuffer : viewBuffer)?.call(source);
+      view = source;
+    } else if (types.isArrayBuffer(source)) {
+      throw invalidArgType(
+        name,
+        `not an ArrayBuffer: it can be detached or transferred while the kernel writes into it; ${USE_INSTEAD}`,
+        source,
+      );
+    } else {
+      throw invalidArgType(name, 'a SharedArrayBuffer, or a TypedArray, DataView or Buffer over one', source);
+    }
+    if (!types.isSharedArrayBuffer(buffer)) {
+      throw invalidArgType(
+        name,
+        `a view over a SharedArrayBuffer, not over an ArrayBuffer (it can be detached or transferred while the kernel writes into it; a Buffer is over one); ${USE_INSTEAD}`,
+        source,
+      );
+    }
+    if (growable?.call(buffer)) {
+      throw invalidArgValue(
+        name,
+        'is over a growable SharedArrayBuffer, whose length can change under the registration',
+        source,
+      );
+    }
+    if (view.byteLength === 0) throw invalidArgValue(name, 'is empty: a registration needs at least one byte', source);
+    if (!isMainThread) {
+      throw invalidArgValue(
+        name,
+        'cannot be registered from a Worker thread: a Worker that ends lets go of the buffer while the registration lives',
+        source,
+      );
+    }
+    return new SharedMemory(pinShared(view));
+  }
+
+  /** A view over the registered range of the caller's buffer; throws once freed. */
+  get bytes(): Uint8Array {
+    if (this.#bytes === undefined) throw new UverbsClosedError('memory');
+    return this.#bytes;
+  }
+
+  get freed(): boolean {
+    return this.#pin === undefined;
+  }
+
+  free(): void {
+    const pin = this.#pin;
+    if (pin === undefined) return;
+    this.#pin = undefined;
+    this.#bytes = undefined;
+    pin.unpin();
+  }
+}
+
+/**
+ * A regular file's bytes, mapped MAP_SHARED by the addon with the lifetime
+ * of every other mapping (`free()` replaces it, the range stays reserved
+ * until collected). JS never sees the mapping: the file can shrink under it
+ * (then touching the missing pages is SIGBUS), so the bytes are read and
+ * written through the file itself.
+ */
+export class FileMemory implements RegisteredMemory {
+  readonly address: bigint;
+  readonly length: number;
+  #mapping: Mapping | undefined;
+
+  private constructor(mapping: Mapping, length: number) {
+    this.#mapping = mapping;
+    this.address = mapping.address;
+    this.length = length;
+  }
+
+  static map(fd: number, offset: bigint, length: number, writable: boolean): FileMemory {
+    return new FileMemory(mapFile(fd, offset, length, writable), length);
+  }
+
+  get bytes(): Uint8Array {
+    if (this.#mapping === undefined) throw new UverbsClosedError('memory');
+    throw Object.assign(
+      new Error('a file mapping has no view in JavaScript (the file can shrink under it); use node:fs on the file'),
+      { code: 'ERR_UVERBS_NO_VIEW' },
+    );
+  }
+
+  get freed(): boolean {
+    return this.#mapping === undefined;
+  }
+
+  free(): void {
+    const mapping = this.#mapping;
+    if (mapping === undefined) return;
+    this.#mapping = undefined;
+    mapping.unmap();
   }
 }
 

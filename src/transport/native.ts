@@ -62,6 +62,19 @@ export interface Native {
   allocRing(slots: number, log2ElemSize: number, kind: number): [NativeHandle, ArrayBuffer, bigint];
   /** Detaches the mapping's ArrayBuffer and releases its memory (the range stays reserved while any buffer over it lives). */
   unmap(mapping: NativeHandle): void;
+  /**
+   * Holds a SharedArrayBuffer (strongly, until `unpin`) for memory registered
+   * in place: [pin, the buffer, byteOffset, byteLength, address of the view's
+   * first byte]. A view over an ArrayBuffer, or an empty view: TypeError.
+   */
+  pinShared(view: ArrayBufferView): [NativeHandle, SharedArrayBuffer, number, number, bigint];
+  /** Drops the hold `pinShared` took; idempotent. */
+  unpin(pin: NativeHandle): void;
+  /**
+   * A regular file's bytes [offset, offset + length), MAP_SHARED, page-rounded;
+   * `offset` page-aligned, the range inside the file; throws { errno, syscall }.
+   */
+  mapFile(fd: number, offset: bigint, length: number, writable: boolean): [NativeHandle, ArrayBuffer, bigint];
   postSend(
     sq: NativeHandle,
     desc: BigUint64Array,

@@ -87,3 +87,30 @@ export function libcSys(): Sys {
   };
   return real;
 }
+
+/**
+ * A caller's SharedArrayBuffer range, held by the addon until `unpin()`:
+ * the address is the addon's lookup of the view's first byte, never a JS
+ * number. A view over an ArrayBuffer is refused by the addon as well.
+ */
+export interface Pin {
+  readonly address: bigint;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly length: number;
+  unpin(): void;
+}
+
+export function pinShared(view: ArrayBufferView): Pin {
+  const [handle, buffer, byteOffset, length, address] = native().pinShared(view);
+  return { address, buffer, byteOffset, length, unpin: () => native().unpin(handle) };
+}
+
+/** A regular file's bytes mapped MAP_SHARED by the addon; a failed fstat/mmap is a `UverbsError`. */
+export function mapFile(fd: number, offset: bigint, length: number, writable: boolean): Mapping {
+  try {
+    return nativeMapping(native().mapFile(fd, offset, length, writable));
+  } catch (error) {
+    throw nativeSyscallError(error, 'memory', `file ${length} bytes`);
+  }
+}

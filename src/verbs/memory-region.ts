@@ -1,8 +1,21 @@
 /**
- * A memory region over library-owned memory. The kernel may DMA into it
- * (rxe copies into it from its own threads), so the mapping lives exactly
- * as long as the registration: it is unmapped only after the kernel has
- * let go (MR_DESTROY succeeded, or the context's fd closed).
+ * A memory region. The kernel may DMA into it (rxe copies into it from its
+ * own threads), so its memory lives exactly as long as the registration and
+ * is let go only after the kernel has (MR_DESTROY succeeded, or the
+ * context's fd closed). Three kinds of memory, each with the address the
+ * kernel sees taken from the addon, never from a caller's number:
+ *
+ * - `pd.registerMemory(length)`: fresh anonymous memory the library maps;
+ *   `bytes` shows it and is detached at close.
+ * - `pd.registerMemory(sharedArrayBuffer | view)`: the caller's own
+ *   SharedArrayBuffer, registered in place and held until the MR closes;
+ *   `bytes` is a view over the registered range, and the caller's buffer
+ *   stays theirs, never detached. An ArrayBuffer (a plain Buffer, a typed
+ *   array over one) is refused: it can be detached or transferred while the
+ *   kernel writes into it, and N-API cannot stop that
+ *   (src/transport/memory.ts, `SharedMemory`).
+ * - `pd.registerFile(path | fd, options)`: a regular file's bytes, mapped
+ *   MAP_SHARED; no `bytes` (use the file).
  *
  * Re-registration (IB_USER_VERBS_CMD_REREG_MR, write only: there is no
  * ioctl method) moves the MR to another PD or changes its access rights in
@@ -11,13 +24,29 @@
  * library would have to keep both mappings alive across the swap.
  */
 
-import { ib_uverbs_access_flags as A } from '../abi/constants.js';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { ib_uverbs_access_flags as A, ib_uverbs_odp_general_cap_bits as O } from '../abi/constants.js';
 import { ib_mr_rereg_flags as R } from '../abi/kernel-internal.js';
 import { UVERBS_METHOD_MR_DESTROY, UVERBS_METHOD_REG_MR } from '../abi/methods.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
-import { type CallPath, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { EOPNOTSUPP } from '../errno.js';
+import {
+  type CallPath,
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  UverbsError,
+  UverbsUnsupportedError,
+} from '../errors.js';
 import { uhwFor } from '../providers/index.js';
-import { UserMemory } from '../transport/memory.js';
+import {
+  FileMemory,
+  PAGE_SIZE,
+  type RegisteredMemory,
+  SharedMemory,
+  type SharedMemorySource,
+  UserMemory,
+} from '../transport/memory.js';
 import { type Context, sysOf } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
@@ -84,11 +113,40 @@ export function accessFlags(bits: number): Required<AccessFlags> {
   return out;
 }
 
+/** Access rights of a memory region: {@link AccessFlags}, and on-demand paging. */
+export interface MemoryAccessFlags extends AccessFlags {
+  /**
+   * An on-demand-paging MR (IB_UVERBS_ACCESS_ON_DEMAND): the kernel does
+   * not pin the pages, it faults them in when the device touches them. Only
+   * where the device reports ODP (`queryDevice().odpCaps.generalCaps` bit
+   * IB_UVERBS_ODP_SUPPORT; rxe from 6.15 / 7.x): elsewhere the kernel
+   * answers EOPNOTSUPP, thrown as `UverbsUnsupportedError`.
+   */
+  onDemand?: boolean;
+}
+
+/** MR access bits: {@link accessBits} plus on-demand paging. */
+export function memoryAccessBits(access: MemoryAccessFlags): number {
+  if (typeof access !== 'object' || access === null) throw invalidArgType('access', 'an object', access);
+  const { onDemand, ...rights } = access;
+  return accessBits(rights) | (onDemand ? A.IB_UVERBS_ACCESS_ON_DEMAND : 0);
+}
+
+/** Where a file registration starts and how much of the file it covers. */
+export interface FileRegistration {
+  /** Byte offset into the file, a multiple of the page size (4096); default 0. */
+  offset?: number | bigint;
+  /** Bytes to register; default: from `offset` to the end of the file. The range must lie inside the file. */
+  length?: number;
+  /** Any write right (localWrite, remoteWrite, remoteAtomic) maps the file writable: a path is then opened read-write. */
+  access?: MemoryAccessFlags;
+}
+
 export interface Reregistration {
   /** Move the MR to this PD (IB_MR_REREG_PD). */
   pd?: ProtectionDomain;
   /** Replace its access rights (IB_MR_REREG_ACCESS). */
-  access?: AccessFlags;
+  access?: MemoryAccessFlags;
 }
 
 export class MemoryRegion extends KernelObject {
@@ -97,14 +155,14 @@ export class MemoryRegion extends KernelObject {
   readonly length: number;
   /** How the registration reached the kernel: ioctl REG_MR (7.x) or the legacy write. */
   readonly path: CallPath;
-  readonly #memory: UserMemory;
+  readonly #memory: RegisteredMemory;
   #pd: ProtectionDomain;
   #lkey: number;
   #rkey: number;
 
   private constructor(
     pd: ProtectionDomain,
-    memory: UserMemory,
+    memory: RegisteredMemory,
     length: number,
     outputs: Record<string, unknown>,
     path: CallPath,
@@ -123,21 +181,107 @@ export class MemoryRegion extends KernelObject {
     return this.#pd;
   }
 
+  /** The local key; `UverbsClosedError` once closed (a stale key names nothing, or another MR). */
   get lkey(): number {
+    this.assertOpen();
     return this.#lkey;
   }
 
+  /** The remote key; `UverbsClosedError` once closed. */
   get rkey(): number {
+    this.assertOpen();
     return this.#rkey;
   }
 
   /** @internal use `ProtectionDomain.registerMemory()` */
-  static register(pd: ProtectionDomain, length: number, access: AccessFlags): MemoryRegion {
+  static register(pd: ProtectionDomain, source: number | SharedMemorySource, access: MemoryAccessFlags): MemoryRegion {
     KernelObject.checked(pd, ProtectionDomain, 'pd');
+    if (typeof source !== 'number') {
+      const bits = MemoryRegion.#checkOnDemand(pd, memoryAccessBits(access));
+      return MemoryRegion.#register(pd, SharedMemory.pin(source, 'memory'), bits);
+    }
+    const length = source;
     if (!Number.isSafeInteger(length) || length <= 0) throw outOfRange('length', 'a positive integer', length);
-    const bits = accessBits(access);
+    const bits = MemoryRegion.#checkOnDemand(pd, memoryAccessBits(access));
+    const memory = MemoryRegion.#allocate(pd, length);
+    return MemoryRegion.#register(pd, memory, bits, length);
+  }
+
+  /**
+   * `bits`, once the device has said it pages on demand where they ask for
+   * it: otherwise `UverbsUnsupportedError` (EOPNOTSUPP, syscall 'none') with
+   * nothing mapped or registered. The kernel's own answer differs by age
+   * (6.1's legacy write says EINVAL, 7.x's ioctl EOPNOTSUPP), so the device
+   * query (`odpCaps.generalCaps` IB_UVERBS_ODP_SUPPORT) decides first.
+   */
+  static #checkOnDemand(pd: ProtectionDomain, bits: number): number {
+    if ((bits & A.IB_UVERBS_ACCESS_ON_DEMAND) === 0) return bits;
+    const caps = pd.context.queryDevice().odpCaps;
+    if (((caps?.generalCaps ?? 0n) & BigInt(O.IB_UVERBS_ODP_SUPPORT)) === 0n) {
+      throw new UverbsUnsupportedError({
+        errno: EOPNOTSUPP,
+        syscall: 'none',
+        object: 'UVERBS_OBJECT_MR',
+        method: 'REG_MR onDemand (the device reports no ODP support)',
+        path: 'write-ex',
+      });
+    }
+    return bits;
+  }
+
+  /** A failed mmap is a `UverbsError` (syscall 'mmap', path 'mmap') naming the registration. */
+  static #allocate(pd: ProtectionDomain, length: number): UserMemory {
+    try {
+      return UserMemory.allocate(sysOf(pd.context), length);
+    } catch (error) {
+      if (!(error instanceof UverbsError)) throw error;
+      throw new UverbsError({
+        errno: error.errno,
+        syscall: error.syscall,
+        object: 'UVERBS_OBJECT_MR',
+        method: `registerMemory(${length})`,
+        path: 'mmap',
+      });
+    }
+  }
+
+  /** @internal use `ProtectionDomain.registerFile()` */
+  static registerFile(pd: ProtectionDomain, file: string | number, options: FileRegistration): MemoryRegion {
+    KernelObject.checked(pd, ProtectionDomain, 'pd');
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    if (typeof file !== 'string' && !(Number.isInteger(file) && file >= 0)) {
+      throw invalidArgType('file', 'a path or an open file descriptor', file);
+    }
+    const { offset = 0, length, access = {} } = options;
+    if (typeof offset !== 'bigint' && !Number.isSafeInteger(offset)) {
+      throw outOfRange('options.offset', `a non-negative multiple of ${PAGE_SIZE}`, offset);
+    }
+    const at = BigInt(offset);
+    if (at < 0n || at % BigInt(PAGE_SIZE) !== 0n) {
+      throw outOfRange('options.offset', `a non-negative multiple of ${PAGE_SIZE}`, offset);
+    }
+    if (length !== undefined && (!Number.isSafeInteger(length) || length <= 0)) {
+      throw outOfRange('options.length', 'a positive integer', length);
+    }
+    const bits = MemoryRegion.#checkOnDemand(pd, memoryAccessBits(access));
+    const writable = (bits & (A.IB_UVERBS_ACCESS_LOCAL_WRITE | A.IB_UVERBS_ACCESS_REMOTE_WRITE)) !== 0;
+    const fd = typeof file === 'string' ? openSync(file, writable ? 'r+' : 'r') : file;
+    let memory: FileMemory;
+    try {
+      const size = BigInt(fstatSync(fd).size);
+      const bytes = length ?? Number(size - at);
+      if (at + BigInt(bytes) > size || bytes <= 0) {
+        throw outOfRange('options.length', `a range inside the file (${size} bytes from offset ${at})`, length);
+      }
+      memory = FileMemory.map(fd, at, bytes, writable);
+    } finally {
+      if (typeof file === 'string') closeSync(fd); // the mapping holds the file
+    }
+    return MemoryRegion.#register(pd, memory, bits);
+  }
+
+  static #register(pd: ProtectionDomain, memory: RegisteredMemory, bits: number, length = memory.length): MemoryRegion {
     const context: Context = pd.context;
-    const memory = UserMemory.allocate(sysOf(context), length);
     try {
       const r = context.dispatch.invoke(
         UVERBS_METHOD_REG_MR,
@@ -160,7 +304,11 @@ export class MemoryRegion extends KernelObject {
     return `MemoryRegion ${this.handle}`;
   }
 
-  /** The registered bytes (its first `length` bytes are what the kernel sees). */
+  /**
+   * The registered bytes (its first `length` bytes are what the kernel
+   * sees): the library's mapping, or a view over the caller's
+   * SharedArrayBuffer range; a file MR has none (ERR_UVERBS_NO_VIEW).
+   */
   get bytes(): Uint8Array {
     this.assertOpen();
     return this.#memory.bytes;
@@ -192,7 +340,7 @@ export class MemoryRegion extends KernelObject {
       length: BigInt(this.#memory.length),
       hca_va: this.#memory.address,
       pd_handle: (pd ?? this.#pd).handle,
-      access_flags: access ? accessBits(access) : 0,
+      access_flags: access ? memoryAccessBits(access) : 0,
     });
     this.#lkey = r.response?.lkey as number;
     this.#rkey = r.response?.rkey as number;
