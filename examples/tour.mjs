@@ -76,7 +76,7 @@ try {
     for (const [k, v] of Object.entries(params)) {
       if (back[k] !== v) throw new Error(`query().${k} is ${back[k]}, connect() set ${v}`);
     }
-    return { state: info.state, readBack: back };
+    return { state: info.state, set: params, readBack: back };
   });
   if (!connected) process.exit(1);
 

@@ -14,11 +14,19 @@ import { UverbsClosedError, UverbsError, UverbsUnsupportedError } from '../../sr
 import { Context } from '../../src/verbs/context.js';
 import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
-import { Calls, deviceKind, libraryDatapath, resourceCounts, TEST_DEVICE, VM_KERNEL, vmPinKiB } from './support.js';
+import {
+  Calls,
+  deviceKind,
+  libraryDatapath,
+  loopbackPair,
+  resourceCounts,
+  TEST_DEVICE,
+  VM_KERNEL,
+  vmPinKiB,
+} from './support.js';
 
 const name = TEST_DEVICE as string;
 const datapath = libraryDatapath();
-const SGID = 1; // RoCE v2, IPv4-mapped
 const ALL = { localWrite: true, remoteWrite: true, remoteRead: true };
 
 /** Two RC QPs of one context connected to each other, and a library MR to send from and read into. */
@@ -28,12 +36,7 @@ function rig() {
   const pd = ctx.allocPd();
   const channel = ctx.createCompletionChannel();
   const cq = ctx.createCq({ cqe: 64, channel });
-  const cap = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 2, maxRecvSge: 2 };
-  const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
-  const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
-  const { gid } = ctx.queryGid(1, SGID);
-  a.connect({ qpNum: b.qpNum, psn: 200, gid }, { sgidIndex: SGID, psn: 100 });
-  b.connect({ qpNum: a.qpNum, psn: 100, gid }, { sgidIndex: SGID, psn: 200 });
+  const { a } = loopbackPair(pd, cq); // b, its peer, closes with ctx
   const ma = pd.registerMemory(65536, ALL);
   return { ctx, pd, cq, a, calls, ma };
 }

@@ -18,10 +18,9 @@ import { Context } from '../../src/verbs/context.js';
 import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import type { QueuePair } from '../../src/verbs/queue-pair.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
-import { Calls, libraryDatapath, orSkip, TEST_DEVICE, VM_KERNEL } from './support.js';
+import { Calls, libraryDatapath, loopbackPair, orSkip, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const name = TEST_DEVICE as string;
-const SGID = 1; // RoCE v2, IPv4-mapped
 const ALL = { localWrite: true, remoteWrite: true, remoteRead: true, remoteAtomic: true, mwBind: true };
 const WINDOW = { offset: 4096, length: 1024 };
 
@@ -33,12 +32,7 @@ function rig(type: 1 | 2, test: { skip: (note?: string) => void }) {
   mw.close(); // allocated again below, after the regions: closing newest first then frees the window before its region
   const channel = ctx.createCompletionChannel();
   const cq = ctx.createCq({ cqe: 64, channel });
-  const cap = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 2, maxRecvSge: 2 };
-  const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
-  const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
-  const { gid } = ctx.queryGid(1, SGID);
-  a.connect({ qpNum: b.qpNum, psn: 200, gid }, { sgidIndex: SGID, psn: 100 });
-  b.connect({ qpNum: a.qpNum, psn: 100, gid }, { sgidIndex: SGID, psn: 200 });
+  const { a, b } = loopbackPair(pd, cq);
   const ma = pd.registerMemory(16384, ALL);
   const mb = pd.registerMemory(16384, ALL);
   return { ctx, pd, cq, a, b, ma, mb, mw: pd.allocMw(type), channel };

@@ -12,7 +12,10 @@ import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Dispatcher, type TraceEvent } from '../../src/transport/dispatch.js';
 import { Scratch } from '../../src/transport/memory.js';
 import { libcSys, type Sys } from '../../src/transport/sys.js';
+import type { CompletionQueue } from '../../src/verbs/completion-queue.js';
 import { Context } from '../../src/verbs/context.js';
+import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
+import type { QueuePair } from '../../src/verbs/queue-pair.js';
 
 /** The ibdev under test (`UVERBS_TEST_DEVICE`, set by `uverbs vm`), or undefined on a host without one. */
 export const TEST_DEVICE = process.env.UVERBS_TEST_DEVICE;
@@ -133,6 +136,21 @@ export function orSkip<T>(test: { skip: (note?: string) => void }, feature: Feat
  * and polling exist only where it does; elsewhere a test asserts the typed
  * refusal instead.
  */
+/**
+ * Two RC QPs of `pd` on one CQ, connected to each other through the port's
+ * RoCE v2 IPv4 GID (looped back through the netdev): the rig of the
+ * datapath tests. `a` sends from PSN 100, `b` from 200.
+ */
+export function loopbackPair(pd: ProtectionDomain, cq: CompletionQueue): { a: QueuePair; b: QueuePair } {
+  const cap = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 2, maxRecvSge: 2 };
+  const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+  const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
+  const { gid, index } = pd.context.findGid({ type: 'RoCEv2', family: 'ipv4' });
+  a.connect({ qpNum: b.qpNum, psn: 200, gid }, { sgidIndex: index, psn: 100 });
+  b.connect({ qpNum: a.qpNum, psn: 100, gid }, { sgidIndex: index, psn: 200 });
+  return { a, b };
+}
+
 export function libraryDatapath(ibdev = TEST_DEVICE): boolean {
   if (ibdev === undefined) return false;
   using ctx = Context.open(ibdev);
