@@ -654,14 +654,15 @@ static napi_value cancel_wait(napi_env env, napi_callback_info info) {
  *
  * The pin holds a strong reference to the SharedArrayBuffer until unpin,
  * called only once the kernel has let go (MR destroyed, or the context's fd
- * closed). A pin handle collected without unpin (a context dropped without
+ * closed and every ring mapping of it gone: the uverbs file's last
+ * references). A pin handle collected without unpin (a context dropped without
  * close: its fd, and so the registration, stays open) keeps the reference
  * for good: a leak, never freed memory under a live registration. The
  * address and length come from the buffer itself, never from JS numbers.
  */
 struct pin {
   napi_ref buffer; /* strong: the SharedArrayBuffer */
-  int released;    /* unpin ran */
+  int released;    /* holds nothing: unpin ran, or pinShared failed before taking the reference */
   int collected;   /* the handle's finalizer ran */
 };
 
@@ -675,6 +676,7 @@ static void pin_finalize(napi_env env, void *data, void *hint) {
   if (p->released) free(p); /* otherwise the strong reference stays: see above */
 }
 
+/* Bytes per element of the typed array types this N-API names; 0 for any other (a newer type, or none reported). */
 static size_t element_size(napi_typedarray_type type) {
   switch (type) {
   case napi_int8_array:
@@ -685,14 +687,22 @@ static size_t element_size(napi_typedarray_type type) {
   case napi_int32_array:
   case napi_uint32_array:
   case napi_float32_array: return 4;
-  default: return 8;
+  case napi_float64_array:
+  case napi_bigint64_array:
+  case napi_biguint64_array: return 8;
+  default: return 0;
   }
 }
 
 /*
  * pinShared(view: TypedArray | DataView over a SharedArrayBuffer)
  * -> [pin, SharedArrayBuffer, byteOffset, byteLength, address: bigint].
- * A view over an ArrayBuffer, an empty one, or anything else: TypeError.
+ * A view over an ArrayBuffer, an empty one, a typed array whose element
+ * type this N-API cannot name (Node 22's leaves it unset for a
+ * Float16Array), or anything else: TypeError. JS hands it a Uint8Array
+ * (src/transport/memory.ts), so its length is its byte length. The strong
+ * reference is the last step that can fail: a failure before it holds
+ * nothing, and nothing can fail after it.
  */
 static napi_value pin_shared(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -707,10 +717,12 @@ static napi_value pin_shared(napi_env env, napi_callback_info info) {
     if (!is_typed) CHECK(env, napi_is_dataview(env, argv[0], &is_view));
   }
   if (is_typed) {
-    napi_typedarray_type type;
-    size_t count = 0;
+    napi_typedarray_type type = (napi_typedarray_type)-1; /* stays so where N-API has no name for the type */
+    size_t count = 0, size;
     CHECK(env, napi_get_typedarray_info(env, argv[0], &type, &count, &data, &buffer, &offset));
-    length = count * element_size(type);
+    size = element_size(type);
+    if (size == 0) return throw_type(env, "pinShared: a typed array of an element type this Node-API cannot name");
+    length = count * size;
   } else if (is_view) {
     CHECK(env, napi_get_dataview_info(env, argv[0], &length, &data, &buffer, &offset));
   } else {
@@ -726,8 +738,9 @@ static napi_value pin_shared(napi_env env, napi_callback_info info) {
     free(p);
     return throw_last(env);
   }
+  /* until the reference is taken, the handle holds nothing: a failure leaves it to the finalizer (free) */
+  p->released = 1;
   CHECK(env, napi_type_tag_object(env, handle, &PIN_TAG));
-  CHECK(env, napi_create_reference(env, buffer, 1, &p->buffer));
   CHECK(env, napi_create_array_with_length(env, 5, &result));
   CHECK(env, napi_set_element(env, result, 0, handle));
   CHECK(env, napi_set_element(env, result, 1, buffer));
@@ -737,6 +750,8 @@ static napi_value pin_shared(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_element(env, result, 3, v));
   CHECK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &v));
   CHECK(env, napi_set_element(env, result, 4, v));
+  CHECK(env, napi_create_reference(env, buffer, 1, &p->buffer));
+  p->released = 0;
   return result;
 }
 

@@ -13,8 +13,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { UverbsClosedError, UverbsError, UverbsUnsupportedError } from '../src/errors.js';
+import { rxeProvider } from '../src/providers/index.js';
 import type { TraceEvent } from '../src/transport/dispatch.js';
-import { SharedMemory } from '../src/transport/memory.js';
+import { FileMemory, SharedMemory } from '../src/transport/memory.js';
+import { Ring } from '../src/transport/ring.js';
 import { libcSys, type Mapping } from '../src/transport/sys.js';
 import { Context } from '../src/verbs/context.js';
 import { memoryAccessBits } from '../src/verbs/memory-region.js';
@@ -276,5 +278,176 @@ describe('a file mapping', () => {
     expect(() => pd.registerFile(join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => pd.registerFile(dir, { length: 1 })).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     ctx.close();
+  });
+});
+
+describe('a registration covers exactly the bytes of the view it was given', () => {
+  it('Node 22 with Float16Array: a view of 2-byte (and 8-byte) elements registers its byte range; the addon refuses an element type it cannot name (its length came out 4 for 8 bytes)', () => {
+    const r = spawnSync(NODE22, ['--js-float16array', resolve('test/children/two-byte-pin.mjs')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout);
+    for (const name of ['Float16Array', 'Uint16Array', 'DataView']) {
+      expect([name, report[name]]).toEqual([name, { length: 8, byteOffset: 8, bytes: 8 }]);
+    }
+    for (const name of ['BigInt64Array', 'Float64Array']) {
+      expect([name, report[name]]).toEqual([name, { length: 16, byteOffset: 8, bytes: 16 }]);
+    }
+    // Node 22's N-API has no name for a Float16Array's element type: never a guessed length
+    expect(report.addonFloat16).toBe('TypeError');
+  });
+
+  it('a Uint16Array registers its byte range, not its element count', () => {
+    const { ctx, pd } = open();
+    const sab = new SharedArrayBuffer(4096);
+    const mr = pd.registerMemory(new Uint16Array(sab, 100, 10));
+    expect([mr.length, mr.bytes.byteOffset, mr.bytes.byteLength]).toEqual([20, 100, 20]);
+    ctx.close();
+  });
+
+  it("a view's own byteOffset/byteLength (shadowed on the object) are not believed: the intrinsic range is registered", () => {
+    const { ctx, pd } = open();
+    const sab = new SharedArrayBuffer(4096);
+    const view = new Uint8Array(sab, 64, 16);
+    Object.defineProperty(view, 'byteLength', { value: 4096 });
+    Object.defineProperty(view, 'byteOffset', { value: 0 });
+    const mr = pd.registerMemory(view);
+    expect([mr.length, mr.bytes.byteOffset]).toEqual([16, 64]);
+    ctx.close();
+  });
+});
+
+describe('arguments before syscalls', () => {
+  it.each([
+    ['an ArrayBuffer', () => new ArrayBuffer(64)],
+    ['an empty view', () => new Uint8Array(new SharedArrayBuffer(64), 64)],
+    ['a number array', () => [1, 2]],
+  ])(
+    'registerMemory(%s, { onDemand: true }) is refused with no syscall (it asked the device about ODP first)',
+    (_name, make) => {
+      const { ctx, pd, trace, kernel } = open();
+      const calls = kernel.calls.length;
+      const before = trace.length;
+      expect(() => pd.registerMemory(make() as never, { localWrite: true, onDemand: true })).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/^ERR_INVALID_ARG_/) }),
+      );
+      expect(trace.slice(before).map((t) => t.method)).toEqual([]);
+      expect(kernel.calls.length).toBe(calls);
+      ctx.close();
+    },
+  );
+
+  it('registerFile with a range outside the file and onDemand is refused with no syscall of the kernel', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uverbs-file-'));
+    const path = join(dir, 'data');
+    writeFileSync(path, Buffer.alloc(4096));
+    const { ctx, pd, trace, kernel } = open();
+    const calls = kernel.calls.length;
+    const before = trace.length;
+    expect(() => pd.registerFile(path, { offset: 8192, access: { onDemand: true } })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(trace.slice(before)).toEqual([]);
+    expect(kernel.calls.length).toBe(calls);
+    ctx.close();
+  });
+
+  it("the ODP refusal names the path REG_MR would have taken ('write' for rxe, 'ioctl' elsewhere), like every refusal before a syscall", () => {
+    for (const [driverId, path] of [
+      [undefined, 'write'],
+      [4, 'ioctl'], // RDMA_DRIVER_MLX5: REG_MR by ioctl
+    ] as const) {
+      const { ctx, pd } = open(new FakeKernel({ driverId }));
+      const query = ctx.queryDevice.bind(ctx);
+      ctx.queryDevice = () => ({
+        ...query(),
+        odpCaps: { generalCaps: 0n, perTransportCaps: { rcOdpCaps: 0, ucOdpCaps: 0, udOdpCaps: 0 } },
+      });
+      expect(() => pd.registerMemory(4096, { onDemand: true })).toThrow(
+        expect.objectContaining({ code: 'EOPNOTSUPP', syscall: 'none', path }),
+      );
+      ctx.close();
+    }
+  });
+});
+
+describe('a file MR is mapped writable whenever the kernel pins for writing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'uverbs-file-'));
+  const path = join(dir, 'data');
+  writeFileSync(path, Buffer.alloc(2 * 4096, 1));
+
+  it.each([
+    [{ remoteRead: true }, false],
+    [{ localWrite: true }, true],
+    [{ localWrite: true, remoteWrite: true }, true],
+    [{ localWrite: true, remoteAtomic: true }, true],
+    [{ mwBind: true, remoteRead: true }, true], // ib_access_writable() counts MW_BIND: a read-only mapping was EFAULT
+    [{ flushGlobal: true, remoteRead: true }, false],
+  ])('%o: writable %s (ib_access_writable: local/remote write, remote atomic, MW bind)', (access, writable) => {
+    const { ctx, pd } = open();
+    const map = vi.spyOn(FileMemory, 'map');
+    pd.registerFile(path, { access });
+    expect(map.mock.calls.map((c) => c[3])).toEqual([writable]);
+    map.mockRestore();
+    ctx.close();
+  });
+});
+
+describe('a context taken down by closing its fd lets go of memory only after the kernel has', () => {
+  /** Records unmap (a ring), close (the uverbs fd), dereg (MR_DESTROY) and unpin (the caller's buffer), in order. */
+  function tracedTakedown(close: (ctx: Context) => void): string[] {
+    const order: string[] = [];
+    const kernel = new FakeKernel();
+    vi.spyOn(kernel, 'close').mockImplementation(((fd: number) => {
+      if (fd === kernel.uverbsFd) order.push('close');
+      return 0;
+    }) as never);
+    const rings = rxeProvider.rings as Required<NonNullable<typeof rxeProvider.rings>>;
+    // the fake kernel has no driver to describe rings: each CQ and QP gets one, in anonymous memory
+    vi.spyOn(rings, 'createCq').mockReturnValue([{ name: 'cq', offset: 0n, length: 4096, format: 'rxe' }]);
+    vi.spyOn(rings, 'createQp').mockReturnValue([{ name: 'sq', offset: 0n, length: 4096, format: 'rxe' }]);
+    vi.spyOn(Ring, 'map').mockImplementation((_fd, spec) =>
+      spec.name === 'cq' ? Ring.synthetic('cq', 64, 6) : Ring.synthetic(spec.name, 8, 8),
+    );
+    const unmap = Ring.prototype.unmap;
+    vi.spyOn(Ring.prototype, 'unmap').mockImplementation(function (this: Ring) {
+      if (this.mapped) order.push('unmap');
+      unmap.call(this);
+    });
+    const free = SharedMemory.prototype.free;
+    vi.spyOn(SharedMemory.prototype, 'free').mockImplementation(function (this: SharedMemory) {
+      if (!this.freed) order.push('unpin');
+      free.call(this);
+    });
+    try {
+      const trace = (e: TraceEvent) => {
+        if (/MR_DESTROY|DEREG_MR/.test(e.method)) order.push('dereg');
+      };
+      const ctx = Context.open(FAKE_DEVICE, { sys: kernel, trace });
+      // the CQ before the PD, the QPs before the caller's SharedArrayBuffer: the PD (and its MR) come
+      // newest, so a sweep newest first reached the MR while the QPs' and CQ's rings were mapped
+      const cq = ctx.createCq({ cqe: 4 });
+      const pd = ctx.allocPd();
+      const cap = { maxSendWr: 4, maxRecvWr: 4, maxSendSge: 1, maxRecvSge: 1 };
+      const qps = [0, 1].map(() => pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap }));
+      expect(qps.map((qp) => qp.rings.length)).toEqual([1, 1]);
+      pd.registerMemory(new SharedArrayBuffer(4096), { localWrite: true });
+      close(ctx);
+      return order;
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }
+
+  it('close({ cascade: false }): the fd closes and every ring is unmapped before the buffer is let go (it was unpinned while the QP rings still held the file open)', () => {
+    const order = tracedTakedown((ctx) => ctx.close({ cascade: false }));
+    expect(order).toEqual(['close', 'unmap', 'unmap', 'unmap', 'unpin']);
+  });
+
+  it('close(): each MR is destroyed (MR_DESTROY) before its buffer is let go, so the order holds there too', () => {
+    const order = tracedTakedown((ctx) => ctx.close());
+    expect(order.filter((e) => e !== 'unmap')).toEqual(['dereg', 'unpin', 'close']);
   });
 });

@@ -78,10 +78,25 @@ export interface RegisteredMemory {
 /** What the caller may register in place: a SharedArrayBuffer or a view over one. */
 export type SharedMemorySource = SharedArrayBuffer | ArrayBufferView;
 
-// the intrinsic getters, taken before any caller code runs: a caller cannot make a growable buffer look fixed
+// the intrinsic getters, taken before any caller code runs: a caller cannot make a growable buffer look
+// fixed, or a view cover other bytes than its own (own properties shadowing `byteLength` are not read)
+const U8 = Uint8Array;
 const growable = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'growable')?.get;
-const viewBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')?.get;
-const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')?.get;
+const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
+const intrinsic = (proto: object, name: string) =>
+  Object.getOwnPropertyDescriptor(proto, name)?.get as (this: unknown) => unknown;
+const VIEW = {
+  typed: {
+    buffer: intrinsic(typedArray, 'buffer'),
+    offset: intrinsic(typedArray, 'byteOffset'),
+    length: intrinsic(typedArray, 'byteLength'),
+  },
+  data: {
+    buffer: intrinsic(DataView.prototype, 'buffer'),
+    offset: intrinsic(DataView.prototype, 'byteOffset'),
+    length: intrinsic(DataView.prototype, 'byteLength'),
+  },
+};
 
 const USE_INSTEAD = 'use a SharedArrayBuffer (or a view over one), or registerMemory(length) and its `bytes`';
 
@@ -99,6 +114,11 @@ const USE_INSTEAD = 'use a SharedArrayBuffer (or a view over one), or registerMe
  * growable, never changes length. Refused on a Worker thread: when a
  * Worker ends, Node drops its references although the context's fd (and so
  * the registration) outlives it.
+ *
+ * The range is the view's bytes as the intrinsic `buffer`, `byteOffset`
+ * and `byteLength` getters say, made a Uint8Array before the addon sees
+ * it: its length is its byte length whatever the caller's element type
+ * (a Float16Array, which Node 22's N-API cannot name, included).
  */
 export class SharedMemory implements RegisteredMemory {
   readonly address: bigint;
@@ -106,23 +126,29 @@ export class SharedMemory implements RegisteredMemory {
   #pin: Pin | undefined;
   #bytes: Uint8Array | undefined;
 
-  private constructor(pin: Pin) {
+  private constructor(pin: Pin, range: Uint8Array) {
     this.#pin = pin;
     this.address = pin.address;
     this.length = pin.length;
-    this.#bytes = new Uint8Array(pin.buffer, pin.byteOffset, pin.length);
+    this.#bytes = range;
   }
 
-  /** Checks `source` (typed errors, nothing held) and pins it. */
-  static pin(source: unknown, name: string): SharedMemory {
+  /**
+   * `source`'s byte range as a Uint8Array over its SharedArrayBuffer, or a
+   * typed error; nothing is held and no system call is made.
+   */
+  static check(source: unknown, name: string): Uint8Array {
     let buffer: unknown;
-    let view: ArrayBufferView;
+    let range: Uint8Array | undefined;
     if (types.isSharedArrayBuffer(source)) {
       buffer = source;
-      view = new Uint8Array(source);
+      range = new U8(source);
     } else if (types.isArrayBufferView(source)) {
-      buffer = (types.isDataView(source) ? dataViewBuffer : viewBuffer)?.call(source);
-      view = source;
+      const get = types.isDataView(source) ? VIEW.data : VIEW.typed;
+      buffer = get.buffer.call(source);
+      if (types.isSharedArrayBuffer(buffer) && !growable?.call(buffer)) {
+        range = new U8(buffer, get.offset.call(source) as number, get.length.call(source) as number);
+      }
     } else if (types.isArrayBuffer(source)) {
       throw invalidArgType(
         name,
@@ -139,14 +165,15 @@ export class SharedMemory implements RegisteredMemory {
         source,
       );
     }
-    if (growable?.call(buffer)) {
+    if (growable?.call(buffer) || range === undefined) {
       throw invalidArgValue(
         name,
         'is over a growable SharedArrayBuffer, whose length can change under the registration',
         source,
       );
     }
-    if (view.byteLength === 0) throw invalidArgValue(name, 'is empty: a registration needs at least one byte', source);
+    if (VIEW.typed.length.call(range) === 0)
+      throw invalidArgValue(name, 'is empty: a registration needs at least one byte', source);
     if (!isMainThread) {
       throw invalidArgValue(
         name,
@@ -154,7 +181,23 @@ export class SharedMemory implements RegisteredMemory {
         source,
       );
     }
-    return new SharedMemory(pinShared(view));
+    return range;
+  }
+
+  /** Checks `source` ({@link check}: typed errors, nothing held) and pins its byte range. */
+  static pin(source: unknown, name: string): SharedMemory {
+    const range = SharedMemory.check(source, name);
+    const pin = pinShared(range);
+    const { buffer, offset, length } = VIEW.typed;
+    if (
+      pin.length !== length.call(range) ||
+      pin.byteOffset !== offset.call(range) ||
+      pin.buffer !== buffer.call(range)
+    ) {
+      pin.unpin(); // the addon and JS disagree on the range: hold nothing, register nothing
+      throw new Error(`pinShared: the addon pinned ${pin.length} bytes at ${pin.byteOffset} of another range`);
+    }
+    return new SharedMemory(pin, range);
   }
 
   /** A view over the registered range of the caller's buffer; throws once freed. */

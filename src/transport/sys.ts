@@ -102,8 +102,16 @@ export interface Pin {
 }
 
 export function pinShared(view: ArrayBufferView): Pin {
-  const [handle, buffer, byteOffset, length, address] = native().pinShared(view);
-  return { address, buffer, byteOffset, length, unpin: () => native().unpin(handle) };
+  const pinned = native().pinShared(view);
+  // indexed, not destructured: nothing a caller can patch (the array iterator) runs once the pin is held
+  const handle = pinned[0];
+  return {
+    address: pinned[4],
+    buffer: pinned[1],
+    byteOffset: pinned[2],
+    length: pinned[3],
+    unpin: () => native().unpin(handle),
+  };
 }
 
 /** A regular file's bytes mapped MAP_SHARED by the addon; a failed fstat/mmap is a `UverbsError`. */

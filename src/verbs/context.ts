@@ -131,6 +131,12 @@ export class Context extends KernelObject {
   readonly dispatch: Dispatcher;
   readonly #fd: number;
   readonly #scratch: Scratch;
+  /**
+   * Every ring mapped from the fd and not yet known unmapped: each mapping
+   * keeps the uverbs file open in the kernel, so a takedown unmaps them all
+   * with the fd's close, before any memory is let go (see `destroy`).
+   */
+  readonly #rings = new Set<Ring>();
   /** The async event fd legacy GET_CONTEXT returned, until `asyncEvents()` adopts it. */
   #legacyAsyncFd: number | undefined;
   #asyncEvents: AsyncEventQueue | undefined;
@@ -225,7 +231,11 @@ export class Context extends KernelObject {
     except: readonly RingName[] = [],
   ): Ring[] {
     const specs = ringsFor(this.provider, call, driverData).filter((spec) => !except.includes(spec.name));
-    return specs.length === 0 ? [] : mapRings(this.#fd, specs, owner);
+    if (specs.length === 0) return [];
+    for (const ring of this.#rings) if (!ring.mapped) this.#rings.delete(ring); // their owners unmapped them
+    const rings = mapRings(this.#fd, specs, owner);
+    for (const ring of rings) this.#rings.add(ring);
+    return rings;
   }
 
   /**
@@ -374,12 +384,22 @@ export class Context extends KernelObject {
     return !(dependent instanceof CompletionChannel || dependent instanceof AsyncEventQueue);
   }
 
-  /** Closing the fd destroys every object made through it; a failed close(2) still releases the fd. */
+  /**
+   * The first of a takedown's two phases: the kernel lets go of everything
+   * made through the fd (MRs deregistered, pages unpinned, rings freed)
+   * when the last reference to the uverbs file goes, and each ring mapping
+   * is one. So the fd is closed and every ring mapped from it unmapped
+   * here, before the objects it takes down are released (`released()`:
+   * the caller's SharedArrayBuffers unpinned, the library's memory
+   * unmapped) in the second. A failed close(2) still releases the fd.
+   */
   protected destroy(): Error | undefined {
     this.#scratch.free();
     const sys = sysOf(this);
     if (this.#legacyAsyncFd !== undefined) sys.close(this.#legacyAsyncFd);
     const r = sys.close(this.#fd);
+    for (const ring of this.#rings) ring.unmap();
+    this.#rings.clear();
     if (r >= 0) return undefined;
     return new UverbsError({ errno: -r, syscall: 'close', object: this.device.name, method: 'close', path: 'ioctl' });
   }

@@ -84,7 +84,11 @@ export abstract class KernelObject implements Disposable {
    * Whether destroying this object takes `dependent` down with it in the
    * kernel (closing a context's fd destroys everything made through it).
    * Such dependents are then closed without a syscall, their host memory
-   * released by {@link released}; any other dependent stays open.
+   * released by {@link released}; any other dependent stays open. A
+   * takedown has two phases: {@link destroy} leaves the kernel holding
+   * nothing of them (a context closes its fd and unmaps every ring of it,
+   * the file's last references), and only then is memory released, so no
+   * buffer is let go while a registration on it lives.
    */
   protected takesDown(_dependent: KernelObject): boolean {
     return false;

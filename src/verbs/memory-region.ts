@@ -119,8 +119,13 @@ export interface MemoryAccessFlags extends AccessFlags {
    * An on-demand-paging MR (IB_UVERBS_ACCESS_ON_DEMAND): the kernel does
    * not pin the pages, it faults them in when the device touches them. Only
    * where the device reports ODP (`queryDevice().odpCaps.generalCaps` bit
-   * IB_UVERBS_ODP_SUPPORT; rxe from 6.15 / 7.x): elsewhere the kernel
-   * answers EOPNOTSUPP, thrown as `UverbsUnsupportedError`.
+   * IB_UVERBS_ODP_SUPPORT; rxe from 6.15 / 7.x): elsewhere
+   * `UverbsUnsupportedError` (EOPNOTSUPP, syscall 'none') before anything
+   * is mapped or registered. rxe's ODP in 7.2 moves bytes to the wrong
+   * place when an RDMA WRITE packet does not start on a page boundary, or
+   * an RDMA READ crosses one, and the completion still says success
+   * (README, "Registering your own memory"): keep each packet of a WRITE
+   * to such an MR page-aligned.
    */
   onDemand?: boolean;
 }
@@ -132,13 +137,32 @@ export function memoryAccessBits(access: MemoryAccessFlags): number {
   return accessBits(rights) | (onDemand ? A.IB_UVERBS_ACCESS_ON_DEMAND : 0);
 }
 
+/**
+ * The rights for which the kernel pins memory for writing, so a file is
+ * mapped writable: ib_access_writable() (include/rdma/ib_verbs.h, the same
+ * on 6.1, 6.12 and 7.x) counts local and remote write, remote atomic and
+ * MW bind (a window bound over the MR may grant writes). Its pin then asks
+ * for write access (FOLL_WRITE) and a read-only mapping is EFAULT. (6.1
+ * pins every MR with FOLL_WRITE, so a read-only file MR is EFAULT there
+ * whatever its rights.)
+ */
+const WRITABLE =
+  A.IB_UVERBS_ACCESS_LOCAL_WRITE |
+  A.IB_UVERBS_ACCESS_REMOTE_WRITE |
+  A.IB_UVERBS_ACCESS_REMOTE_ATOMIC |
+  A.IB_UVERBS_ACCESS_MW_BIND;
+
 /** Where a file registration starts and how much of the file it covers. */
 export interface FileRegistration {
   /** Byte offset into the file, a multiple of the page size (4096); default 0. */
   offset?: number | bigint;
   /** Bytes to register; default: from `offset` to the end of the file. The range must lie inside the file. */
   length?: number;
-  /** Any write right (localWrite, remoteWrite, remoteAtomic) maps the file writable: a path is then opened read-write. */
+  /**
+   * Any right the kernel pins for writing (localWrite, remoteWrite,
+   * remoteAtomic, mwBind: ib_access_writable()) maps the file writable: a
+   * path is then opened read-write, an fd must be open for writing.
+   */
   access?: MemoryAccessFlags;
 }
 
@@ -196,9 +220,11 @@ export class MemoryRegion extends KernelObject {
   /** @internal use `ProtectionDomain.registerMemory()` */
   static register(pd: ProtectionDomain, source: number | SharedMemorySource, access: MemoryAccessFlags): MemoryRegion {
     KernelObject.checked(pd, ProtectionDomain, 'pd');
+    // every argument is checked before the first syscall (the ODP query included)
     if (typeof source !== 'number') {
+      const range = SharedMemory.check(source, 'memory');
       const bits = MemoryRegion.#checkOnDemand(pd, memoryAccessBits(access));
-      return MemoryRegion.#register(pd, SharedMemory.pin(source, 'memory'), bits);
+      return MemoryRegion.#register(pd, SharedMemory.pin(range, 'memory'), bits);
     }
     const length = source;
     if (!Number.isSafeInteger(length) || length <= 0) throw outOfRange('length', 'a positive integer', length);
@@ -209,13 +235,16 @@ export class MemoryRegion extends KernelObject {
 
   /**
    * `bits`, once the device has said it pages on demand where they ask for
-   * it: otherwise `UverbsUnsupportedError` (EOPNOTSUPP, syscall 'none') with
-   * nothing mapped or registered. The kernel's own answer differs by age
-   * (6.1's legacy write says EINVAL, 7.x's ioctl EOPNOTSUPP), so the device
-   * query (`odpCaps.generalCaps` IB_UVERBS_ODP_SUPPORT) decides first.
+   * it: otherwise `UverbsUnsupportedError` (EOPNOTSUPP, syscall 'none',
+   * path the one REG_MR would have taken) with nothing mapped or
+   * registered. The kernel's own answer differs by age (6.1's legacy write
+   * says EINVAL, 7.x's ioctl EOPNOTSUPP), so the device query
+   * (`odpCaps.generalCaps` IB_UVERBS_ODP_SUPPORT) decides first: the one
+   * syscall, made only once every argument has been checked.
    */
   static #checkOnDemand(pd: ProtectionDomain, bits: number): number {
     if ((bits & A.IB_UVERBS_ACCESS_ON_DEMAND) === 0) return bits;
+    const { dispatch } = pd.context;
     const caps = pd.context.queryDevice().odpCaps;
     if (((caps?.generalCaps ?? 0n) & BigInt(O.IB_UVERBS_ODP_SUPPORT)) === 0n) {
       throw new UverbsUnsupportedError({
@@ -223,7 +252,7 @@ export class MemoryRegion extends KernelObject {
         syscall: 'none',
         object: 'UVERBS_OBJECT_MR',
         method: 'REG_MR onDemand (the device reports no ODP support)',
-        path: 'write-ex',
+        path: dispatch.route(UVERBS_METHOD_REG_MR) ?? (dispatch.ioctlAvailable ? 'ioctl' : 'write'),
       });
     }
     return bits;
@@ -263,8 +292,8 @@ export class MemoryRegion extends KernelObject {
     if (length !== undefined && (!Number.isSafeInteger(length) || length <= 0)) {
       throw outOfRange('options.length', 'a positive integer', length);
     }
-    const bits = MemoryRegion.#checkOnDemand(pd, memoryAccessBits(access));
-    const writable = (bits & (A.IB_UVERBS_ACCESS_LOCAL_WRITE | A.IB_UVERBS_ACCESS_REMOTE_WRITE)) !== 0;
+    const bits = memoryAccessBits(access);
+    const writable = (bits & WRITABLE) !== 0;
     const fd = typeof file === 'string' ? openSync(file, writable ? 'r+' : 'r') : file;
     let memory: FileMemory;
     try {
@@ -273,6 +302,7 @@ export class MemoryRegion extends KernelObject {
       if (at + BigInt(bytes) > size || bytes <= 0) {
         throw outOfRange('options.length', `a range inside the file (${size} bytes from offset ${at})`, length);
       }
+      MemoryRegion.#checkOnDemand(pd, bits);
       memory = FileMemory.map(fd, at, bytes, writable);
     } finally {
       if (typeof file === 'string') closeSync(fd); // the mapping holds the file
@@ -280,19 +310,26 @@ export class MemoryRegion extends KernelObject {
     return MemoryRegion.#register(pd, memory, bits);
   }
 
+  /**
+   * REG_MR over `memory`, which the new MR then owns. Called right after
+   * `memory` was taken, with nothing in between that can throw: a REG_MR
+   * the kernel refuses lets go of it, and once the kernel has the
+   * registration, only the MR lets go (after MR_DESTROY or the fd's close).
+   */
   static #register(pd: ProtectionDomain, memory: RegisteredMemory, bits: number, length = memory.length): MemoryRegion {
-    const context: Context = pd.context;
+    let r: ReturnType<Context['dispatch']['invoke']>;
     try {
-      const r = context.dispatch.invoke(
+      const context: Context = pd.context;
+      r = context.dispatch.invoke(
         UVERBS_METHOD_REG_MR,
         { pdHandle: pd.handle, addr: memory.address, length, iova: memory.address, accessFlags: bits },
         uhwFor(context.provider, 'regMr'),
       );
-      return new MemoryRegion(pd, memory, length, r.outputs, r.path);
     } catch (error) {
       memory.free();
       throw error;
     }
+    return new MemoryRegion(pd, memory, length, r.outputs, r.path);
   }
 
   /** @internal whether `value` is a MemoryRegion this library made (a brand check: a look-alike object is not one). */

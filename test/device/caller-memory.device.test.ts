@@ -140,6 +140,17 @@ describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL
     else expect(ro().length).toBe(3 * 4096 + 10);
   });
 
+  it('a file MR with mwBind and remoteRead (no write right) registers: MW bind is a write right to the kernel, so the file is mapped writable (it was read-only: EFAULT)', () => {
+    const path = `/tmp/uverbs-file-mw-${process.pid}`;
+    writeFileSync(path, pattern(2 * 4096, 4));
+    using ctx = Context.open(name);
+    const pd = ctx.allocPd();
+    const mr = pd.registerFile(path, { access: { mwBind: true, remoteRead: true } });
+    expect(mr.length).toBe(2 * 4096);
+    mr.close();
+    expect(readFileSync(path)).toEqual(Buffer.from(pattern(2 * 4096, 4)));
+  });
+
   rxe('RDMA WRITE into a writable file MR changes the file; RDMA READ reads its bytes', async () => {
     const path = `/tmp/uverbs-file-rdma-${process.pid}`;
     writeFileSync(path, pattern(4 * 4096, 5));
