@@ -148,7 +148,7 @@ export class RxeDatapath implements Datapath {
     const doorbell = r >>> 24;
     check(r & 0xff_ffff, wrs.length, qp.description, 'post send');
     // posted (in the ring, whatever the doorbell said): each window a BIND_MW binds has its new key from now on
-    for (const wr of wrs) wr.bind?.posted();
+    for (const wr of wrs) wr.bind?.posted(qp);
     if (doorbell !== 0) {
       // the requests ARE posted: an error that says so, never one that reads as "nothing happened"
       throw new UverbsDoorbellError(

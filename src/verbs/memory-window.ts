@@ -16,13 +16,15 @@
  * bind's completion reports success (a failed bind leaves the kernel's key
  * as it was, and the QP in error).
  *
- * Closing: a window depends on its protection domain and on every region a
- * bind of it was posted with (from the post on: the library cannot see
- * from here whether the bind took effect or an invalidation has run since).
- * rxe refuses to deregister a region while a window is bound to it
- * (rxe_dereg_mr: EINVAL), so closing such a region, its PD or the context
- * closes the window first; `mr.close({ cascade: false })` asks the kernel
- * alone and gets its refusal while the window is bound.
+ * Closing: a window depends on its protection domain, on every region a
+ * bind of it was posted with, and (type 2) on every QP it was bound
+ * through (from the post on: the library cannot see from here whether the
+ * bind took effect or an invalidation has run since). rxe refuses to
+ * deregister a region while a window is bound to it (rxe_dereg_mr:
+ * EINVAL), and a bound type 2 window holds its QP (6.1's QP destroy then
+ * waits 50 s for it and warns), so closing such a region or QP, their PD,
+ * CQ or the context closes the window first; `mr.close({ cascade: false })`
+ * asks the kernel alone and gets its refusal while the window is bound.
  */
 
 import { ib_mw_type } from '../abi/kernel-internal.js';
@@ -91,12 +93,14 @@ export class MemoryWindow extends KernelObject {
   /**
    * @internal a bind of `mw` giving it `rkey` was posted (the datapath calls
    * this once the work request is in the ring); `mr`, the region it binds
-   * the window to (none for a type 1 unbind, length 0), now closes only
+   * the window to (none for a type 1 unbind, length 0), and for a type 2
+   * window `qp`, the QP it was bound through (rxe holds it), now close only
    * after the window.
    */
-  static bindPosted(mw: MemoryWindow, rkey: number, mr?: MemoryRegion): void {
+  static bindPosted(mw: MemoryWindow, rkey: number, mr?: MemoryRegion, qp?: QueuePair): void {
     mw.#rkey = rkey;
     if (mr !== undefined && !mr.closed) mw.addDependency(mr);
+    if (mw.type === 2 && qp instanceof QueuePair && !qp.closed) mw.addDependency(qp);
   }
 
   /**

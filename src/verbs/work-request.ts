@@ -27,7 +27,7 @@ import { AddressHandle } from './address-handle.js';
 import { MemoryRegion } from './memory-region.js';
 import { MemoryWindow, type WindowAccess, type WindowBinding } from './memory-window.js';
 import type { ProtectionDomain } from './protection-domain.js';
-import type { QpType } from './queue-pair.js';
+import type { QpType, QueuePair } from './queue-pair.js';
 
 /** A range of a registered region: `length` bytes at `offset` (default 0). */
 export interface Sge {
@@ -250,8 +250,8 @@ export interface ResolvedSend {
     readonly mwRkey: number;
     readonly rkey: number;
     readonly access: number;
-    /** The provider calls this once the request is in the ring: the window has `rkey` from then on. */
-    readonly posted: () => void;
+    /** The provider calls this once the request is in the ring on `qp`: the window has `rkey` from then on. */
+    readonly posted: (qp: QueuePair) => void;
   };
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
   readonly sg: readonly ResolvedSge[];
@@ -468,7 +468,7 @@ function resolveBind(b: MwBind | undefined, name: string, pd: ProtectionDomain):
     mwRkey: current,
     rkey,
     access: bits,
-    posted: () => MemoryWindow.bindPosted(mw, rkey, length > 0 ? mr : undefined),
+    posted: (qp) => MemoryWindow.bindPosted(mw, rkey, length > 0 ? mr : undefined, qp),
   };
 }
 
