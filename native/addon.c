@@ -373,6 +373,7 @@ static int typed_bytes(napi_env env, napi_value v, napi_typedarray_type want, vo
  * ib_uverbs_send_wr) (uverbs_cmd.c rejects less); the response (bad_wr) is
  * written, so it gets real memory. Returns 0 or -errno.
  */
+#define DOORBELL_RETRIES 3
 static int doorbell(int fd, uint32_t qp_handle) {
   struct {
     struct ib_uverbs_cmd_hdr hdr;
@@ -386,14 +387,21 @@ static int doorbell(int fd, uint32_t qp_handle) {
   req.cmd.response = (uint64_t)(uintptr_t)&resp;
   req.cmd.qp_handle = qp_handle;
   req.cmd.wqe_size = sizeof(struct ib_uverbs_send_wr);
-  ssize_t n = write(fd, &req, sizeof(req));
-  return n < 0 ? -errno : 0;
+  /* EINTR: a signal came first, ring again; EAGAIN: a few more times, then say so */
+  for (int again = 0;; again++) {
+    ssize_t n = write(fd, &req, sizeof(req));
+    if (n >= 0) return 0;
+    if (errno == EINTR || (errno == EAGAIN && again < DOORBELL_RETRIES)) continue;
+    return -errno;
+  }
 }
 
 /*
  * postSend(sq, desc: BigUint64Array, count, inline: Uint8Array | null, fd, qpHandle)
- * -> posted (all or none) + status * 0x10000 (rxe_post_status), or -errno
- * if the doorbell failed (the WQEs are in the ring; the next doorbell runs them). fd < 0 rings no doorbell (a ring with no driver behind it).
+ * -> posted (all or none, bits 0-15) + status << 16 (rxe_post_status, bits
+ * 16-23) + the doorbell's errno << 24 (0: rung): a u32. A failed doorbell
+ * still reports what was posted: the WQEs are in the ring and the next
+ * doorbell runs them. fd < 0 rings no doorbell (a ring with no driver behind it).
  */
 static napi_value post_send(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -415,13 +423,13 @@ static napi_value post_send(napi_env env, napi_callback_info info) {
     return throw_type(env, "The \"inline\" argument must be a Uint8Array or null");
   enum rxe_post_status status;
   uint32_t n = rxe_post_send(&r->q, desc, words, (uint32_t)count, inl, inl_len, &status);
-  int32_t result = (int32_t)(n + ((uint32_t)status << 16));
+  uint32_t result = n + ((uint32_t)status << 16);
   if (n > 0 && fd >= 0) {
     int e = doorbell(fd, (uint32_t)qp);
-    if (e < 0) result = e;
+    if (e < 0) result |= (uint32_t)(-e & 0xff) << 24;
   }
   napi_value out;
-  CHECK(env, napi_create_int32(env, result, &out));
+  CHECK(env, napi_create_uint32(env, result, &out));
   return out;
 }
 

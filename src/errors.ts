@@ -83,6 +83,27 @@ export class UverbsUnsupportedError extends UverbsError {
   }
 }
 
+/**
+ * The send work requests ARE posted (in the ring: the next doorbell runs
+ * them), but the doorbell that tells the driver so failed with `errno`
+ * (retried first where it said EINTR or EAGAIN). Unlike every other error
+ * of a post, this one does not mean "nothing happened": `posted` work
+ * requests will complete (or flush) as any posted ones do, and the windows
+ * their BIND_MWs bind already have their new keys. Ring again by posting
+ * more; do not post the same requests again.
+ */
+export class UverbsDoorbellError extends UverbsError {
+  /** How many work requests of the call are in the ring (all of them: a post is all or none). */
+  readonly posted: number;
+  constructor(details: UverbsErrorDetails, posted: number) {
+    super({ ...details, detail: `${posted} work request(s) posted; the doorbell failed, the next one runs them` });
+    this.posted = posted;
+  }
+  override get name(): string {
+    return 'UverbsDoorbellError';
+  }
+}
+
 /** A library object was used after `close()`; the kernel never saw the call. */
 export class UverbsClosedError extends Error {
   readonly code = 'ERR_UVERBS_CLOSED';

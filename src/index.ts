@@ -10,6 +10,7 @@ export { errnoName } from './errno.js';
 export {
   type CallPath,
   UverbsClosedError,
+  UverbsDoorbellError,
   UverbsError,
   type UverbsErrorDetails,
   UverbsGidNotFoundError,

@@ -28,7 +28,7 @@ import {
   ib_uverbs_send_wr,
   ib_uverbs_wc,
 } from '../src/abi/structs.js';
-import { UverbsClosedError } from '../src/errors.js';
+import { UverbsClosedError, UverbsDoorbellError, UverbsError } from '../src/errors.js';
 import { RxeDatapath } from '../src/providers/rxe-datapath.js';
 import { native } from '../src/transport/native.js';
 import { Ring } from '../src/transport/ring.js';
@@ -309,6 +309,55 @@ describe('rxe send queue', () => {
         expect(cmd.response).not.toBe(0n); // the kernel writes bad_wr there
         expect(cmd.wqe_size).toBeGreaterThanOrEqual(56);
       }
+    } finally {
+      closeSync(fd);
+      sq.unmap();
+    }
+  });
+
+  it('a doorbell that fails after the WQEs are published is UverbsDoorbellError { posted }: the window binds it carried have their keys', () => {
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
+    const pd = ctx.allocPd();
+    const mr = pd.registerMemory(8192, { localWrite: true, mwBind: true });
+    const mw = pd.allocMw(2);
+    const bind = resolveSend({ opcode: 'BIND_MW', bind: { mw, mr, length: 64, key: 0x33 } }, 'wr', { ...LIMITS, pd });
+    const fd = openSync('/dev/null', constants.O_RDONLY); // write(2) on it: EBADF, after the ring was written
+    try {
+      let error: unknown;
+      try {
+        new RxeDatapath().postSend(fakeQp(sq, fd), [base, bind]);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UverbsDoorbellError);
+      expect(error).toBeInstanceOf(UverbsError);
+      expect(error).toMatchObject({ code: 'EBADF', syscall: 'write', posted: 2, message: /posted/ });
+      expect(indices(sq).producer_index).toBe(2); // in the ring: the next doorbell runs them
+      expect(mw.rkey).toBe(bind.bind?.rkey); // the bind is posted: the window has its new key
+    } finally {
+      closeSync(fd);
+      sq.unmap();
+      ctx.close();
+    }
+  });
+
+  it('a doorbell that stays EAGAIN is retried a few times, then reported as posted', () => {
+    const sq = Ring.synthetic('sq', SLOTS, LOG2_ELEM);
+    const fd = fifo();
+    try {
+      const fill = new Uint8Array(1 << 16);
+      while (true) {
+        try {
+          writeSync(fd, fill);
+        } catch {
+          break; // EAGAIN: the pipe is full, every write from now on would block
+        }
+      }
+      expect(() => new RxeDatapath().postSend(fakeQp(sq, fd), [base])).toThrow(
+        expect.objectContaining({ name: 'UverbsDoorbellError', code: 'EAGAIN', posted: 1 }),
+      );
+      expect(indices(sq).producer_index).toBe(1);
     } finally {
       closeSync(fd);
       sq.unmap();

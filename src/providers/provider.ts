@@ -50,7 +50,10 @@ export interface Provider {
 }
 
 export interface Datapath {
-  /** Writes the WQEs and rings the doorbell; throws ENOMEM (nothing posted) when the SQ has too little room. */
+  /**
+   * Writes the WQEs and rings the doorbell; throws ENOMEM (nothing posted) when the SQ has too little room,
+   * `UverbsDoorbellError` (all posted) when the WQEs are in the ring and the doorbell failed.
+   */
   postSend(qp: QueuePair, wrs: readonly ResolvedSend[]): void;
   /** Receive WQEs into a QP's own RQ or an SRQ; ENOMEM as for sends. */
   postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): void;

@@ -8,7 +8,7 @@
 import { decode } from '../abi/layout.js';
 import { rxe_create_ah_resp, rxe_queue_buf } from '../abi/rxe.js';
 import { EINVAL, ENOMEM } from '../errno.js';
-import { UverbsClosedError, UverbsError } from '../errors.js';
+import { UverbsClosedError, UverbsDoorbellError, UverbsError } from '../errors.js';
 import { native } from '../transport/native.js';
 import type { Ring } from '../transport/ring.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
@@ -145,18 +145,23 @@ export class RxeDatapath implements Datapath {
     }
     const sq = ringOf(qp.rings, 'sq', qp.description);
     const r = native().postSend(sq.handle, desc, wrs.length, inline, qp.pd.context.fd, qp.handle);
-    if (r < 0) {
-      throw new UverbsError({
-        errno: -r,
-        syscall: 'write',
-        object: qp.description,
-        method: 'IB_USER_VERBS_CMD_POST_SEND',
-        path: 'write',
-      });
+    const doorbell = r >>> 24;
+    check(r & 0xff_ffff, wrs.length, qp.description, 'post send');
+    // posted (in the ring, whatever the doorbell said): each window a BIND_MW binds has its new key from now on
+    for (const wr of wrs) wr.bind?.posted(qp);
+    if (doorbell !== 0) {
+      // the requests ARE posted: an error that says so, never one that reads as "nothing happened"
+      throw new UverbsDoorbellError(
+        {
+          errno: doorbell,
+          syscall: 'write',
+          object: qp.description,
+          method: 'IB_USER_VERBS_CMD_POST_SEND (doorbell)',
+          path: 'write',
+        },
+        wrs.length,
+      );
     }
-    check(r, wrs.length, qp.description, 'post send');
-    // posted: each window a BIND_MW binds has its new key from now on
-    for (const wr of wrs) wr.bind?.posted();
   }
 
   #encodeRecv(wrs: readonly ResolvedRecv[], d: BigUint64Array): BigUint64Array {
@@ -209,7 +214,7 @@ function putSges(d: BigUint64Array, at: number, sg: readonly ResolvedSge[]): num
 /** Turns the addon's `posted + status << 16` into nothing or an error. */
 function check(result: number, count: number, owner: string, method: string): void {
   const posted = result & 0xffff;
-  const status = result >>> 16;
+  const status = (result >>> 16) & 0xff;
   if (posted === count) return;
   if (status === native().layout.statusFull) throw refused(ENOMEM, owner, method);
   // the library sized every descriptor against the QP's limits: the slot is smaller than the kernel granted

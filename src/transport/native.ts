@@ -75,6 +75,12 @@ export interface Native {
    * `offset` page-aligned, the range inside the file; throws { errno, syscall }.
    */
   mapFile(fd: number, offset: bigint, length: number, writable: boolean): [NativeHandle, ArrayBuffer, bigint];
+  /**
+   * Writes `count` WQEs (all or none) and rings the doorbell (fd >= 0):
+   * posted (bits 0-15) + rxe_post_status << 16 (bits 16-23) + the
+   * doorbell's errno << 24 (0: rung; EINTR and EAGAIN retried first). A
+   * failed doorbell still reports the WQEs posted: they are in the ring.
+   */
   postSend(
     sq: NativeHandle,
     desc: BigUint64Array,

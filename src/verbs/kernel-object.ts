@@ -103,6 +103,16 @@ export abstract class KernelObject implements Disposable {
     to.#dependents.add(this);
   }
 
+  /**
+   * This object came to use `on` after it was made (a window a bind was
+   * posted for uses the region it exposes): `on` closes only after it.
+   */
+  protected addDependency(on: KernelObject): void {
+    if (this.#dependencies.includes(on)) return;
+    this.#dependencies.push(on);
+    on.#dependents.add(this);
+  }
+
   /** Host-side cleanup for an object the kernel already destroyed along with its parent. */
   protected released(): void {}
 

@@ -92,7 +92,8 @@ export function accessBits(access: AccessFlags, object: 'memory' | 'qp' = 'memor
   if (typeof access !== 'object' || access === null) throw invalidArgType('access', 'an object', access);
   let bits = 0;
   for (const [name, on] of Object.entries(access)) {
-    const bit = BITS[name as keyof AccessFlags];
+    // an own key only: `constructor` or `toString` is no access right
+    const bit = Object.hasOwn(BITS, name) ? BITS[name as keyof AccessFlags] : undefined;
     if (bit === undefined) throw invalidArgValue(`access.${name}`, 'is not an access right', on);
     if (on) bits |= bit;
   }
@@ -183,6 +184,8 @@ export class MemoryRegion extends KernelObject {
   #pd: ProtectionDomain;
   #lkey: number;
   #rkey: number;
+  /** The IB_UVERBS_ACCESS_* bits the kernel registered it with (re-registration replaces them). */
+  #access: number;
 
   private constructor(
     pd: ProtectionDomain,
@@ -190,8 +193,10 @@ export class MemoryRegion extends KernelObject {
     length: number,
     outputs: Record<string, unknown>,
     path: CallPath,
+    access: number,
   ) {
     super(pd);
+    this.#access = access;
     this.length = length;
     this.#pd = pd;
     this.#memory = memory;
@@ -215,6 +220,16 @@ export class MemoryRegion extends KernelObject {
   get rkey(): number {
     this.assertOpen();
     return this.#rkey;
+  }
+
+  /**
+   * The access rights the region is registered with, by name (as given to
+   * `registerMemory` / `registerFile`, or the last `reregister` that
+   * changed them): what a bind of a window over it may use (`mwBind`, and
+   * `localWrite` for a window granting remote write or atomics).
+   */
+  get access(): Readonly<Required<MemoryAccessFlags>> {
+    return { ...accessFlags(this.#access), onDemand: (this.#access & A.IB_UVERBS_ACCESS_ON_DEMAND) !== 0 };
   }
 
   /** @internal use `ProtectionDomain.registerMemory()` */
@@ -329,7 +344,7 @@ export class MemoryRegion extends KernelObject {
       memory.free();
       throw error;
     }
-    return new MemoryRegion(pd, memory, length, r.outputs, r.path);
+    return new MemoryRegion(pd, memory, length, r.outputs, r.path, bits);
   }
 
   /** @internal whether `value` is a MemoryRegion this library made (a brand check: a look-alike object is not one). */
@@ -381,6 +396,7 @@ export class MemoryRegion extends KernelObject {
     });
     this.#lkey = r.response?.lkey as number;
     this.#rkey = r.response?.rkey as number;
+    if (access) this.#access = memoryAccessBits(access);
     if (pd !== undefined && pd !== this.#pd) {
       this.changeDependency(this.#pd, pd);
       this.#pd = pd;

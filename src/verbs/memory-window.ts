@@ -15,17 +15,27 @@
  * key the last posted bind gives the window: the window has it once that
  * bind's completion reports success (a failed bind leaves the kernel's key
  * as it was, and the QP in error).
+ *
+ * Closing: a window depends on its protection domain, on every region a
+ * bind of it was posted with, and (type 2) on every QP it was bound
+ * through (from the post on: the library cannot see from here whether the
+ * bind took effect or an invalidation has run since). rxe refuses to
+ * deregister a region while a window is bound to it (rxe_dereg_mr:
+ * EINVAL), and a bound type 2 window holds its QP (6.1's QP destroy then
+ * waits 50 s for it and warns), so closing such a region or QP, their PD,
+ * CQ or the context closes the window first; `mr.close({ cascade: false })`
+ * asks the kernel alone and gets its refusal while the window is bound.
  */
 
 import { ib_mw_type } from '../abi/kernel-internal.js';
 import { UVERBS_METHOD_MW_DESTROY } from '../abi/methods.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
-import { invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue } from '../errors.js';
 import { uhwFor } from '../providers/index.js';
 import { KernelObject } from './kernel-object.js';
 import type { MemoryRegion } from './memory-region.js';
 import { ProtectionDomain } from './protection-domain.js';
-import type { QueuePair } from './queue-pair.js';
+import { QueuePair } from './queue-pair.js';
 
 /** What a bound window lets the peer do (each a subset of what the region allows). */
 export interface WindowAccess {
@@ -82,10 +92,15 @@ export class MemoryWindow extends KernelObject {
 
   /**
    * @internal a bind of `mw` giving it `rkey` was posted (the datapath calls
-   * this once the work request is in the ring).
+   * this once the work request is in the ring); `mr`, the region it binds
+   * the window to (none for a type 1 unbind, length 0), and for a type 2
+   * window `qp`, the QP it was bound through (rxe holds it), now close only
+   * after the window.
    */
-  static bindPosted(mw: MemoryWindow, rkey: number): void {
+  static bindPosted(mw: MemoryWindow, rkey: number, mr?: MemoryRegion, qp?: QueuePair): void {
     mw.#rkey = rkey;
+    if (mr !== undefined && !mr.closed) mw.addDependency(mr);
+    if (mw.type === 2 && qp instanceof QueuePair && !qp.closed) mw.addDependency(qp);
   }
 
   /**
@@ -113,8 +128,9 @@ export class MemoryWindow extends KernelObject {
     binding: WindowBinding & { readonly wrId?: bigint; readonly signaled?: boolean; readonly fence?: boolean },
   ): number {
     this.assertOpen();
+    KernelObject.checked(qp, QueuePair, 'qp');
     if (typeof binding !== 'object' || binding === null) {
-      throw invalidArgValue('binding', 'must be an object { mr, offset, length, access, key }', binding);
+      throw invalidArgType('binding', 'an object { mr, offset, length, access, key }', binding);
     }
     const { wrId, signaled, fence, ...rest } = binding;
     qp.postSend({ opcode: 'BIND_MW', wrId, signaled, fence, bind: { ...rest, mw: this } });

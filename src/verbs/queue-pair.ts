@@ -35,7 +35,7 @@ import {
   type ResolvedSend,
   resolveEach,
   resolveRecv,
-  resolveSend,
+  resolveSends,
   type SendLimits,
   type SendWr,
 } from './work-request.js';
@@ -757,7 +757,14 @@ export class QueuePair extends KernelObject {
    * nothing written), then the driver's datapath writes them and rings the
    * doorbell. ENOMEM when the send queue has too little room (nothing
    * posted); `UverbsUnsupportedError` for a driver whose datapath the
-   * library does not have.
+   * library does not have. A batch binds a window at most once
+   * (ERR_INVALID_ARG_VALUE otherwise).
+   *
+   * One error does not mean "nothing happened": `UverbsDoorbellError`
+   * (`posted`: every request of the call) says the requests are in the ring
+   * but the doorbell write failed (after retrying EINTR and EAGAIN); they
+   * run at the next doorbell (the next post), and the windows they bind
+   * have their new keys. Do not post them again.
    */
   postSend(wrs: SendWr | readonly SendWr[]): void {
     this.assertOpen();
@@ -831,7 +838,7 @@ export class QueuePair extends KernelObject {
       owner: this.description,
       capabilities: () => this.pd.context.capabilities(),
     };
-    return resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits));
+    return resolveSends(wrs, limits);
   }
 
   #resolveRecvs(wrs: RecvWr | readonly RecvWr[]): ResolvedRecv[] {

@@ -27,7 +27,7 @@ import { AddressHandle } from './address-handle.js';
 import { MemoryRegion } from './memory-region.js';
 import { MemoryWindow, type WindowAccess, type WindowBinding } from './memory-window.js';
 import type { ProtectionDomain } from './protection-domain.js';
-import type { QpType } from './queue-pair.js';
+import type { QpType, QueuePair } from './queue-pair.js';
 
 /** A range of a registered region: `length` bytes at `offset` (default 0). */
 export interface Sge {
@@ -85,8 +85,16 @@ export interface FlushSpec {
   readonly length?: number;
 }
 
-const FLUSH_TYPE = { global: P.IB_FLUSH_GLOBAL, persistent: P.IB_FLUSH_PERSISTENT } as const;
-const FLUSH_LEVEL = { range: L.IB_FLUSH_RANGE, mr: L.IB_FLUSH_MR } as const;
+const FLUSH_TYPE: Readonly<Record<FlushSpec['type'], number>> = {
+  global: P.IB_FLUSH_GLOBAL,
+  persistent: P.IB_FLUSH_PERSISTENT,
+};
+const FLUSH_LEVEL: Readonly<Record<FlushSpec['level'], number>> = { range: L.IB_FLUSH_RANGE, mr: L.IB_FLUSH_MR };
+
+/** `table[name]` where `name` is the table's own key, else undefined (never a value from Object.prototype). */
+function own<T>(table: Readonly<Record<string, T>>, name: unknown): T | undefined {
+  return typeof name === 'string' && Object.hasOwn(table, name) ? table[name] : undefined;
+}
 
 /**
  * What each transport may post (IBA 10.7.2: UC has no reads or atomics, UD
@@ -242,8 +250,8 @@ export interface ResolvedSend {
     readonly mwRkey: number;
     readonly rkey: number;
     readonly access: number;
-    /** The provider calls this once the request is in the ring: the window has `rkey` from then on. */
-    readonly posted: () => void;
+    /** The provider calls this once the request is in the ring on `qp`: the window has `rkey` from then on. */
+    readonly posted: (qp: QueuePair) => void;
   };
   readonly ud?: { readonly ah: AddressHandle; readonly remoteQpn: number; readonly remoteQkey: number };
   readonly sg: readonly ResolvedSge[];
@@ -264,7 +272,7 @@ export interface SendLimits {
 
 export function resolveSend(wr: SendWr, name: string, limits: SendLimits): ResolvedSend {
   if (typeof wr !== 'object' || wr === null) throw invalidArgType(name, 'a send work request', wr);
-  const opcode = SEND_OPCODES[wr.opcode];
+  const opcode = own(SEND_OPCODES, wr.opcode);
   if (opcode === undefined) throw invalidArgValue(`${name}.opcode`, 'must be a send opcode name', wr.opcode);
   if (!ALLOWED[limits.type].includes(wr.opcode)) {
     throw invalidArgValue(`${name}.opcode`, `is not allowed on a ${limits.type} QP`, wr.opcode);
@@ -322,8 +330,8 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
     const f = wr.flush;
     if (typeof f !== 'object' || f === null)
       throw invalidArgType(`${name}.flush`, 'a { type, level, length } object', f);
-    const type = FLUSH_TYPE[f.type];
-    const level = FLUSH_LEVEL[f.level];
+    const type = own(FLUSH_TYPE, f.type);
+    const level = own(FLUSH_LEVEL, f.level);
     if (type === undefined) throw invalidArgValue(`${name}.flush.type`, "must be 'global' or 'persistent'", f.type);
     if (level === undefined) throw invalidArgValue(`${name}.flush.level`, "must be 'range' or 'mr'", f.level);
     flush = type | (level << 8);
@@ -429,9 +437,24 @@ function resolveBind(b: MwBind | undefined, name: string, pd: ProtectionDomain):
   if (typeof access !== 'object' || access === null) throw invalidArgType(`${name}.access`, 'an object', access);
   let bits = 0;
   for (const [right, on] of Object.entries(access)) {
-    const bit = WINDOW_ACCESS[right as keyof WindowAccess];
+    const bit = own(WINDOW_ACCESS, right);
     if (bit === undefined) throw invalidArgValue(`${name}.access.${right}`, 'is not a window access right', on);
     if (on) bits |= bit;
+  }
+  // the region's rights, as rxe_check_bind_mw has them (a region is looked up only for a nonzero length)
+  if (length > 0) {
+    const rights = mr.access;
+    if (!rights.mwBind) {
+      throw invalidArgValue(`${name}.mr`, 'must be registered with mwBind to be bound to a window (C10-73)', mr.handle);
+    }
+    const writes = A.IB_UVERBS_ACCESS_REMOTE_WRITE | A.IB_UVERBS_ACCESS_REMOTE_ATOMIC;
+    if ((bits & writes) !== 0 && !rights.localWrite) {
+      throw invalidArgValue(
+        `${name}.access`,
+        'cannot grant remoteWrite or remoteAtomic over a region without localWrite (C10-74)',
+        access,
+      );
+    }
   }
   const current = mw.rkey;
   const next = key ?? (current + 1) & 0xff;
@@ -445,7 +468,7 @@ function resolveBind(b: MwBind | undefined, name: string, pd: ProtectionDomain):
     mwRkey: current,
     rkey,
     access: bits,
-    posted: () => MemoryWindow.bindPosted(mw, rkey),
+    posted: (qp) => MemoryWindow.bindPosted(mw, rkey, length > 0 ? mr : undefined, qp),
   };
 }
 
@@ -467,6 +490,29 @@ export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: 
   if (!Array.isArray(wrs)) return [resolve(wrs as W, 'wr')];
   if (wrs.length > MAX_BATCH) throw outOfRange('wrs.length', `<= ${MAX_BATCH} (one post)`, wrs.length);
   return (wrs as readonly W[]).map((wr, i) => resolve(wr, `wrs[${i}]`));
+}
+
+/**
+ * Send work requests checked as {@link resolveEach} does, and as one batch:
+ * a window is bound at most once per batch (each bind is resolved from the
+ * window's current key; a second bind of it in the same post would name it
+ * by a key the first replaces, and rxe would fail it and the QP with it).
+ */
+export function resolveSends(wrs: SendWr | readonly SendWr[], limits: SendLimits): ResolvedSend[] {
+  const resolved = resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits));
+  const windows = new Set<MemoryWindow>();
+  resolved.forEach((wr, i) => {
+    if (wr.bind === undefined) return;
+    if (windows.has(wr.bind.mw)) {
+      throw invalidArgValue(
+        `wrs[${i}].bind.mw`,
+        'is bound by an earlier work request of this post (bind a window once per post)',
+        wr.bind.mw.description,
+      );
+    }
+    windows.add(wr.bind.mw);
+  });
+  return resolved;
 }
 
 /**

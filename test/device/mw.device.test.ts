@@ -18,7 +18,17 @@ import { Context } from '../../src/verbs/context.js';
 import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import type { QueuePair } from '../../src/verbs/queue-pair.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
-import { Calls, libraryDatapath, loopbackPair, orSkip, TEST_DEVICE, VM_KERNEL } from './support.js';
+import {
+  Calls,
+  kernelErrno,
+  libraryDatapath,
+  loopbackPair,
+  orSkip,
+  resourceCounts,
+  settle,
+  TEST_DEVICE,
+  VM_KERNEL,
+} from './support.js';
 
 const name = TEST_DEVICE as string;
 const ALL = { localWrite: true, remoteWrite: true, remoteRead: true, remoteAtomic: true, mwBind: true };
@@ -28,14 +38,14 @@ function rig(type: 1 | 2, test: { skip: (note?: string) => void }) {
   const calls = new Calls();
   const ctx = Context.open(name, { trace: calls.trace });
   const pd = ctx.allocPd();
+  // allocated before the regions it is bound over: a bind makes the window close before its region
   const mw = orSkip(test, `ALLOC_MW type ${type}`, calls, () => pd.allocMw(type));
-  mw.close(); // allocated again below, after the regions: closing newest first then frees the window before its region
   const channel = ctx.createCompletionChannel();
   const cq = ctx.createCq({ cqe: 64, channel });
   const { a, b } = loopbackPair(pd, cq);
   const ma = pd.registerMemory(16384, ALL);
   const mb = pd.registerMemory(16384, ALL);
-  return { ctx, pd, cq, a, b, ma, mb, mw: pd.allocMw(type), channel };
+  return { ctx, pd, cq, a, b, ma, mb, mw, channel };
 }
 
 /** The next `count` completions, awaited through the channel (with a timeout: a lost one fails, never hangs). */
@@ -143,6 +153,32 @@ describe.runIf(TEST_DEVICE && datapath)(`memory windows on ${TEST_DEVICE} (kerne
       ctx.close();
     }
   });
+
+  it.for([1, 2] as const)(
+    'type %i: a window allocated before its region and bound over it closes with the context, and `rdma res` is back where it was',
+    async (type, { skip }) => {
+      const baseline = resourceCounts(name);
+      const r = rig(type, { skip });
+      const { ctx, b, mb, mw, cq } = r;
+      let closed = false;
+      try {
+        mw.bind(b, { mr: mb, ...WINDOW, access: { remoteWrite: true }, wrId: 1n, signaled: true });
+        bindSucceeded(await next(cq, 1), b, 1n);
+        // the kernel's own rule: a region a window is bound to is not deregistered (rxe_dereg_mr, num_mw > 0)
+        expect(kernelErrno(() => mb.close({ cascade: false }))).toBeDefined();
+        expect(mb.closed).toBe(false);
+        const started = Date.now();
+        ctx.close(); // the window first, then its region and (type 2) its QP: no refusal half-way
+        closed = true;
+        // a type 2 window still holding its QP made 6.1's QP destroy wait 50 s (rxe_pool.c WARN) before giving up
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect([mw.closed, mb.closed, r.pd.closed, ctx.closed]).toEqual([true, true, true, true]);
+        expect(await settle(() => resourceCounts(name), baseline)).toEqual(baseline);
+      } finally {
+        if (!closed) ctx.close();
+      }
+    },
+  );
 
   it('a write through an rkey that names nothing fails with IB_WC_REM_ACCESS_ERR, and its completion reports no opcode', async ({
     skip,

@@ -2,8 +2,9 @@
  * Waits that settle, on a real device: a cq.wait() pending when its CQ,
  * context or channel closes rejects with UverbsClosedError and leaves
  * nothing that keeps the process alive (a child that must exit on its
- * own); a timeout and an AbortSignal end a wait on the real channel fd;
- * and a failed completion reports no opcode.
+ * own); and a timeout and an AbortSignal end a wait on the real channel
+ * fd. (That a failed completion reports no opcode is shown on a real
+ * device by mw.device.test.ts: a write through a revoked or unknown rkey.)
  */
 
 import { spawnSync } from 'node:child_process';
