@@ -287,4 +287,18 @@ describe('asyncEvents().wait() with a timeout or an AbortSignal', () => {
     expect(await settledWithin(wait, 500)).toBeInstanceOf(UverbsClosedError);
     ctx.close();
   });
+
+  it('for await over the queue ends (does not throw) when the queue is closed while it waits', async () => {
+    const { ctx, events } = queue();
+    const seen: unknown[] = [];
+    const loop = (async () => {
+      for await (const event of events) seen.push(event);
+      return 'ended';
+    })();
+    await later(20);
+    events.close();
+    expect(await settledWithin(loop, 500)).toEqual({ value: 'ended' });
+    expect(seen).toEqual([]);
+    ctx.close();
+  });
 });
