@@ -75,6 +75,7 @@ export {
   type ActivateOptions,
   type AddressVector,
   type ConnectOptions,
+  isMtu,
   type Mtu,
   type QpAddressVector,
   type QpAttributes,

@@ -267,7 +267,12 @@ describe('connect()', () => {
     expect(error).toMatchObject({ name: 'UverbsTransitionError', step: 'INIT', state: 'INIT', code: 'EINVAL' });
     expect((error as Error).message).toMatch(/refused INIT .*left in INIT/);
     // one MODIFY_QP (the refused INIT step), no RESET after it
-    expect(kernel.modifies().slice(before).map((m) => m.qp_state)).toEqual([1]);
+    expect(
+      kernel
+        .modifies()
+        .slice(before)
+        .map((m) => m.qp_state),
+    ).toEqual([1]);
     // from RESET: the same, the QP is still in RESET and nothing moved it
     const reset = rig();
     reset.kernel.refuse = refuseInit;

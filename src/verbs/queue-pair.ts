@@ -74,6 +74,15 @@ function nameOf<K extends string | number>(table: Record<K, number>, value: unkn
   return (Object.keys(table) as K[]).find((k) => table[k] === value);
 }
 
+/**
+ * Whether `value` is an MTU in bytes that `connect()`'s and `modify()`'s
+ * `pathMtu` take (256, 512, 1024, 2048, 4096): narrows `queryPort()`'s
+ * `activeMtu`, which is the kernel's code where it names no such size.
+ */
+export function isMtu(value: unknown): value is Mtu {
+  return typeof value === 'number' && Object.hasOwn(MTUS, value);
+}
+
 /** The MTU in bytes for the `ib_mtu` the kernel reported; undefined for 0 (none set yet). */
 function mtuOf(value: number): Mtu | undefined {
   const name = nameOf(MTUS, value);
