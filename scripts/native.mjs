@@ -5,13 +5,20 @@
 //                                     prebuilds/<platform>-<arch>/node.napi.<libc>.node (npm pack)
 //   node scripts/native.mjs install   the package's install script: nothing when a binary
 //                                     already loads (the prebuild, or a local build), else
-//                                     build from source; ERR_UVERBS_NATIVE if that fails too
+//                                     build from source; ERR_UVERBS_NATIVE if that fails too.
+//                                     Asked to build from source (npm_config_build_from_source
+//                                     true or uverbs), it builds first; should that fail, the
+//                                     prebuild serves, with a warning, if it loads
+// build and prebuild (this project's own builds, CI's and a developer's) compile with -Werror
+// (binding.gyp's uverbs_werror, from UVERBS_WERROR=1); install, on a user's compiler, does not,
+// so a newer compiler's new warning does not stop the build from source. UVERBS_WERROR=0 or 1
+// in the environment overrides both.
 // node-gyp is the project's own (devDependency) in a checkout, else the one on PATH: npm puts
 // its bundled node-gyp there for install scripts. It builds against the headers installed next
 // to `node` when they are there (Debian's nodejs, a tarball's include/node), so nothing is
 // downloaded; otherwise node-gyp fetches the headers of the running Node.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,7 +26,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const loader = join(root, 'dist', 'src', 'transport', 'native.js');
 const say = (line) => process.stderr.write(`uverbs: ${line}\n`);
 
-function build() {
+/** node-gyp rebuild; `strict`: warnings are errors (unless UVERBS_WERROR says otherwise). */
+function build(strict = true) {
   const local = join(root, 'node_modules', '.bin', 'node-gyp');
   const gyp = existsSync(local) ? local : 'node-gyp';
   const prefix = dirname(dirname(process.execPath));
@@ -27,7 +35,8 @@ function build() {
   if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
   if (!process.env.UVERBS_NATIVE_VERBOSE) args.push('--silent');
   // node-gyp's and make's progress go to stderr: stdout stays the caller's (`npm pack --json`)
-  const r = spawnSync(gyp, args, { cwd: root, stdio: [0, 2, 2] });
+  const env = { ...process.env, UVERBS_WERROR: process.env.UVERBS_WERROR ?? (strict ? '1' : '0') };
+  const r = spawnSync(gyp, args, { cwd: root, stdio: [0, 2, 2], env });
   if (r.error) say(`cannot run ${gyp}: ${r.error.message}`);
   return r.status ?? 1;
 }
@@ -56,9 +65,10 @@ async function install() {
     say(`the native datapath is Linux-only; nothing to build on ${process.platform}`);
     return 0;
   }
-  const { native } = await import(pathToFileURL(loader).href);
+  const { native, nativeCandidates } = await import(pathToFileURL(loader).href);
   const wanted = process.env.npm_config_build_from_source;
-  if (wanted !== 'true' && wanted !== 'uverbs') {
+  const asked = wanted === 'true' || wanted === 'uverbs';
+  if (!asked) {
     try {
       native();
       return 0;
@@ -67,19 +77,40 @@ async function install() {
       say(`${e.message.replace(/^uverbs: /, '')}\nuverbs: building from source`);
     }
   }
-  const status = build();
-  try {
-    if (status === 0) {
+  const status = build(false);
+  let failure = `node-gyp exit ${status}`;
+  if (status === 0) {
+    try {
       native();
       return 0;
+    } catch (e) {
+      if (e.code !== 'ERR_UVERBS_NATIVE') throw e;
+      say(e.message.replace(/^uverbs: /, ''));
+      failure = 'its binary does not load';
     }
-  } catch (e) {
-    say(e.message.replace(/^uverbs: /, ''));
   }
+  const [built, shipped] = nativeCandidates(root);
+  if (asked && shipped !== undefined && existsSync(shipped)) {
+    // the loader takes a local build first: one that does not load must not hide the prebuild
+    rmSync(built, { force: true });
+    try {
+      native();
+      say(
+        `warning: the build from source failed (${failure}); using the prebuilt binary ${shipped}.` +
+          ' To build from source: install python3, make and a C compiler (Debian: apt-get install python3 make gcc), then `npm rebuild uverbs`.',
+      );
+      return 0;
+    } catch (e) {
+      if (e.code !== 'ERR_UVERBS_NATIVE') throw e;
+      say(e.message.replace(/^uverbs: /, ''));
+    }
+  }
+  const prebuilt = asked
+    ? `the prebuilt binary does not serve ${process.platform}-${process.arch}`
+    : `no prebuilt binary serves ${process.platform}-${process.arch}`;
   say(
-    `ERR_UVERBS_NATIVE: no prebuilt binary serves ${process.platform}-${process.arch} and the build from source failed` +
-      ` (node-gyp exit ${status}). Install python3, make and a C compiler (Debian: apt-get install python3 make gcc)` +
-      ', then `npm rebuild uverbs`.',
+    `ERR_UVERBS_NATIVE: ${prebuilt} and the build from source failed (${failure}).` +
+      ' Install python3, make and a C compiler (Debian: apt-get install python3 make gcc), then `npm rebuild uverbs`.',
   );
   return 1;
 }

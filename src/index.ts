@@ -76,6 +76,7 @@ export {
   type ActivateOptions,
   type AddressVector,
   type ConnectOptions,
+  isMtu,
   type Mtu,
   type QpAddressVector,
   type QpAttributes,

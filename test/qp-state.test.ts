@@ -248,6 +248,39 @@ describe('connect()', () => {
     );
     expect(kernel.writes.length).toBe(writes);
   });
+
+  it('a refused first step changes nothing: no rollback, the QP stays where it was (INIT keeps its receives)', () => {
+    const refuseInit = (command: number, request: Uint8Array) =>
+      command === W.IB_USER_VERBS_CMD_MODIFY_QP && decode(ib_uverbs_modify_qp, request).qp_state === 1 ? EINVAL : 0;
+    // from INIT (as pingpong: receives posted in INIT, then connect)
+    const { kernel, qp } = rig();
+    qp.modify({ state: 'INIT', pkeyIndex: 0, port: 1, access: { localWrite: true } });
+    kernel.state = 'INIT';
+    kernel.refuse = refuseInit;
+    const before = kernel.modifies().length;
+    let error: unknown;
+    try {
+      qp.connect(remote, { sgidIndex: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'UverbsTransitionError', step: 'INIT', state: 'INIT', code: 'EINVAL' });
+    expect((error as Error).message).toMatch(/refused INIT .*left in INIT/);
+    // one MODIFY_QP (the refused INIT step), no RESET after it
+    expect(
+      kernel
+        .modifies()
+        .slice(before)
+        .map((m) => m.qp_state),
+    ).toEqual([1]);
+    // from RESET: the same, the QP is still in RESET and nothing moved it
+    const reset = rig();
+    reset.kernel.refuse = refuseInit;
+    expect(() => reset.qp.connect(remote, { sgidIndex: 1 })).toThrow(
+      expect.objectContaining({ name: 'UverbsTransitionError', step: 'INIT', state: 'RESET' }),
+    );
+    expect(reset.kernel.modifies().map((m) => m.qp_state)).toEqual([1]);
+  });
 });
 
 describe('activate() (UD)', () => {

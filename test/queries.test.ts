@@ -7,7 +7,7 @@
  * matches. The real kernels' answers: test/device/queries.device.test.ts.
  */
 
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ib_uverbs_device_cap_flags, ib_uverbs_query_port_cap_flags } from '../src/abi/constants.js';
 import {
   ib_mtu,
@@ -19,9 +19,20 @@ import {
 } from '../src/abi/kernel-internal.js';
 import { ENOENT } from '../src/errno.js';
 import { UverbsError, UverbsGidNotFoundError } from '../src/errors.js';
-import { type GidEntry, type GidType, portAttributes } from '../src/verbs/attributes.js';
+import {
+  type AtomicCap,
+  type DeviceAttributes,
+  deviceAttributes,
+  type GidEntry,
+  type GidType,
+  gidEntry,
+  type PortAttributes,
+  type PortState,
+  portAttributes,
+} from '../src/verbs/attributes.js';
 import { Context } from '../src/verbs/context.js';
 import { resolveDevice } from '../src/verbs/device.js';
+import { isMtu, type Mtu } from '../src/verbs/queue-pair.js';
 import { FAKE_DEVICE as DEVICE, FakeKernel } from './support/fake-kernel.js';
 
 /** A kernel whose device node is gone (the module unloaded, the node never made). */
@@ -178,6 +189,39 @@ describe('queryDevice / queryPort: typed results, one name per field', () => {
       linkLayer: 'InfiniBand',
       grhRequired: false,
     });
+  });
+
+  it('a code with no name (a newer kernel’s) is its number, and the types say so; isMtu() narrows an MTU', () => {
+    // the types: every enum field is its names or a number (tsc checks these: npm run typecheck)
+    expectTypeOf<PortAttributes['state']>().toEqualTypeOf<PortState | number>();
+    expectTypeOf<PortAttributes['maxMtu']>().toEqualTypeOf<Mtu | number>();
+    expectTypeOf<PortAttributes['activeMtu']>().toEqualTypeOf<Mtu | number>();
+    expectTypeOf<DeviceAttributes['atomicCap']>().toEqualTypeOf<AtomicCap | number>();
+    expectTypeOf<GidEntry['type']>().toEqualTypeOf<GidType | number>();
+    // a stub answer carrying codes no table names
+    const port = portAttributes({
+      state: 9,
+      maxMtu: 7,
+      activeMtu: 6,
+      activeWidth: 1,
+      activeSpeed: 1,
+      physState: 5,
+      linkLayer: 2,
+      portCapFlags: 0,
+      flags: 0,
+    });
+    expect(port).toMatchObject({ state: 9, maxMtu: 7, activeMtu: 6 });
+    const base = { atomicCap: 5, deviceCapFlags: 0, nodeGuid: 1n, sysImageGuid: 1n };
+    expect(deviceAttributes({ base }).atomicCap).toBe(5);
+    const gid = gidEntry({ gid: [0n, 0n], gid_index: 0, port_num: 1, gid_type: 9, netdev_ifindex: 0 }, new Map());
+    expect(gid.type).toBe(9);
+    // isMtu: the sizes pathMtu takes; a code is not one
+    expect(isMtu(port.activeMtu)).toBe(false);
+    expect([256, 512, 1024, 2048, 4096].every(isMtu)).toBe(true);
+    expect([0, 1, 5, 1500, '1024', undefined].some(isMtu)).toBe(false);
+    const known = portAttributes({ state: 4, maxMtu: ib_mtu.IB_MTU_4096, activeMtu: ib_mtu.IB_MTU_1024 });
+    const pathMtu: Mtu = isMtu(known.activeMtu) ? known.activeMtu : 1024; // narrowed: no cast
+    expect(pathMtu).toBe(1024);
   });
 });
 

@@ -203,6 +203,39 @@ describe('cq.wait() with a timeout or an AbortSignal', () => {
     ctx.close();
   });
 
+  it('a timeout longer than a Node timer keeps (2^31 - 1 ms) is refused, not cut short', async () => {
+    const { cq, ctx, events } = (() => {
+      const s = setup();
+      return { ...s, events: AsyncEventQueue.open(s.ctx, fifo()) };
+    })();
+    for (const timeout of [2 ** 31, 2 ** 40, Number.POSITIVE_INFINITY]) {
+      expect(await settledWithin(cqWait(cq, { timeout }), 100), String(timeout)).toMatchObject({
+        code: 'ERR_OUT_OF_RANGE',
+        message: expect.stringContaining('from 0 to 2147483647'),
+      });
+      expect(await settledWithin(events.wait({ timeout }), 100)).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    }
+    // the longest one is taken, and still pending after a tick (not fired at once, as a larger delay would)
+    const wait = cqWait(cq, { timeout: 2 ** 31 - 1 });
+    expect(await settledWithin(wait, 50)).toBe('pending');
+    ctx.close();
+    expect(await settledWithin(wait)).toBeInstanceOf(UverbsClosedError);
+  });
+
+  it('completions(batch) checks batch and options at the call, with the library’s argument errors', () => {
+    const { cq, ctx } = setup();
+    for (const batch of [0, -1, 1.5, 65537, Number.NaN, '16' as unknown as number]) {
+      expect(() => cq.completions(batch), String(batch)).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('"batch"') }),
+      );
+    }
+    expect(() => cq.completions(16, { signal: {} as AbortSignal })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => cq.completions(65536)).not.toThrow();
+    ctx.close();
+  });
+
   it('wait(out, options) takes the options in place of max', async () => {
     const { cq, ctx } = setup();
     const r = await settledWithin(cq.wait(new Uint8Array(2 * COMPLETION_SIZE), { timeout: 10 }));
@@ -285,6 +318,20 @@ describe('asyncEvents().wait() with a timeout or an AbortSignal', () => {
     await later(20);
     events.close();
     expect(await settledWithin(wait, 500)).toBeInstanceOf(UverbsClosedError);
+    ctx.close();
+  });
+
+  it('for await over the queue ends (does not throw) when the queue is closed while it waits', async () => {
+    const { ctx, events } = queue();
+    const seen: unknown[] = [];
+    const loop = (async () => {
+      for await (const event of events) seen.push(event);
+      return 'ended';
+    })();
+    await later(20);
+    events.close();
+    expect(await settledWithin(loop, 500)).toEqual({ value: 'ended' });
+    expect(seen).toEqual([]);
     ctx.close();
   });
 });

@@ -72,7 +72,7 @@ export function infoCommand(argv: string[]): number {
     out.push(
       table([
         ['  GID', 'port', 'index', 'type', 'gid', 'netdev'],
-        ...r.gids.map((g) => ['', String(g.port), String(g.index), g.type, g.gid, g.netdev ?? '-']),
+        ...r.gids.map((g) => ['', String(g.port), String(g.index), String(g.type), g.gid, g.netdev ?? '-']),
       ]),
     );
     out.push(

@@ -28,7 +28,7 @@ export interface GidInfo {
   port: number;
   index: number;
   gid: string;
-  type: GidType;
+  type: GidType | number;
   netdevIfindex: number;
   netdev?: string;
 }

@@ -139,9 +139,23 @@ export class AsyncEventQueue extends KernelObject {
     for (const resolve of waiters) resolve(status);
   }
 
-  /** Events as they come: `for await (const e of ctx.asyncEvents())`; ends when the queue is closed. */
+  /**
+   * Events as they come: `for await (const e of ctx.asyncEvents())`; ends
+   * (returns, throws nothing) when the queue or its context is closed,
+   * whether between two events or while it waits. Any other failure of the
+   * wait is thrown.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<AsyncEvent> {
-    while (!this.closed) yield await this.wait();
+    while (!this.closed) {
+      let event: AsyncEvent;
+      try {
+        event = await this.wait();
+      } catch (error) {
+        if (this.closed && error instanceof UverbsClosedError) return;
+        throw error;
+      }
+      yield event;
+    }
   }
 
   #error(errno: number, syscall: string): UverbsError {

@@ -155,7 +155,8 @@ export interface DeviceAttributes {
   maxResRdAtom: number;
   maxQpInitRdAtom: number;
   maxEeInitRdAtom: number;
-  atomicCap: AtomicCap;
+  /** The atomic capability's name, or the code where it has none (a newer kernel's). */
+  atomicCap: AtomicCap | number;
   maxEe: number;
   maxRdd: number;
   maxMw: number;
@@ -191,9 +192,20 @@ export interface DeviceAttributes {
 
 /** Port attributes: `ibv_port_attr`, camelCased, with enums as names. */
 export interface PortAttributes {
-  state: PortState;
-  maxMtu: Mtu;
-  activeMtu: Mtu;
+  /** The port state's name (`ACTIVE`, `DOWN`, ...), or the code where it has none (a newer kernel's). */
+  state: PortState | number;
+  /**
+   * The largest MTU the port supports, in bytes, or the kernel's
+   * `enum ib_mtu` code where it names no MTU `modify()` takes. Narrow with
+   * `isMtu()` before giving it as a `pathMtu`.
+   */
+  maxMtu: Mtu | number;
+  /**
+   * The port's active MTU, in bytes as `connect()`'s `pathMtu` takes it, or
+   * the kernel's `enum ib_mtu` code where it has no size here; narrow with
+   * `isMtu()`: `isMtu(port.activeMtu) ? port.activeMtu : 1024`.
+   */
+  activeMtu: Mtu | number;
   gidTblLen: number;
   /** The raw `port_cap_flags` (`IB_UVERBS_PCF_*`). */
   portCapFlags: number;
@@ -231,7 +243,8 @@ export interface GidEntry {
   gid: Uint8Array;
   index: number;
   port: number;
-  type: GidType;
+  /** The GID type's name, or the kernel's code where it has none (a newer kernel's). */
+  type: GidType | number;
   /** The netdev the GID belongs to (0: none). */
   netdevIfindex: number;
   /** That netdev's name (`eth0`), where this host's /sys/class/net has it. */
@@ -267,7 +280,7 @@ export function deviceAttributes(r: Record<string, unknown>): DeviceAttributes {
     maxResRdAtom: n('maxResRdAtom'),
     maxQpInitRdAtom: n('maxQpInitRdAtom'),
     maxEeInitRdAtom: n('maxEeInitRdAtom'),
-    atomicCap: named<AtomicCap>(ib_atomic_cap, 'IB_ATOMIC_', n('atomicCap')) as AtomicCap,
+    atomicCap: named<AtomicCap>(ib_atomic_cap, 'IB_ATOMIC_', n('atomicCap')),
     maxEe: n('maxEe'),
     maxRdd: n('maxRdd'),
     maxMw: n('maxMw'),
@@ -325,9 +338,9 @@ export function portAttributes(p: Record<string, number | undefined>): PortAttri
   const n = (k: string) => p[k] as number;
   const capFlags = n('portCapFlags');
   return {
-    state: named<PortState>(ib_port_state, 'IB_PORT_', n('state')) as PortState,
-    maxMtu: MTU_BYTES[n('maxMtu')] ?? (n('maxMtu') as Mtu),
-    activeMtu: MTU_BYTES[n('activeMtu')] ?? (n('activeMtu') as Mtu),
+    state: named<PortState>(ib_port_state, 'IB_PORT_', n('state')),
+    maxMtu: MTU_BYTES[n('maxMtu')] ?? n('maxMtu'),
+    activeMtu: MTU_BYTES[n('activeMtu')] ?? n('activeMtu'),
     gidTblLen: n('gidTblLen'),
     portCapFlags: capFlags,
     capabilities: flagNames(ib_uverbs_query_port_cap_flags, 'IB_UVERBS_PCF_', BigInt(capFlags >>> 0)),
@@ -385,7 +398,7 @@ export function gidEntry(
     index: e.gid_index,
     port: e.port_num,
     // the core's enum; a value past it would be a new kernel's, shown as its number
-    type: GID_TYPES[e.gid_type] ?? (e.gid_type as unknown as GidType),
+    type: GID_TYPES[e.gid_type] ?? e.gid_type,
     netdevIfindex: e.netdev_ifindex,
     ...(netdev === undefined ? {} : { netdev }),
   };

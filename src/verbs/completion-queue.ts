@@ -259,12 +259,22 @@ export class CompletionQueue extends KernelObject {
 
   /**
    * Completions as objects, as they come: `for await (const wc of cq.completions())`.
+   * `batch` (1..65536, default 16) is how many one wait takes at most.
    * `options.signal` ends it (the loop throws the signal's reason). It ends when the CQ
    * was closed between two completions; a close while it waits throws `UverbsClosedError`.
+   * Its arguments are checked at the call (ERR_OUT_OF_RANGE, ERR_INVALID_ARG_TYPE),
+   * before the loop starts.
    */
-  async *completions(batch = 16, options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Completion> {
-    const out = new Uint8Array(batch * COMPLETION_SIZE);
+  completions(batch = 16, options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Completion> {
+    if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
+      throw outOfRange('batch', `an integer from 1 to ${MAX_BATCH}`, batch);
+    }
     const signal = checkWaitOptions(options).signal;
+    return this.#completions(batch, signal);
+  }
+
+  async *#completions(batch: number, signal: AbortSignal | undefined): AsyncGenerator<Completion> {
+    const out = new Uint8Array(batch * COMPLETION_SIZE);
     while (!this.closed) {
       const n = await this.wait(out, batch, signal === undefined ? {} : { signal });
       yield* decodeCompletions(out, n);
@@ -286,6 +296,9 @@ export class CompletionQueue extends KernelObject {
     for (const ring of this.#rings) ring.unmap();
   }
 }
+
+/** The most completions one wait of `completions()` takes (its buffer: 3 MiB). */
+const MAX_BATCH = 65536;
 
 /** The byte ranges of output buffers that pending waits hold, by the memory they are in. */
 const CLAIMED = new WeakMap<ArrayBufferLike, { start: number; end: number }[]>();

@@ -74,6 +74,15 @@ function nameOf<K extends string | number>(table: Record<K, number>, value: unkn
   return (Object.keys(table) as K[]).find((k) => table[k] === value);
 }
 
+/**
+ * Whether `value` is an MTU in bytes that `connect()`'s and `modify()`'s
+ * `pathMtu` take (256, 512, 1024, 2048, 4096): narrows `queryPort()`'s
+ * `activeMtu`, which is the kernel's code where it names no such size.
+ */
+export function isMtu(value: unknown): value is Mtu {
+  return typeof value === 'number' && Object.hasOwn(MTUS, value);
+}
+
 /** The MTU in bytes for the `ib_mtu` the kernel reported; undefined for 0 (none set yet). */
 function mtuOf(value: number): Mtu | undefined {
   const name = nameOf(MTUS, value);
@@ -130,9 +139,12 @@ export class UverbsQpStateError extends UverbsError {
  * A step of `connect()` or `activate()` the kernel refused. `step` is the
  * transition (INIT, RTR, RTS); `errno`, `code`, `syscall`, `object`,
  * `method` and `path` are the kernel's answer to its MODIFY_QP, which is
- * also the `cause`. `state` is where the QP was left: RESET (the library
- * moved it back there, a transition every state may take), or, should that
- * fail too, what QUERY_QP says (undefined if that failed as well).
+ * also the `cause`. `state` is where the QP was left: where it started
+ * (RESET or INIT) when the first step was refused, since a refused
+ * MODIFY_QP changes nothing; after a later step, RESET (the library moved
+ * it back there, a transition every state may take, discarding any posted
+ * receives), or, should that fail too, what QUERY_QP says (undefined if
+ * that failed as well).
  */
 export class UverbsTransitionError extends UverbsError {
   readonly step: QpStep;
@@ -257,6 +269,9 @@ export interface RemoteQp {
  * and a fixed default; each is range-checked before any syscall
  * (ERR_OUT_OF_RANGE). The RC-only ones are refused on a UC QP
  * (ERR_INVALID_ARG_VALUE): UC has no acknowledgements, retries or reads.
+ * Should the kernel refuse the RTR or RTS step, `connect()` moves the QP
+ * back to RESET, which discards the receives posted in INIT; a refused
+ * INIT step leaves the QP, and its receives, where they were.
  */
 export interface ConnectOptions {
   /** Our GID index, 0..255 (RoCE v2 over IPv4 on rxe: the IPv4-mapped entry). Required. */
@@ -505,9 +520,12 @@ export class QueuePair extends KernelObject {
    * Connects an RC or UC QP to its peer: RESET (or INIT) -> INIT -> RTR ->
    * RTS, one MODIFY_QP each, with the parameters of {@link ConnectOptions}
    * (their defaults are written there). Every argument is checked before
-   * any syscall. All or none: if the kernel refuses a step, the QP is moved
-   * back to RESET and a {@link UverbsTransitionError} names the step, the
-   * kernel's errno and the state the QP was left in; a QP not in RESET or
+   * any syscall. All or none: if the kernel refuses a step, a
+   * {@link UverbsTransitionError} names the step, the kernel's errno and the
+   * state the QP was left in. A refused first step (INIT) changed nothing:
+   * the QP stays where it was, RESET or INIT, and receives posted in INIT
+   * stay posted. A refused later step (RTR, RTS) moves the QP back to
+   * RESET, which discards the receives posted in INIT. A QP not in RESET or
    * INIT is refused first ({@link UverbsQpStateError}, no syscall). For the
    * defaults of `maxRdAtomic` and `maxDestRdAtomic` the device is queried
    * (one QUERY_DEVICE) when they are not given.
@@ -566,9 +584,9 @@ export class QueuePair extends KernelObject {
     const access = o.access ?? { localWrite: true, remoteWrite: true, remoteRead: rc, remoteAtomic: rc };
     accessBits(access, 'qp');
 
-    this.#assertWalkable('connect');
+    const start = this.#assertWalkable('connect');
     const depths = rc && (maxRdAtomic < 0 || maxDestRdAtomic < 0) ? this.#atomicDepths() : undefined;
-    this.#walk('connect', [
+    this.#walk('connect', start, [
       ['INIT', { state: 'INIT', pkeyIndex, port, access }],
       [
         'RTR',
@@ -612,16 +630,16 @@ export class QueuePair extends KernelObject {
     checkPort('options.port', port);
     const pkeyIndex = intOption('options.pkeyIndex', options.pkeyIndex, 0, 0xffff, 0);
     const sqPsn = intOption('options.psn', options.psn, 0, 0xffffff, 0);
-    this.#assertWalkable('activate');
-    this.#walk('activate', [
+    const start = this.#assertWalkable('activate');
+    this.#walk('activate', start, [
       ['INIT', { state: 'INIT', pkeyIndex, port, qkey }],
       ['RTR', { state: 'RTR' }],
       ['RTS', { state: 'RTS', sqPsn }],
     ]);
   }
 
-  /** connect() and activate() start from RESET or INIT; anything else is refused before any syscall. */
-  #assertWalkable(call: string): void {
+  /** connect() and activate() start from RESET or INIT; anything else is refused before any syscall. Returns the state. */
+  #assertWalkable(call: string): QpState {
     const state = this.#state ?? this.query().state;
     if (state !== 'RESET' && state !== 'INIT') {
       throw new UverbsQpStateError(
@@ -632,17 +650,24 @@ export class QueuePair extends KernelObject {
         'write',
       );
     }
+    return state;
   }
 
-  /** The steps in order; the first the kernel refuses sends the QP back to RESET and is thrown as a UverbsTransitionError. */
-  #walk(call: string, steps: readonly (readonly [QpStep, QpAttributes])[]): void {
+  /**
+   * The steps in order, from `start`; the first the kernel refuses is thrown
+   * as a UverbsTransitionError. A refused first step changed nothing (a
+   * MODIFY_QP the kernel refuses leaves the QP as it was), so the QP stays
+   * in `start` (INIT keeps the receives posted there); a refused later step
+   * sends the QP back to RESET, which discards them.
+   */
+  #walk(call: string, start: QpState, steps: readonly (readonly [QpStep, QpAttributes])[]): void {
     for (const [, attributes] of steps) this.#request(attributes); // every step checked before the first syscall
-    for (const [step, attributes] of steps) {
+    for (const [i, [step, attributes]] of steps.entries()) {
       try {
         this.modify(attributes);
       } catch (error) {
         if (!(error instanceof UverbsError)) throw error;
-        throw new UverbsTransitionError(this.description, call, step, error, this.#backToReset());
+        throw new UverbsTransitionError(this.description, call, step, error, i === 0 ? start : this.#backToReset());
       }
     }
   }

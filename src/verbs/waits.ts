@@ -12,9 +12,10 @@ import { invalidArgType, outOfRange, UverbsTimeoutError } from '../errors.js';
 
 export interface WaitOptions {
   /**
-   * Milliseconds to wait at most (a finite number >= 0; 0: only what is
-   * there already); then the wait rejects with `UverbsTimeoutError`
-   * (`code` 'ETIMEDOUT'). Absent: no limit.
+   * Milliseconds to wait at most (0 to 2147483647, 2^31 - 1: the longest
+   * delay a Node timer keeps, about 24.8 days; 0: only what is there
+   * already); then the wait rejects with `UverbsTimeoutError` (`code`
+   * 'ETIMEDOUT'). More is refused (ERR_OUT_OF_RANGE). Absent: no limit.
    */
   readonly timeout?: number;
   /**
@@ -24,7 +25,7 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The largest delay setTimeout honours (larger ones fire at once). */
+/** The largest delay setTimeout honours (larger ones fire at once): the most a wait's timeout may be. */
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** Checks `options` (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE), before anything happens. */
@@ -32,8 +33,8 @@ export function checkWaitOptions(options: unknown, name = 'options'): WaitOption
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw invalidArgType(name, 'an object', options);
   const { timeout, signal } = options as WaitOptions;
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0) || !Number.isFinite(timeout))) {
-    throw outOfRange(`${name}.timeout`, 'a finite number >= 0 (milliseconds)', timeout);
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMER))) {
+    throw outOfRange(`${name}.timeout`, `a number of milliseconds from 0 to ${MAX_TIMER}`, timeout);
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalidArgType(`${name}.signal`, 'an AbortSignal', signal);
@@ -62,7 +63,7 @@ export class WaitScope {
     if (timeout !== undefined) {
       this.#timer = setTimeout(
         () => this.fail(new UverbsTimeoutError(owner, method, timeout)),
-        Math.min(timeout, MAX_TIMER),
+        timeout, // checkWaitOptions: at most MAX_TIMER
       );
     }
     if (signal !== undefined) {

@@ -85,4 +85,24 @@ describe.runIf(TEST_DEVICE)(`async events on ${TEST_DEVICE} (kernel ${VM_KERNEL}
       run('ip', 'link', 'delete', netdev);
     }
   });
+
+  it('for await over asyncEvents() ends, throwing nothing, when the context closes while it waits', async () => {
+    const ctx = Context.open(TEST_DEVICE as string);
+    const seen: AsyncEvent[] = [];
+    const loop = (async () => {
+      for await (const e of ctx.asyncEvents()) seen.push(e);
+      return 'ended';
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    ctx.close();
+    const outcome = await Promise.race([
+      loop.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('pending'), 2_000)),
+    ]);
+    expect(outcome).toEqual({ value: 'ended' });
+    for (const e of seen) expect(e.type).toBe('IB_EVENT_GID_CHANGE'); // nothing else happens to this port meanwhile
+  });
 });

@@ -3,7 +3,8 @@
  * library has): a post the QP's state cannot take is refused before it
  * reaches the ring and never happens later; QP access rights without
  * localWrite; connect() parameters read back through query(); a connect
- * that fails names its step and leaves the QP in RESET; a UD QP walked to
+ * that fails names its step and leaves the QP in RESET (or, when its first
+ * step is refused, where it was, with its receives); a UD QP walked to
  * RTS with a Q_Key; multicast attach and detach.
  */
 
@@ -216,6 +217,29 @@ describe.runIf(TEST_DEVICE?.startsWith('rxe'))(`the QP API on ${TEST_DEVICE} (ke
       expect.objectContaining({ name: 'UverbsQpStateError', state: 'RTS', code: 'EINVAL' }),
     );
     expect(a.query().state).toBe('RTS');
+    ctx.close();
+  });
+
+  it('a connect() whose first step (INIT) the kernel refuses changes nothing: a QP in INIT keeps its posted receive', async () => {
+    const { ctx, sendCq, recvCq, a, b, mr, gid } = pair();
+    // as pingpong: b to INIT, a receive posted there, then connect
+    b.modify({ state: 'INIT', pkeyIndex: 0, port: 1, access: ALL });
+    b.postRecv({ wrId: 7n, sg: [{ mr, offset: 2048, length: 64 }] });
+    // INIT -> INIT on port 2: rxe has one port, the kernel refuses it
+    expect(() => b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID, port: 2 })).toThrow(
+      expect.objectContaining({ name: 'UverbsTransitionError', step: 'INIT', state: 'INIT', code: 'EINVAL' }),
+    );
+    expect(b.query().state).toBe('INIT');
+    b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
+    // rnrRetry 0: were the receive gone, the send would fail with IB_WC_RNR_RETRY_EXC_ERR, not wait forever
+    a.connect({ qpNum: b.qpNum, psn: 0, gid }, { sgidIndex: SGID, rnrRetry: 0 });
+    mr.bytes.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    a.postSend({ wrId: 8n, opcode: 'SEND', signaled: true, sg: [{ mr, length: 8 }] });
+    const [sent] = await drain(a, sendCq, 1);
+    const [received] = await drain(b, recvCq, 1);
+    expect(sent).toMatchObject({ wrId: 8n, status: 'IB_WC_SUCCESS' });
+    expect(received).toMatchObject({ wrId: 7n, status: 'IB_WC_SUCCESS', opcode: 'IB_WC_RECV', byteLen: 8 });
+    expect([...mr.bytes.subarray(2048, 2056)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     ctx.close();
   });
 

@@ -52,6 +52,25 @@ if (typeof n.postSend !== 'function' || n.layout.wcSize !== 48) throw new Error(
 console.log(nativeCandidates().find((p) => existsSync(p)));
 `;
 
+/** A PATH with only `node` on it: no node-gyp, no compiler toolchain driver for an install script to find. */
+function nodeOnly(): string {
+  const bin = join(WORK, 'node-only');
+  if (!existsSync(join(bin, 'node'))) {
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, join(bin, 'node'));
+  }
+  return bin;
+}
+
+/** A copy of the installed package as it was packed: the prebuild, no build. */
+function shippedCopy(name: string): string {
+  const dir = join(WORK, name);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(INSTALLED, dir, { recursive: true });
+  rmSync(join(dir, 'build'), { recursive: true, force: true });
+  return dir;
+}
+
 /** A copy of the packed package with no prebuild and no build, to show what the fallbacks do. */
 function bareCopy(name: string): string {
   const dir = join(WORK, name);
@@ -171,6 +190,27 @@ describe('the package: npm pack, then npm install in an empty project', () => {
     expect(load.stdout.trim()).toBe(built);
   });
 
+  it("a compiler warning does not stop the build at a user's install; this project's own builds (UVERBS_WERROR=1) fail on it", () => {
+    const dir = bareCopy('warning');
+    // what a newer compiler might warn about: an unused function
+    writeFileSync(
+      join(dir, 'native', 'addon.c'),
+      `${readFileSync(join(dir, 'native', 'addon.c'), 'utf8')}\nstatic int uverbs_unused(void) { return 0; }\n`,
+    );
+    const PATH = `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH, UVERBS_NATIVE_VERBOSE: '1' };
+    delete env.UVERBS_WERROR;
+    const r = run(process.execPath, ['scripts/native.mjs', 'install'], dir, env);
+    expect(r.status, r.out).toBe(0);
+    expect(r.stderr).toContain('-Wunused-function');
+    const flags = readFileSync(join(dir, 'build', 'uverbs.target.mk'), 'utf8');
+    expect(flags).toContain('-fstack-protector-strong');
+    expect(flags).not.toContain('-Werror');
+    const strict = run(process.execPath, ['scripts/native.mjs', 'build'], dir, env);
+    expect(strict.status, strict.out).not.toBe(0);
+    expect(strict.stderr).toMatch(/-Werror[=\s]/);
+  });
+
   it('with neither a prebuild nor a build: ERR_UVERBS_NATIVE from the loader and the install script, saying what to do', () => {
     const dir = bareCopy('neither');
     const load = `
@@ -182,14 +222,43 @@ describe('the package: npm pack, then npm install in an empty project', () => {
     expect(error.message).toContain(join(dir, PREBUILD));
     expect(error.message).toContain('npm rebuild uverbs');
     // no node-gyp anywhere: only `node` on PATH
-    const bin = join(WORK, 'node-only');
-    mkdirSync(bin, { recursive: true });
-    symlinkSync(process.execPath, join(bin, 'node'));
-    const i = run(process.execPath, ['scripts/native.mjs', 'install'], dir, { ...process.env, PATH: bin });
+    const env = { ...process.env, PATH: nodeOnly() };
+    const i = run(process.execPath, ['scripts/native.mjs', 'install'], dir, env);
     expect(i.status, i.out).toBe(1);
     expect(i.stderr).toContain('ERR_UVERBS_NATIVE');
     expect(i.stderr).toContain('npm rebuild uverbs');
     expect(readdirSync(dir)).not.toContain('build');
+    // asked to build from source, with no prebuild to fall back on: the same failure
+    const asked = run(process.execPath, ['scripts/native.mjs', 'install'], dir, {
+      ...env,
+      npm_config_build_from_source: 'true',
+    });
+    expect(asked.status, asked.out).toBe(1);
+    expect(asked.stderr).toContain('ERR_UVERBS_NATIVE');
+  });
+
+  it('asked to build from source (npm_config_build_from_source) where the build fails, the install falls back to the prebuild that loads, with a warning', () => {
+    const dir = shippedCopy('from-source-fails');
+    for (const wanted of ['true', 'uverbs']) {
+      const r = run(process.execPath, ['scripts/native.mjs', 'install'], dir, {
+        ...process.env,
+        PATH: nodeOnly(), // node-gyp cannot run: the build from source fails
+        npm_config_build_from_source: wanted,
+      });
+      expect(r.status, r.out).toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/warning: the build from source failed .*; using the prebuilt binary/);
+      expect(r.stderr).toContain(join(dir, PREBUILD));
+      expect(r.stderr).not.toContain('ERR_UVERBS_NATIVE');
+      expect(existsSync(join(dir, 'build', 'Release', 'uverbs.node'))).toBe(false);
+      const load = run(
+        process.execPath,
+        ['--input-type=module', '-e', LOAD.replaceAll('./node_modules/uverbs/', './')],
+        dir,
+      );
+      expect(load.status, load.out).toBe(0);
+      expect(load.stdout.trim()).toBe(join(dir, PREBUILD));
+    }
   });
 
   it("the project's `uverbs --version` and `-V` print the package's version", () => {
