@@ -75,6 +75,7 @@ export { ProtectionDomain } from './verbs/protection-domain.js';
 export {
   type ActivateOptions,
   type AddressVector,
+  CONNECT_DEFAULTS,
   type ConnectOptions,
   isMtu,
   type Mtu,

@@ -256,6 +256,37 @@ describe('a file mapping', () => {
     ctx.close();
   });
 
+  it('a file registered read-only cannot gain a write right by re-registration (the kernel would not pin it again)', () => {
+    const { ctx, pd, trace } = open();
+    const mr = pd.registerFile(path, { access: { remoteRead: true } });
+    const before = trace.length;
+    for (const access of [{ localWrite: true }, { remoteRead: true, mwBind: true }]) {
+      expect(() => mr.reregister({ access }), JSON.stringify(access)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('read-only') }),
+      );
+    }
+    expect(trace.length).toBe(before);
+    ctx.close();
+  });
+
+  it('re-registration reads the access object once: what the kernel got is what mr.access says', () => {
+    const { ctx, pd, trace } = open();
+    const mr = pd.registerMemory(4096, { localWrite: true });
+    let reads = 0;
+    const access = {
+      get localWrite() {
+        reads++;
+        return reads === 1; // true the first time it is read, false after
+      },
+    };
+    mr.reregister({ access });
+    const sent = trace.at(-1);
+    expect(reads).toBe(1);
+    expect(mr.access.localWrite).toBe(true);
+    expect(sent?.method).toMatch(/REREG_MR/);
+    ctx.close();
+  });
+
   it.each([
     [{ offset: 100 }, 'ERR_OUT_OF_RANGE', /multiple of 4096/],
     [{ offset: 1.5 }, 'ERR_OUT_OF_RANGE', /multiple of 4096/],

@@ -58,7 +58,7 @@ function rig(type: QpType = 'RC') {
   const cq = ctx.createCq({ cqe: 4 });
   const qp = pd.createQp({ type, sendCq: cq, recvCq: cq, cap: CAP });
   const mr = pd.registerMemory(4096, { localWrite: true });
-  return { kernel, ctx, pd, qp, mr };
+  return { kernel, ctx, pd, cq, qp, mr };
 }
 
 describe('posting against the QP state', () => {
@@ -200,6 +200,19 @@ describe('connect()', () => {
       );
     }
     expect(() => qp.connect(remote, { sgidIndex: 1, pathMtu: 1500 as never })).toThrow(/pathMtu/);
+    // a name on the tables' prototype is no MTU, state or type (it reached the kernel as a bad field before)
+    const rc = rig();
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(() => qp.connect(remote, { sgidIndex: 1, pathMtu: name as never }), name).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('pathMtu') }),
+      );
+      expect(() => rc.qp.modify({ state: name as never }), name).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('state') }),
+      );
+      expect(() => rc.pd.createQp({ type: name as never, sendCq: rc.cq, recvCq: rc.cq, cap: CAP })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('type') }),
+      );
+    }
     expect(() => qp.connect({ ...remote, qpNum: 1 << 24 }, { sgidIndex: 1 })).toThrow(/remote.qpNum/);
     expect(() => qp.connect({ ...remote, psn: undefined } as never, { sgidIndex: 1 })).toThrow(/remote.psn/);
     expect(() => qp.connect(remote, {} as never)).toThrow(/options.sgidIndex/);

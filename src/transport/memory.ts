@@ -229,16 +229,19 @@ export class SharedMemory implements RegisteredMemory {
 export class FileMemory implements RegisteredMemory {
   readonly address: bigint;
   readonly length: number;
+  /** Mapped writable: only then may the MR over it hold a right the kernel pins for writing. */
+  readonly writable: boolean;
   #mapping: Mapping | undefined;
 
-  private constructor(mapping: Mapping, length: number) {
+  private constructor(mapping: Mapping, length: number, writable: boolean) {
     this.#mapping = mapping;
     this.address = mapping.address;
     this.length = length;
+    this.writable = writable;
   }
 
   static map(fd: number, offset: bigint, length: number, writable: boolean): FileMemory {
-    return new FileMemory(mapFile(fd, offset, length, writable), length);
+    return new FileMemory(mapFile(fd, offset, length, writable), length, writable);
   }
 
   get bytes(): Uint8Array {

@@ -141,9 +141,11 @@ export class AsyncEventQueue extends KernelObject {
 
   /**
    * Events as they come: `for await (const e of ctx.asyncEvents())`; ends
-   * (returns, throws nothing) when the queue or its context is closed,
-   * whether between two events or while it waits. Any other failure of the
-   * wait is thrown.
+   * (returns, throws nothing) when the queue is closed, itself or by its
+   * context's `close()` (the default cascade), whether between two events
+   * or while it waits. `ctx.close({ cascade: false })` leaves the queue, a
+   * file of its own, open: close it too. Any other failure of the wait is
+   * thrown.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<AsyncEvent> {
     while (!this.closed) {

@@ -266,6 +266,7 @@ export class CompletionQueue extends KernelObject {
    * before the loop starts.
    */
   completions(batch = 16, options: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Completion> {
+    if (typeof batch !== 'number') throw invalidArgType('batch', 'a number', batch);
     if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
       throw outOfRange('batch', `an integer from 1 to ${MAX_BATCH}`, batch);
     }

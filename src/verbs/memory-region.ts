@@ -385,6 +385,17 @@ export class MemoryRegion extends KernelObject {
     }
     const flags = (pd ? R.IB_MR_REREG_PD : 0) | (access ? R.IB_MR_REREG_ACCESS : 0);
     if (flags === 0) throw invalidArgValue('changes', 'must name a pd or access rights', changes);
+    // read once: what the kernel gets is what `mr.access` (and BIND_MW's check) says
+    const bits = access ? memoryAccessBits(access) : 0;
+    // rxe's rereg changes the rights in place, without pinning again: a file mapped read-only
+    // must not gain a right the kernel would have pinned it for writing
+    if (this.#memory instanceof FileMemory && !this.#memory.writable && (bits & WRITABLE) !== 0) {
+      throw invalidArgValue(
+        'changes.access',
+        'cannot grant localWrite, remoteWrite, remoteAtomic or mwBind to a file registered read-only (register it again)',
+        access,
+      );
+    }
     const r = this.#pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_REREG_MR, {
       mr_handle: this.handle,
       flags,
@@ -392,11 +403,11 @@ export class MemoryRegion extends KernelObject {
       length: BigInt(this.#memory.length),
       hca_va: this.#memory.address,
       pd_handle: (pd ?? this.#pd).handle,
-      access_flags: access ? memoryAccessBits(access) : 0,
+      access_flags: bits,
     });
     this.#lkey = r.response?.lkey as number;
     this.#rkey = r.response?.rkey as number;
-    if (access) this.#access = memoryAccessBits(access);
+    if (access) this.#access = bits;
     if (pd !== undefined && pd !== this.#pd) {
       this.changeDependency(this.#pd, pd);
       this.#pd = pd;

@@ -29,6 +29,7 @@ import { type AccessFlags, accessBits, accessFlags } from './memory-region.js';
 import { ProtectionDomain } from './protection-domain.js';
 import { SharedReceiveQueue } from './shared-receive-queue.js';
 import {
+  own,
   PreparedWork,
   type RecvWr,
   type ResolvedRecv,
@@ -273,6 +274,27 @@ export interface RemoteQp {
  * back to RESET, which discards the receives posted in INIT; a refused
  * INIT step leaves the QP, and its receives, where they were.
  */
+/**
+ * What `connect()` takes for each option left out (documented one by one
+ * on {@link ConnectOptions}); `maxRdAtomic` / `maxDestRdAtomic` default to
+ * the device's `max_qp_init_rd_atom` / `max_qp_rd_atom`, at most 16.
+ */
+export const CONNECT_DEFAULTS = Object.freeze({
+  port: 1,
+  pkeyIndex: 0,
+  psn: 0,
+  pathMtu: 1024,
+  hopLimit: 64,
+  trafficClass: 0,
+  flowLabel: 0,
+  sl: 0,
+  timeout: 14,
+  retryCnt: 7,
+  rnrRetry: 7,
+  minRnrTimer: 12,
+} as const);
+const D = CONNECT_DEFAULTS;
+
 export interface ConnectOptions {
   /** Our GID index, 0..255 (RoCE v2 over IPv4 on rxe: the IPv4-mapped entry). Required. */
   sgidIndex: number;
@@ -410,7 +432,7 @@ export class QueuePair extends KernelObject {
   /** @internal use `ProtectionDomain.createQp()` */
   static create(pd: ProtectionDomain, options: QueuePairOptions): QueuePair {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const type = TYPES[options.type];
+    const type = own(TYPES, options.type);
     if (type === undefined) throw invalidArgValue('options.type', "must be 'RC', 'UC' or 'UD'", options.type);
     const context: Context = KernelObject.checked(pd, ProtectionDomain, 'pd').context;
     for (const key of ['sendCq', 'recvCq'] as const) {
@@ -483,7 +505,7 @@ export class QueuePair extends KernelObject {
       Object.assign(req, fields);
     };
     if (a.state !== undefined) {
-      const state = STATES[a.state];
+      const state = own(STATES, a.state);
       if (state === undefined) throw invalidArgValue('attributes.state', 'must be a QP state name', a.state);
       set(M.IB_QP_STATE, { qp_state: state });
     }
@@ -492,7 +514,7 @@ export class QueuePair extends KernelObject {
     if (a.qkey !== undefined) set(M.IB_QP_QKEY, { qkey: a.qkey });
     if (a.access !== undefined) set(M.IB_QP_ACCESS_FLAGS, { qp_access_flags: accessBits(a.access, 'qp') });
     if (a.pathMtu !== undefined) {
-      const mtu = MTUS[a.pathMtu];
+      const mtu = typeof a.pathMtu === 'number' ? own(MTUS, a.pathMtu) : undefined;
       if (mtu === undefined)
         throw invalidArgValue('attributes.pathMtu', 'must be 256, 512, 1024, 2048 or 4096', a.pathMtu);
       set(M.IB_QP_PATH_MTU, { path_mtu: mtu });
@@ -557,28 +579,28 @@ export class QueuePair extends KernelObject {
     if (!(remote.gid instanceof Uint8Array) || remote.gid.byteLength !== 16) {
       throw invalidArgType('remote.gid', 'a 16-byte Uint8Array', remote.gid);
     }
-    const port = o.port ?? 1;
+    const port = o.port ?? D.port;
     checkPort('options.port', port);
     const sgidIndex = intOption('options.sgidIndex', o.sgidIndex, 0, 255);
-    const pkeyIndex = intOption('options.pkeyIndex', o.pkeyIndex, 0, 0xffff, 0);
-    const sqPsn = intOption('options.psn', o.psn, 0, 0xffffff, 0);
-    const pathMtu = o.pathMtu ?? 1024;
-    if (MTUS[pathMtu] === undefined) {
+    const pkeyIndex = intOption('options.pkeyIndex', o.pkeyIndex, 0, 0xffff, D.pkeyIndex);
+    const sqPsn = intOption('options.psn', o.psn, 0, 0xffffff, D.psn);
+    const pathMtu = o.pathMtu ?? D.pathMtu;
+    if (typeof pathMtu !== 'number' || own(MTUS, pathMtu) === undefined) {
       throw invalidArgValue('options.pathMtu', 'must be 256, 512, 1024, 2048 or 4096', o.pathMtu);
     }
     const av: AddressVector = {
       dgid: remote.gid,
       sgidIndex,
-      hopLimit: intOption('options.hopLimit', o.hopLimit, 0, 255, 64),
-      trafficClass: intOption('options.trafficClass', o.trafficClass, 0, 255, 0),
-      flowLabel: intOption('options.flowLabel', o.flowLabel, 0, 0xfffff, 0),
-      sl: intOption('options.sl', o.sl, 0, 15, 0),
+      hopLimit: intOption('options.hopLimit', o.hopLimit, 0, 255, D.hopLimit),
+      trafficClass: intOption('options.trafficClass', o.trafficClass, 0, 255, D.trafficClass),
+      flowLabel: intOption('options.flowLabel', o.flowLabel, 0, 0xfffff, D.flowLabel),
+      sl: intOption('options.sl', o.sl, 0, 15, D.sl),
       port,
     };
-    const timeout = intOption('options.timeout', o.timeout, 0, 31, 14);
-    const retryCnt = intOption('options.retryCnt', o.retryCnt, 0, 7, 7);
-    const rnrRetry = intOption('options.rnrRetry', o.rnrRetry, 0, 7, 7);
-    const minRnrTimer = intOption('options.minRnrTimer', o.minRnrTimer, 0, 31, 12);
+    const timeout = intOption('options.timeout', o.timeout, 0, 31, D.timeout);
+    const retryCnt = intOption('options.retryCnt', o.retryCnt, 0, 7, D.retryCnt);
+    const rnrRetry = intOption('options.rnrRetry', o.rnrRetry, 0, 7, D.rnrRetry);
+    const minRnrTimer = intOption('options.minRnrTimer', o.minRnrTimer, 0, 31, D.minRnrTimer);
     const maxRdAtomic = intOption('options.maxRdAtomic', o.maxRdAtomic, 0, 255, -1);
     const maxDestRdAtomic = intOption('options.maxDestRdAtomic', o.maxDestRdAtomic, 0, 255, -1);
     const access = o.access ?? { localWrite: true, remoteWrite: true, remoteRead: rc, remoteAtomic: rc };

@@ -92,8 +92,9 @@ const FLUSH_TYPE: Readonly<Record<FlushSpec['type'], number>> = {
 const FLUSH_LEVEL: Readonly<Record<FlushSpec['level'], number>> = { range: L.IB_FLUSH_RANGE, mr: L.IB_FLUSH_MR };
 
 /** `table[name]` where `name` is the table's own key, else undefined (never a value from Object.prototype). */
-function own<T>(table: Readonly<Record<string, T>>, name: unknown): T | undefined {
-  return typeof name === 'string' && Object.hasOwn(table, name) ? table[name] : undefined;
+/** `table[name]` for the table's own keys only (never a prototype's: `constructor` is not a name). */
+export function own<T>(table: Readonly<Record<string | number, T>>, name: unknown): T | undefined {
+  return (typeof name === 'string' || typeof name === 'number') && Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 /**

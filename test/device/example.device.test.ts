@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Context } from '../../src/verbs/context.js';
+import { CONNECT_DEFAULTS } from '../../src/verbs/queue-pair.js';
 import { deviceKind, type Feature, libraryDatapath, MUST_HAVE, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 /**
@@ -104,16 +105,17 @@ describe.runIf(TEST_DEVICE)(`examples/tour.mjs on ${TEST_DEVICE} (kernel ${VM_KE
       using ctx = Context.open(TEST_DEVICE as string);
       return ctx.queryDevice();
     })();
+    const D = CONNECT_DEFAULTS;
     const defaults: Record<string, number> = {
-      timeout: 14,
-      retryCnt: 7,
-      rnrRetry: 7,
-      minRnrTimer: 12,
+      timeout: D.timeout,
+      retryCnt: D.retryCnt,
+      rnrRetry: D.rnrRetry,
+      minRnrTimer: D.minRnrTimer,
       maxRdAtomic: Math.min(device.maxQpInitRdAtom, 16),
       maxDestRdAtomic: Math.min(device.maxQpRdAtom, 16),
-      pathMtu: 1024,
-      trafficClass: 0,
-      flowLabel: 0,
+      pathMtu: D.pathMtu,
+      trafficClass: D.trafficClass,
+      flowLabel: D.flowLabel,
     };
     const set = connect?.set as Record<string, number>;
     expect(Object.keys(set).sort()).toEqual(Object.keys(defaults).sort());
