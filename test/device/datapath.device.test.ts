@@ -18,10 +18,18 @@ import { EPROTONOSUPPORT } from '../../src/errno.js';
 import { UverbsUnsupportedError } from '../../src/errors.js';
 import { UserMemory } from '../../src/transport/memory.js';
 import { Context, sysOf } from '../../src/verbs/context.js';
-import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import type { QueuePair } from '../../src/verbs/queue-pair.js';
-import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
-import { fdCount, libraryDatapath, resources, TEST_DEVICE, uverbsMappings, VM_KERNEL } from './support.js';
+import { COMPLETION_SIZE, type Completion } from '../../src/verbs/work-request.js';
+import {
+  awaitCompletions,
+  fdCount,
+  fillPattern,
+  libraryDatapath,
+  resources,
+  TEST_DEVICE,
+  uverbsMappings,
+  VM_KERNEL,
+} from './support.js';
 
 const name = TEST_DEVICE as string;
 const datapath = libraryDatapath();
@@ -45,23 +53,8 @@ function rig(options: { srq?: boolean; maxInline?: number } = {}) {
   return { ctx, pd, cq, srq, a, b, ma, mb };
 }
 
-/** Awaits `count` completions through the channel (no spinning), in arrival order. */
-async function completions(cq: ReturnType<typeof rig>['cq'], count: number): Promise<Completion[]> {
-  const out = new Uint8Array(64 * COMPLETION_SIZE);
-  const got: Completion[] = [];
-  while (got.length < count) {
-    const n = await cq.wait(out, Math.min(64, count - got.length));
-    got.push(...decodeCompletions(out, n));
-  }
-  return got;
-}
-
-/** Writes a pattern into `mr`; returns a copy of it (never a view of `mr`, which the transfer may change). */
-function fill(mr: MemoryRegion, offset: number, length: number, seed: number): Uint8Array {
-  const bytes = mr.bytes.subarray(offset, offset + length);
-  for (let i = 0; i < length; i++) bytes[i] = (seed + i * 7) & 0xff;
-  return bytes.slice();
-}
+const completions = (cq: ReturnType<typeof rig>['cq'], count: number) => awaitCompletions(cq, count);
+const fill = fillPattern;
 
 function byQp(list: Completion[], qp: QueuePair) {
   return list.filter((c) => c.qpNum === qp.qpNum);

@@ -15,11 +15,12 @@ import { describe, expect, it } from 'vitest';
 import { ib_wc_flags } from '../../src/abi/kernel-internal.js';
 import type { CompletionQueue } from '../../src/verbs/completion-queue.js';
 import { Context } from '../../src/verbs/context.js';
-import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import type { QueuePair } from '../../src/verbs/queue-pair.js';
-import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
+import type { Completion } from '../../src/verbs/work-request.js';
 import {
+  awaitCompletions,
   Calls,
+  fillPattern,
   kernelErrno,
   libraryDatapath,
   loopbackPair,
@@ -49,21 +50,8 @@ function rig(type: 1 | 2, test: { skip: (note?: string) => void }) {
 }
 
 /** The next `count` completions, awaited through the channel (with a timeout: a lost one fails, never hangs). */
-async function next(cq: CompletionQueue, count: number): Promise<Completion[]> {
-  const out = new Uint8Array(16 * COMPLETION_SIZE);
-  const got: Completion[] = [];
-  while (got.length < count) {
-    const n = await cq.wait(out, Math.min(16, count - got.length), { timeout: 10_000 });
-    got.push(...decodeCompletions(out, n));
-  }
-  return got;
-}
-
-function pattern(mr: MemoryRegion, offset: number, length: number, seed: number): Uint8Array {
-  const bytes = mr.bytes.subarray(offset, offset + length);
-  for (let i = 0; i < length; i++) bytes[i] = (seed + i * 13) & 0xff;
-  return bytes.slice();
-}
+const next = (cq: CompletionQueue, count: number) => awaitCompletions(cq, count, 10_000);
+const pattern = fillPattern;
 
 /** `a` RDMA-writes `length` bytes of its region to the window's start, through `rkey`; resolves with the completion. */
 type Rig = ReturnType<typeof rig>;

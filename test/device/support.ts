@@ -14,8 +14,10 @@ import { Scratch } from '../../src/transport/memory.js';
 import { libcSys, type Sys } from '../../src/transport/sys.js';
 import type { CompletionQueue } from '../../src/verbs/completion-queue.js';
 import { Context } from '../../src/verbs/context.js';
+import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
 import type { QueuePair } from '../../src/verbs/queue-pair.js';
+import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
 
 /** The ibdev under test (`UVERBS_TEST_DEVICE`, set by `uverbs vm`), or undefined on a host without one. */
 export const TEST_DEVICE = process.env.UVERBS_TEST_DEVICE;
@@ -149,6 +151,28 @@ export function loopbackPair(pd: ProtectionDomain, cq: CompletionQueue): { a: Qu
   a.connect({ qpNum: b.qpNum, psn: 200, gid }, { sgidIndex: index, psn: 100 });
   b.connect({ qpNum: a.qpNum, psn: 100, gid }, { sgidIndex: index, psn: 200 });
   return { a, b };
+}
+
+/**
+ * Awaits `count` completions on `cq` through its channel (no spinning), in
+ * arrival order; each wait gives up after `timeout` ms when one is given,
+ * so a lost completion fails the test instead of hanging it.
+ */
+export async function awaitCompletions(cq: CompletionQueue, count: number, timeout?: number): Promise<Completion[]> {
+  const out = new Uint8Array(64 * COMPLETION_SIZE);
+  const got: Completion[] = [];
+  while (got.length < count) {
+    const n = await cq.wait(out, Math.min(64, count - got.length), timeout === undefined ? {} : { timeout });
+    got.push(...decodeCompletions(out, n));
+  }
+  return got;
+}
+
+/** Writes a pattern (from `seed`) into `mr`; returns a copy of it (never a view of `mr`, which a transfer may change). */
+export function fillPattern(mr: MemoryRegion, offset: number, length: number, seed: number): Uint8Array {
+  const bytes = mr.bytes.subarray(offset, offset + length);
+  for (let i = 0; i < length; i++) bytes[i] = (seed + i * 7) & 0xff;
+  return bytes.slice();
 }
 
 export function libraryDatapath(ibdev = TEST_DEVICE): boolean {
