@@ -501,18 +501,21 @@ export function resolveEach<W, R>(wrs: W | readonly W[], resolve: (wr: W, name: 
  */
 export function resolveSends(wrs: SendWr | readonly SendWr[], limits: SendLimits): ResolvedSend[] {
   const resolved = resolveEach(wrs, (wr, name) => resolveSend(wr, name, limits));
-  const windows = new Set<MemoryWindow>();
-  resolved.forEach((wr, i) => {
-    if (wr.bind === undefined) return;
-    if (windows.has(wr.bind.mw)) {
+  // made only for a post that binds: a post without BIND_MW (the hot path) allocates nothing here
+  let windows: Set<MemoryWindow> | undefined;
+  for (let i = 0; i < resolved.length; i++) {
+    const mw = resolved[i]?.bind?.mw;
+    if (mw === undefined) continue;
+    windows ??= new Set();
+    if (windows.has(mw)) {
       throw invalidArgValue(
         `wrs[${i}].bind.mw`,
         'is bound by an earlier work request of this post (bind a window once per post)',
-        wr.bind.mw.description,
+        mw.description,
       );
     }
-    windows.add(wr.bind.mw);
-  });
+    windows.add(mw);
+  }
   return resolved;
 }
 
