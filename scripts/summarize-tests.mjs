@@ -3,7 +3,11 @@
 // folder, such as saved probes, is not a report): one line per report, then
 // "N passed, N failed, N skipped". Exits 1 if any test failed, any report is
 // missing, or a report is not one vitest wrote.
-import { existsSync, readFileSync } from 'node:fs';
+// A vitest run that died of a signal (scripts/device-tests ran it once more)
+// left crash-*.txt with its backtrace: each is printed; one in a process that
+// had loaded our addon (uverbs.node) or koffi counts as a failure even though
+// the second run passed.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, ...expected] = process.argv.slice(2);
@@ -46,5 +50,18 @@ for (const name of expected) {
   }
 }
 for (const r of reasons) process.stderr.write(`${r}\n`);
+for (const file of readdirSync(dir)
+  .filter((f) => /^crash-.*\.txt$/.test(f))
+  .sort()) {
+  const text = readFileSync(join(dir, file), 'utf8');
+  // gdb's `info sharedlibrary` table: without it nothing says whose code crashed, and it counts as ours
+  const examined = /Shared Object Library/.test(text);
+  const ours = !examined || /\b(uverbs|koffi)\.node\b/.test(text);
+  if (ours) failed += 1;
+  const verdict = ours
+    ? `${examined ? 'a crash in a process running our code' : 'a crash nothing examined'}: counted as a failure`
+    : 'the test runner crashed outside our code (neither uverbs.node nor koffi.node loaded); its second run is the one reported';
+  process.stderr.write(`${file}: ${verdict}\n${text}\n`);
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
