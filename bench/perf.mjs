@@ -15,7 +15,9 @@
 // run JIT-compiled code; perftest has no JIT and no warm-up, so W = 0 is the like-for-like run.
 // The rates are perftest's MsgRate (millions of messages per second). The address exchange
 // is one JSON line each way over TCP; it is ours on both sides, not perftest's.
-// Prints one JSON line: { mode, size, iters, warmup, usec, typical } (lat) or { ..., mpps }.
+// Prints one JSON line: { mode, size, iters, warmup, usec, typical } (lat) or { ..., mpps },
+// and the timed part's bounds, `from` and `to`, in process.hrtime nanoseconds (the clock of a
+// --cpu-prof profile's samples; `npm run bench -- --profile` reads them).
 
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
@@ -114,6 +116,9 @@ function awaitRecvs(want) {
 const whole = (n) => Math.ceil(n / SIGNAL_EVERY) * SIGNAL_EVERY;
 const recvWr = { sg: [{ mr, offset: size, length: Math.max(size, 1) }] };
 let result;
+/** The timed part's bounds (hrtime). */
+let from = 0n;
+let to = 0n;
 if (mode === 'lat') {
   const send = qp.prepareSend(
     inline
@@ -124,6 +129,7 @@ if (mode === 'lat') {
   const rtt = new Float64Array(iters);
   recv.post();
   for (let i = -warmup; i < iters; i++) {
+    if (i === 0) from = process.hrtime.bigint();
     const t = performance.now();
     if (server !== undefined) {
       send.post();
@@ -136,6 +142,7 @@ if (mode === 'lat') {
     }
     if (i >= 0) rtt[i] = performance.now() - t;
   }
+  to = process.hrtime.bigint();
   let sum = 0;
   for (const x of rtt) sum += x;
   const sorted = rtt.slice().sort();
@@ -178,11 +185,16 @@ if (mode === 'lat') {
     }
   };
   stream(whole(warmup));
+  from = process.hrtime.bigint();
   const t = performance.now();
   stream(whole(iters));
   result = { mpps: whole(iters) / ((performance.now() - t) * 1000) };
+  to = process.hrtime.bigint();
 }
 socket.end('d');
 await once(socket, 'close');
-if (server !== undefined) process.stdout.write(`${JSON.stringify({ mode, size, iters, warmup, ...result })}\n`);
+if (server !== undefined)
+  process.stdout.write(
+    `${JSON.stringify({ mode, size, iters, warmup, ...result, from: Number(from), to: Number(to) })}\n`,
+  );
 ctx.close();

@@ -7,9 +7,14 @@
 //                                         uverbs pingpong vs ibv_rc_pingpong, and bench/perf.mjs
 //                                         vs perftest's ib_send_lat, ib_send_bw, ib_write_bw
 //   node bench/run.mjs perftest CDIR RUNS  (in the guest) only the perftest pairs
-//   node bench/run.mjs profile             (in the guest) where our side's time goes: CPU
-//                                         profiles of the latency, message-rate and control-path runs
-// Prints one JSON document on stdout: { schema: 1, part, rows: [{ name, unit, ours, theirs, ratio }] }.
+//   node bench/run.mjs profile [FILE.json] (in the guest) where our side's time goes: for each
+//                                         guest row over its target in FILE (a --json output),
+//                                         or each guest row with a target, a CPU profile of our
+//                                         side, summarised as self time per function
+//   node bench/run.mjs report [--json] [--compare FILE.json]   the parts' lines on stdin, as
+//                                         one table (or JSON); --compare adds FILE's ratios by id
+// Prints one JSON document on stdout: { schema: 1, part, rows: [{ id, name, unit, ours, theirs, ratio }] }.
+// `id` is stable from run to run (README, "Benchmarks", says what each means); `name` is for people.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,7 +26,7 @@ import { RxeDatapath } from '../dist/src/providers/rxe-datapath.js';
 import { Ring } from '../dist/src/transport/ring.js';
 
 const [part, cdir, runsArg] = process.argv.slice(2);
-const RUNS = Number(part === 'report' ? 5 : (runsArg ?? 5));
+const RUNS = Number(runsArg ?? 5);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const median = (xs) => {
@@ -40,6 +45,45 @@ function row(name, unit, ours, theirs) {
     ratio: { min: Math.min(...ratios), median: median(ratios), max: Math.max(...ratios) },
     runs: ours.length,
   };
+}
+
+/**
+ * Issue 15's targets, by row id: `ratio`, the most the median ratio may be; `ours`, the most
+ * our own figure may be (in the row's unit). Rows without an entry have no target.
+ */
+const TARGETS = {
+  'host.poll.empty': { ours: 20 },
+  'host.poll.b1': { ratio: 5 },
+  'host.poll.b16': { ratio: 1.5 },
+  'host.stub.pd': { ratio: 3 },
+  'host.stub.mr4k': { ratio: 3 },
+  'host.stub.cq': { ratio: 3 },
+  'host.stub.qp': { ratio: 3 },
+  'guest.pd.warm': { ratio: 1.5 },
+  'guest.mr4k.warm': { ratio: 1.5 },
+  'guest.cq.warm': { ratio: 1.5 },
+  'guest.qp.warm': { ratio: 1.5 },
+  'guest.pd.cold': { ratio: 3 },
+  'guest.mr4k.cold': { ratio: 3 },
+  'guest.cq.cold': { ratio: 3 },
+  'guest.qp.cold': { ratio: 3 },
+  'guest.send4k.warm': { ratio: 1.2 },
+  'guest.send64inline.warm': { ratio: 1.2 },
+  'guest.pingpong': { ratio: 1.2 },
+  'perf.send-lat.typical.warm': { ratio: 1.05 },
+  'perf.send-lat.avg.cold': { ratio: 2 },
+  'perf.send-bw.warm': { ratio: 1.05 },
+  'perf.send-bw.cold': { ratio: 1.05 },
+  'perf.write-bw.warm': { ratio: 1.05 },
+  'perf.write-bw.cold': { ratio: 1.05 },
+};
+
+/** By how much `r` misses its target (ratio over it, > 1), or undefined when it has none or meets it. */
+function overTarget(r) {
+  const t = TARGETS[r.id];
+  if (t === undefined) return undefined;
+  const over = t.ratio !== undefined ? r.ratio.median / t.ratio : r.ours / t.ours;
+  return over > 1 ? over : undefined;
 }
 
 function hostPart() {
@@ -73,7 +117,10 @@ function hostPart() {
       if (batch && got !== (rounds + rounds / 10) * batch) throw new Error(`polled ${got} completions`);
       ours.push(ns / (batch ? rounds * batch : rounds));
     }
-    rows.push(row(batch ? `CQ poll, batch ${batch}` : 'CQ poll, empty', batch ? 'ns/CQE' : 'ns/poll', ours, theirs));
+    rows.push({
+      id: batch ? `host.poll.b${batch}` : 'host.poll.empty',
+      ...row(batch ? `CQ poll, batch ${batch}` : 'CQ poll, empty', batch ? 'ns/CQE' : 'ns/poll', ours, theirs),
+    });
   }
   return rows;
 }
@@ -133,18 +180,24 @@ async function guestPart() {
     send64inline: 'RC SEND 64 B inline, post to both completions',
   };
   const rows = Object.entries(names).flatMap(([op, name]) => [
-    row(
-      `${name}, cold (vs libibverbs, ${ITERS} iters)`,
-      'us/op',
-      cold.map((o) => o[op]),
-      c.map((x) => x[op]),
-    ),
-    row(
-      `${name}, after ${WARMUP} warm-up (vs libibverbs)`,
-      'us/op',
-      warm.map((o) => o[op]),
-      c.map((x) => x[op]),
-    ),
+    {
+      id: `guest.${op}.cold`,
+      ...row(
+        `${name}, cold (vs libibverbs, ${ITERS} iters)`,
+        'us/op',
+        cold.map((o) => o[op]),
+        c.map((x) => x[op]),
+      ),
+    },
+    {
+      id: `guest.${op}.warm`,
+      ...row(
+        `${name}, after ${WARMUP} warm-up (vs libibverbs)`,
+        'us/op',
+        warm.map((o) => o[op]),
+        c.map((x) => x[op]),
+      ),
+    },
   ]);
   const ppOurs = [];
   const ppTheirs = [];
@@ -153,7 +206,10 @@ async function guestPart() {
     ppTheirs.push(await pingpong(['ibv_rc_pingpong'], 18700 + 2 * r, 2000));
     ppOurs.push(await pingpong([process.execPath, cli, 'pingpong'], 18701 + 2 * r, 2000));
   }
-  rows.push(row('RC ping-pong 4 KiB, 2000 iters (vs ibv_rc_pingpong)', 'us/iter', ppOurs, ppTheirs));
+  rows.push({
+    id: 'guest.pingpong',
+    ...row('RC ping-pong 4 KiB, 2000 iters (vs ibv_rc_pingpong)', 'us/iter', ppOurs, ppTheirs),
+  });
   rows.push(...(await perftestRows()));
   return rows;
 }
@@ -213,37 +269,40 @@ async function perftestRows() {
   const cases = [
     {
       tool: 'ib_send_lat',
+      id: 'perf.send-lat',
       mode: 'lat',
       size: 2,
       iters: 1000,
       warmup: 5000,
       unit: 'us one-way',
       name: 'RC SEND 2 B latency',
-      // [perftest's column, our field, what the row says]
+      // [perftest's column, our field, what the row says, the id's part for it]
       measures: [
-        ['t_avg', 'usec', 'average'],
-        ['t_typical', 'typical', 'median'],
+        ['t_avg', 'usec', 'average', '.avg'],
+        ['t_typical', 'typical', 'median', '.typical'],
       ],
     },
     {
       tool: 'ib_send_bw',
+      id: 'perf.send-bw',
       mode: 'send_bw',
       size: 64,
       iters: 5000,
       warmup: 20000,
       unit: 'us/msg',
       name: 'RC SEND 64 B message rate',
-      measures: [['MsgRate', 'mpps', 'per message']],
+      measures: [['MsgRate', 'mpps', 'per message', '']],
     },
     {
       tool: 'ib_write_bw',
+      id: 'perf.write-bw',
       mode: 'write_bw',
       size: 65536,
       iters: 2000,
       warmup: 2000,
       unit: 'us/msg',
       name: 'RC WRITE 64 KiB bandwidth',
-      measures: [['MsgRate', 'mpps', 'per message']],
+      measures: [['MsgRate', 'mpps', 'per message', '']],
     },
   ];
   const rows = [];
@@ -275,17 +334,73 @@ async function perftestRows() {
         });
       }
     }
-    c.measures.forEach(([column, , what], i) => {
+    c.measures.forEach(([column, , what, key], i) => {
       const vs = `(vs ${c.tool} ${column}, ${c.iters} iters)`;
-      rows.push(row(`${c.name}, ${what}, cold ${vs}`, c.unit, cold[i], theirs[i]));
-      rows.push(row(`${c.name}, ${what}, after ${c.warmup} warm-up ${vs}`, c.unit, warm[i], theirs[i]));
+      rows.push({ id: `${c.id}${key}.cold`, ...row(`${c.name}, ${what}, cold ${vs}`, c.unit, cold[i], theirs[i]) });
+      rows.push({
+        id: `${c.id}${key}.warm`,
+        ...row(`${c.name}, ${what}, after ${c.warmup} warm-up ${vs}`, c.unit, warm[i], theirs[i]),
+      });
     });
   }
   return rows;
 }
 
-/** `report [--json]`: the parts' JSON lines on stdin, as one table (or one JSON document). */
-async function report(asJson) {
+/** Throws unless every row has an id and no two rows share one: a script follows rows by id. */
+function checkIds(rows) {
+  const seen = new Set();
+  for (const r of rows) {
+    if (typeof r.id !== 'string' || r.id === '') throw new Error(`bench: a row without an id: ${r.name}`);
+    if (seen.has(r.id)) throw new Error(`bench: two rows have the id ${r.id}`);
+    seen.add(r.id);
+  }
+}
+
+/**
+ * The id of a row from before rows had ids (schema 1 without `id`), from its name; undefined
+ * for a name it does not know. So `--compare` reads the outputs of earlier versions too.
+ */
+function idOfName(name) {
+  const poll = /^CQ poll, (?:empty|batch (\d+))$/.exec(name);
+  if (poll) return poll[1] ? `host.poll.b${poll[1]}` : 'host.poll.empty';
+  const ops = [
+    ['pd', 'PD alloc + free'],
+    ['mr4k', 'MR 4 KiB reg + dereg'],
+    ['cq', 'CQ create + destroy'],
+    ['qp', 'RC QP create + destroy'],
+    ['send4k', 'RC SEND 4 KiB, post'],
+    ['send64inline', 'RC SEND 64 B inline, post'],
+    ['perf.send-lat.avg', 'RC SEND 2 B latency, average'],
+    ['perf.send-lat.typical', 'RC SEND 2 B latency, median'],
+    ['perf.send-bw', 'RC SEND 64 B message rate'],
+    ['perf.write-bw', 'RC WRITE 64 KiB bandwidth'],
+  ];
+  const when = / cold \(/.test(name) ? 'cold' : /, after \d+ warm-up/.test(name) ? 'warm' : undefined;
+  for (const [op, prefix] of ops)
+    if (name.startsWith(prefix) && when) return `${op.startsWith('perf.') ? op : `guest.${op}`}.${when}`;
+  return name.startsWith('RC ping-pong 4 KiB') ? 'guest.pingpong' : undefined;
+}
+
+/**
+ * An earlier `--json` output's rows by id (what `--compare FILE` puts beside the new ones); what
+ * npm printed before the document is skipped, and rows without an id get one from their name.
+ */
+function earlier(file) {
+  const text = readFileSync(file, 'utf8');
+  const doc = JSON.parse(text.slice(text.search(/^\{/m)));
+  if (!Array.isArray(doc.rows)) throw new Error(`bench: ${file} is not a --json output of npm run bench`);
+  const rows = doc.rows.map((r) => ({ ...r, id: r.id ?? idOfName(r.name) })).filter((r) => r.id !== undefined);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/**
+ * `report [--json] [--compare FILE]`: the parts' JSON lines on stdin, as one table (or one JSON
+ * document). With --compare, each row also shows FILE's median ratio for the same id ("before").
+ */
+async function report(args) {
+  const asJson = args.includes('--json');
+  const at = args.indexOf('--compare');
+  const before = at >= 0 ? earlier(args[at + 1]) : undefined;
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
   const parts = input
@@ -293,81 +408,160 @@ async function report(asJson) {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
-  const rows = parts.flatMap((p) => p.rows.map((r) => ({ part: p.part, ...r })));
+  const rows = parts.flatMap((p) => p.rows.map((r) => ({ id: r.id, part: p.part, ...r })));
+  checkIds(rows);
+  const runs = Math.max(0, ...rows.map((r) => r.runs));
   if (asJson) {
-    process.stdout.write(`${JSON.stringify({ schema: 1, runs: RUNS, rows }, null, 2)}\n`);
+    const out = before ? rows.map((r) => ({ ...r, before: before.get(r.id)?.ratio ?? null })) : rows;
+    process.stdout.write(`${JSON.stringify({ schema: 1, runs, rows: out }, null, 2)}\n`);
     return;
   }
   const f = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-  const table = [['where', 'what', 'unit', 'ours', 'reference', 'ratio min', 'median', 'max']];
-  for (const r of rows)
-    table.push([r.part, r.name, r.unit, f(r.ours), f(r.theirs), f(r.ratio.min), f(r.ratio.median), f(r.ratio.max)]);
+  const head = ['id', 'what', 'unit', 'ours', 'reference', 'ratio min', 'median', 'max', 'target'];
+  if (before) head.push('before');
+  const table = [head];
+  for (const r of rows) {
+    const t = TARGETS[r.id];
+    const target = t === undefined ? '' : t.ratio !== undefined ? `<=${t.ratio}x` : `<=${t.ours} ${r.unit}`;
+    const cells = [r.id, r.name, r.unit, f(r.ours), f(r.theirs), f(r.ratio.min), f(r.ratio.median), f(r.ratio.max)];
+    cells.push(target && (overTarget(r) ? `${target} over` : `${target} ok`));
+    if (before) {
+      const b = before.get(r.id)?.ratio?.median;
+      cells.push(b === undefined ? '-' : f(b));
+    }
+    table.push(cells);
+  }
   const widths = table[0].map((_, i) => Math.max(...table.map((t) => t[i].length)));
   for (const t of table)
-    process.stdout.write(`${t.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
-  process.stdout.write(`ratio = ours / reference, per run, ${rows[0]?.runs ?? 0} runs side by side; lower is better\n`);
-}
-
-/** Self time per function in a .cpuprofile, the top `n`, as percentages of all samples. */
-function topSelf(dir, n) {
-  const [file] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map();
-  for (const id of profile.samples) {
-    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
-    const key = `${functionName || '(top level)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + 1);
+    process.stdout.write(
+      `${t
+        .map((c, i) => (i < 3 || i === 8 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+  process.stdout.write(`ratio = ours / reference, per run, ${runs} runs side by side; lower is better\n`);
+  if (before) {
+    process.stdout.write(`before = the median ratio of the row with the same id in ${args[at + 1]}\n`);
+    const gone = [...before.keys()].filter((id) => !rows.some((r) => r.id === id));
+    if (gone.length > 0) process.stdout.write(`only in ${args[at + 1]}: ${gone.join(', ')}\n`);
   }
-  const total = profile.samples.length;
-  return [...self]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([key, count]) => `  ${((100 * count) / total).toFixed(1).padStart(5)}%  ${key}`)
-    .join('\n');
 }
 
 /**
- * `profile` (in the guest): V8's CPU profile of our side of the slowest comparisons, warm, as
- * self time per function — where the time goes. Native and kernel time shows as the JS
- * function that called into it (the doorbell's write() runs rxe's requester inline on 6.1).
+ * Self time per function in the one .cpuprofile in `dir`, the top `n`, as percentages of the
+ * samples taken in `window` ([from, to] in process.hrtime's nanoseconds: V8 stamps samples in
+ * microseconds on the same monotonic clock), or of all samples when there is no window.
  */
-async function profilePart() {
-  const dir = mkdtempSync(join(tmpdir(), 'uverbs-profile-'));
-  const runs = [
-    ['RC SEND 2 B latency, the client, 20000 iters after 5000 warm-up', 'lat', 2, 20000, 5000],
-    ['RC SEND 64 B message rate, the sender, 100000 messages after 20000', 'send_bw', 64, 100000, 20000],
-  ];
-  for (const [title, mode, size, iters, warmup] of runs) {
-    const port = nextPort++;
-    const into = join(dir, mode);
-    const args = [here('./perf.mjs'), mode, '--size', String(size), '--iters', String(iters)];
-    const server = spawn(process.execPath, [...args, '--warmup', String(warmup), '--port', String(port)], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await listening(port);
-    const clientArgv = ['--cpu-prof', `--cpu-prof-dir=${into}`, ...args, '--warmup', String(warmup)];
-    execFileSync(process.execPath, [...clientArgv, '--port', String(port), '127.0.0.1'], { stdio: 'ignore' });
-    await once(server, 'exit');
-    process.stdout.write(`${title}:\n${topSelf(into, 12)}\n`);
+function topSelf(dir, n, window) {
+  const [file] = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const [from, to] = window ? window(profile).map((ns) => ns / 1000) : [-Infinity, Infinity];
+  const self = new Map();
+  let total = 0;
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i];
+    if (t < from || t > to) return;
+    total++;
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    const key = `${functionName || '(top level)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + 1);
+  });
+  const lines = [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([key, count]) => `  ${((100 * count) / total).toFixed(1).padStart(5)}%  ${key}`);
+  return `  ${total} samples${window ? ' in the timed part' : ''}\n${lines.join('\n')}`;
+}
+
+/**
+ * What `profile` runs for each guest row: our side of the row, as its comparison runs it (the
+ * warm rows longer, for more samples), and the timed part of the run. `perf` and `verbs` print
+ * the timed part's bounds (hrtime); `uverbs pingpong` prints its loop's length, which ends just
+ * before the process does.
+ */
+const PROFILES = {
+  ...Object.fromEntries(
+    ['pd', 'mr4k', 'cq', 'qp', 'send4k', 'send64inline'].flatMap((op) => [
+      [`guest.${op}.cold`, { verbs: [op, 300, 0] }],
+      [`guest.${op}.warm`, { verbs: [op, 3000, 1000] }],
+    ]),
+  ),
+  'guest.pingpong': { pingpong: 2000 },
+  'perf.send-lat.avg.cold': { perf: ['lat', 2, 1000, 0] },
+  'perf.send-lat.typical.cold': { perf: ['lat', 2, 1000, 0] },
+  'perf.send-lat.avg.warm': { perf: ['lat', 2, 20000, 5000] },
+  'perf.send-lat.typical.warm': { perf: ['lat', 2, 20000, 5000] },
+  'perf.send-bw.cold': { perf: ['send_bw', 64, 5000, 0] },
+  'perf.send-bw.warm': { perf: ['send_bw', 64, 100000, 20000] },
+  'perf.write-bw.cold': { perf: ['write_bw', 65536, 2000, 0] },
+  'perf.write-bw.warm': { perf: ['write_bw', 65536, 20000, 2000] },
+};
+
+/** One profiled run of `how` into `into`; resolves with what it says, and the timed window's reader. */
+async function profiled(how, into) {
+  const prof = ['--cpu-prof', `--cpu-prof-dir=${into}`, '--cpu-prof-interval', '250'];
+  if (how.verbs) {
+    const [op, iters, warmup] = how.verbs;
+    const args = [here('./verbs.mjs'), 'rxe0', '1', String(iters), String(warmup), op];
+    const line = JSON.parse(execFileSync(process.execPath, [...prof, ...args], { encoding: 'utf8' }).trim());
+    return { what: `bench/verbs.mjs, ${iters} ops after ${warmup}`, window: () => [line.from, line.to] };
   }
-  const into = join(dir, 'verbs');
-  execFileSync(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${into}`, here('./verbs.mjs'), 'rxe0', '1', '300', '1000'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  process.stdout.write(
-    `control path and loopback sends (bench/verbs.mjs), 300 rounds after 1000:\n${topSelf(into, 20)}\n`,
-  );
+  const port = nextPort++;
+  if (how.pingpong) {
+    const args = [here('../dist/src/cli/main.js'), 'pingpong', '-d', 'rxe0', '-g', '1', '-s', '4096'];
+    args.push('-n', String(how.pingpong), '-p', String(port));
+    const server = spawn(process.execPath, args, { stdio: 'ignore' });
+    await listening(port);
+    const out = execFileSync(process.execPath, [...prof, ...args, '--json', '127.0.0.1'], { encoding: 'utf8' });
+    await once(server, 'exit');
+    const { seconds } = JSON.parse(out);
+    return {
+      what: `uverbs pingpong, the client, ${how.pingpong} iters (the loop: its last ${seconds.toFixed(2)} s)`,
+      window: (p) => [(p.endTime - seconds * 1e6) * 1000, p.endTime * 1000],
+    };
+  }
+  const [mode, size, iters, warmup] = how.perf;
+  const args = [here('./perf.mjs'), mode, '--size', String(size), '--iters', String(iters)];
+  args.push('--warmup', String(warmup), '--port', String(port));
+  const server = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  await listening(port);
+  const out = JSON.parse(execFileSync(process.execPath, [...prof, ...args, '127.0.0.1'], { encoding: 'utf8' }));
+  await once(server, 'exit');
+  const who = mode === 'lat' ? 'the client' : 'the sender';
+  return { what: `bench/perf.mjs ${mode}, ${who}, ${iters} after ${warmup}`, window: () => [out.from, out.to] };
+}
+
+/**
+ * `profile [FILE.json]` (in the guest): for each guest row over its target in FILE (an earlier
+ * `--json` output), or each guest row that has a target when no FILE is given, V8's CPU profile
+ * of our side of that row, as self time per function in the row's timed part: where the time
+ * goes. Native and kernel time shows as the JS function that called into it (the doorbell's
+ * write() runs rxe's requester inline on 6.1); "(program)" is V8 itself (compilers, IC misses),
+ * "(garbage collector)" the GC.
+ */
+async function profilePart(file) {
+  const rows = file ? [...earlier(file).values()] : Object.keys(TARGETS).map((id) => ({ id }));
+  const chosen = rows.filter((r) => PROFILES[r.id] && (!file || overTarget(r)));
+  if (chosen.length === 0) process.stdout.write('profile: no guest row over its target\n');
+  const dir = mkdtempSync(join(tmpdir(), 'uverbs-profile-'));
+  for (const r of chosen) {
+    const into = join(dir, r.id);
+    const { what, window } = await profiled(PROFILES[r.id], into);
+    const t = TARGETS[r.id];
+    const where = r.ratio
+      ? `median ratio ${r.ratio.median.toFixed(2)}, target <=${t.ratio}x: ${overTarget(r).toFixed(2)}x over`
+      : `target <=${t.ratio}x`;
+    process.stdout.write(`${r.id} (${where}); ${what}:\n${topSelf(into, 15, window)}\n\n`);
+  }
   rmSync(dir, { recursive: true });
 }
 
-if (part === 'report') await report(process.argv.includes('--json'));
-else if (part === 'profile') await profilePart();
+if (part === 'report') await report(process.argv.slice(3));
+else if (part === 'profile') await profilePart(cdir);
 else {
   const rows = part === 'host' ? hostPart() : part === 'perftest' ? await perftestRows() : await guestPart();
+  checkIds(rows);
   process.stdout.write(`${JSON.stringify({ schema: 1, part, rows })}\n`);
 }

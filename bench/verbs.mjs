@@ -1,21 +1,28 @@
 // The JS side of `npm run bench`: bench/verbs-c.c's operations through this
 // library, same device, same counts, same JSON lines.
-//   node bench/verbs.mjs DEV GIDX ITERS [WARMUP]
+//   node bench/verbs.mjs DEV GIDX ITERS [WARMUP [OP]]
 // WARMUP: untimed rounds of each operation before its timed ones (default 0, as the C side).
+// OP: only that operation (pd, mr4k, cq, qp, send4k, send64inline), as `npm run bench --
+// --profile` runs it. Each line also gives the timed part's bounds, `from` and `to`, in
+// process.hrtime nanoseconds (the clock of a --cpu-prof profile's samples).
 import { Context } from '../dist/src/index.js';
 
 const [dev, gidArg, itersArg] = process.argv.slice(2);
 const gidx = Number(gidArg);
 const iters = Number(itersArg);
 const warmup = Number(process.argv[5] ?? 0);
-const report = (op, ns) => process.stdout.write(`${JSON.stringify({ op, n: iters, ns: Number(ns) })}\n`);
+const only = process.argv[6];
 const now = () => process.hrtime.bigint();
 /** Runs `once` WARMUP times untimed, then ITERS times timed; reports the latter. */
 function measure(op, once) {
+  if (only !== undefined && op !== only) return;
   for (let i = 0; i < warmup; i++) once();
-  const t = now();
+  const from = now();
   for (let i = 0; i < iters; i++) once();
-  report(op, now() - t);
+  const to = now();
+  process.stdout.write(
+    `${JSON.stringify({ op, n: iters, ns: Number(to - from), from: Number(from), to: Number(to) })}\n`,
+  );
 }
 
 const ctx = Context.open(dev);
