@@ -3,17 +3,21 @@
  * The `uverbs` command. Data goes to stdout, diagnostics to stderr; exit
  * status 0 for success, 1 for an error, 2 for a usage mistake (`uverbs vm`
  * passes its command's status through).
+ *
+ * Start-up: a command loads only its own modules (each is imported when it
+ * is chosen), and on Node 22.1 and later the CLI turns on Node's module
+ * compile cache, so that a second run reuses V8's compiled code for them:
+ * in $NODE_COMPILE_CACHE when set, else in the OS's temporary directory
+ * (`node-compile-cache`); NODE_DISABLE_COMPILE_CACHE=1 turns it off. Only
+ * this process's own start-up is affected: the library never does this for
+ * a program that imports it. Node 20 has no such cache and runs as before.
  */
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../transport/native.js';
-import { devicesCommand } from './devices.js';
-import { infoCommand } from './info.js';
-import { pingpongCommand } from './pingpong.js';
-import { diffCommand, probeCommand } from './probe.js';
+import module from 'node:module';
 import { UsageError } from './usage.js';
-import { vmCommand } from './vm.js';
+
+// before any of the commands' modules is compiled (they are all imported below, on demand)
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const HELP = `Usage: uverbs COMMAND [options]
 
@@ -29,7 +33,12 @@ Run 'uverbs COMMAND --help' for a command's options; 'uverbs --version' (-V)
 prints this package's version.`;
 
 /** The version in this package's package.json. */
-function version(): string {
+async function version(): Promise<string> {
+  const [{ readFileSync }, { join }, { packageRoot }] = await Promise.all([
+    import('node:fs'),
+    import('node:path'),
+    import('../transport/native.js'),
+  ]);
   return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
 }
 
@@ -37,20 +46,20 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'devices':
-      return devicesCommand(rest);
+      return (await import('./devices.js')).devicesCommand(rest);
     case 'info':
-      return infoCommand(rest);
+      return (await import('./info.js')).infoCommand(rest);
     case 'probe':
-      return probeCommand(rest);
+      return (await import('./probe.js')).probeCommand(rest);
     case 'diff':
-      return diffCommand(rest);
+      return (await import('./probe.js')).diffCommand(rest);
     case 'pingpong':
-      return pingpongCommand(rest);
+      return (await import('./pingpong.js')).pingpongCommand(rest);
     case 'vm':
-      return vmCommand(rest);
+      return (await import('./vm.js')).vmCommand(rest);
     case '-V':
     case '--version':
-      process.stdout.write(`${version()}\n`);
+      process.stdout.write(`${await version()}\n`);
       return 0;
     case undefined:
     case '-h':
