@@ -109,14 +109,29 @@ export function packageRoot(): string {
 }
 
 /**
- * The C library this process runs on, as a prebuild's tag names it:
- * 'glibc' when Node reports a glibc version, else 'musl' on Linux (Alpine's
- * Node reports none), else undefined.
+ * The C library this process runs on, as a prebuild's tag names it, on
+ * Linux; else undefined. First from the text of /usr/bin/ldd (glibc's is a
+ * script that names "GNU C Library", musl's is its loader, which names
+ * musl): one small file read. Failing that, 'glibc' when Node's diagnostic
+ * report gives a glibc version (a whole report: milliseconds), else 'musl'
+ * (Alpine's Node reports none).
  */
 function libc(): 'glibc' | 'musl' | undefined {
   if (process.platform !== 'linux') return undefined;
+  try {
+    const ldd = readFileSync('/usr/bin/ldd', 'latin1');
+    if (ldd.includes('GNU C Library')) return 'glibc';
+    if (ldd.includes('musl')) return 'musl';
+  } catch {
+    // no ldd (a minimal image): the report says
+  }
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+/** Where `npm run build:native` (node-gyp) puts the addon: the first candidate. */
+function localBuild(root: string): string {
+  return join(root, 'build', 'Release', 'uverbs.node');
 }
 
 /**
@@ -128,7 +143,7 @@ function libc(): 'glibc' | 'musl' | undefined {
  * package supports).
  */
 export function nativeCandidates(root: string = packageRoot()): string[] {
-  const candidates = [join(root, 'build', 'Release', 'uverbs.node')];
+  const candidates = [localBuild(root)];
   const c = libc();
   if (c !== undefined)
     candidates.push(join(root, 'prebuilds', `${process.platform}-${process.arch}`, `node.napi.${c}.node`));
@@ -145,7 +160,10 @@ let loaded: Native | undefined;
 export function native(): Native {
   if (loaded !== undefined) return loaded;
   const root = packageRoot();
-  const candidates = nativeCandidates(root);
+  // a local build is looked for first, and alone: naming the prebuilt binary asks which C library
+  // this is (libc(): a whole diagnostic report, milliseconds on a host and tens under emulation)
+  const built = localBuild(root);
+  const candidates = existsSync(built) ? [built] : nativeCandidates(root);
   const path = candidates.find((p) => existsSync(p));
   const todo =
     `build it from source: \`npm rebuild uverbs\` in your project (runs node-gyp: needs python3, make and a C compiler),` +
