@@ -14,7 +14,7 @@
 //   node bench/run.mjs report [--json] [--compare FILE.json]   the parts' lines on stdin, as
 //                                         one table (or JSON); --compare adds FILE's ratios by id
 // Prints one JSON document on stdout: { schema: 1, part, rows: [{ id, name, unit, ours, theirs, ratio }] }.
-// `id` is stable from run to run (README, "Benchmarks", says what each means); `name` is for people.
+// `id` is stable from run to run (README says what each means, after `npm run bench`); `name` is for people.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
