@@ -514,11 +514,14 @@ async function profiled(how, into) {
     args.push('-n', String(how.pingpong), '-p', String(port));
     const server = spawn(process.execPath, args, { stdio: 'ignore' });
     await listening(port);
-    const out = execFileSync(process.execPath, [...prof, ...args, '--json', '127.0.0.1'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [...prof, ...args, '--json', '127.0.0.1'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'], // its addresses on stderr; an error throws with them
+    });
     await once(server, 'exit');
     const { seconds } = JSON.parse(out);
     return {
-      what: `uverbs pingpong, the client, ${how.pingpong} iters (the loop: its last ${seconds.toFixed(2)} s)`,
+      what: `uverbs pingpong, the client, ${how.pingpong} iters (the loop: the last ${seconds.toFixed(2)} s, teardown included)`,
       window: (p) => [(p.endTime - seconds * 1e6) * 1000, p.endTime * 1000],
     };
   }
