@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RxeDatapath } from '../dist/src/providers/rxe-datapath.js';
 import { Ring } from '../dist/src/transport/ring.js';
+import { stubRows } from './stub.mjs';
 
 const [part, cdir, runsArg] = process.argv.slice(2);
 const RUNS = Number(part === 'report' ? 5 : (runsArg ?? 5));
@@ -75,6 +76,7 @@ function hostPart() {
     }
     rows.push(row(batch ? `CQ poll, batch ${batch}` : 'CQ poll, empty', batch ? 'ns/CQE' : 'ns/poll', ours, theirs));
   }
+  rows.push(...stubRows(RUNS, row));
   return rows;
 }
 
