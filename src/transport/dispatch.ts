@@ -15,12 +15,12 @@
  * Every call records which path it took (`lastPath`, and the `trace` hook).
  */
 
+import { compiledMethod, compiledWrite } from '../abi/compiled.js';
 import { rdma_user_ioctl_defines } from '../abi/constants.js';
-import { decodeMethod, encodeMethod } from '../abi/ioctl-command.js';
 import type { Input } from '../abi/layout.js';
 import type { MethodSpec, WriteFallback } from '../abi/method-spec.js';
 import { METHODS } from '../abi/methods.js';
-import { decodeWrite, encodeWrite, type WriteOptions } from '../abi/write-command.js';
+import type { WriteOptions } from '../abi/write-command.js';
 import type { WriteCommand } from '../abi/write-commands.js';
 import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../errno.js';
 import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from '../errors.js';
@@ -154,29 +154,39 @@ export class Dispatcher {
     return unsupported ? new UverbsUnsupportedError(details) : new UverbsError(details);
   }
 
-  /** Sends an ioctl method once, with no fallback: the raw errno (0 on success) and the decoded outputs. */
+  /**
+   * Sends an ioctl method once, with no fallback: the raw errno (0 on success) and the decoded
+   * outputs. Encoded and decoded by the method's compiled form (src/abi/compiled.ts), which
+   * sends what `encodeMethod(method, { ...args, uhwIn: udataIn, uhwOut: udataOutLength })` would.
+   */
   ioctlOnce(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}) {
-    this.#scratch.reset();
-    const full = { ...args };
-    if (options.udataIn) full.uhwIn = options.udataIn;
-    if (options.udataOutLength !== undefined) full.uhwOut = options.udataOutLength;
-    const encoded = encodeMethod(method, full, this.#driverId, this.#scratch);
-    const header = encoded.command.finish();
-    const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
-    const errno = r < 0 ? -r : 0;
-    const outputs = errno === 0 ? decodeMethod(method, encoded, this.#options.release) : {};
-    this.#traced(method.objectName, method.name, 'ioctl', errno);
+    const { errno, outputs, udataOut } = this.#ioctlOnce(method, args, options);
+    if (udataOut !== undefined) outputs.uhwOut = udataOut;
     return { errno, outputs };
+  }
+
+  #ioctlOnce(
+    method: MethodSpec,
+    args: Readonly<Record<string, unknown>>,
+    options: InvokeOptions,
+  ): { errno: number; outputs: Record<string, unknown>; udataOut: Uint8Array | undefined } {
+    this.#scratch.reset();
+    const compiled = compiledMethod(method);
+    const address = compiled.encode(args, options.udataIn, options.udataOutLength, this.#driverId, this.#scratch);
+    const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, address);
+    const errno = r < 0 ? -r : 0;
+    const outputs = errno === 0 ? compiled.decode(this.#options.release, true) : {};
+    const udataOut = errno === 0 ? compiled.udataOut : undefined;
+    this.#traced(method.objectName, method.name, 'ioctl', errno);
+    return { errno, outputs, udataOut };
   }
 
   /** Calls an ioctl method, falling back to its write command where the kernel lacks it. */
   invoke(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}): CallResult {
     if (this.#ioctl && this.#routes.get(method) !== 'write') {
-      const { errno, outputs } = this.ioctlOnce(method, args, options);
+      const { errno, outputs, udataOut } = this.#ioctlOnce(method, args, options);
       if (errno === 0) {
         this.#routes.set(method, 'ioctl');
-        const udataOut = outputs.uhwOut as Uint8Array | undefined;
-        delete outputs.uhwOut;
         return { path: 'ioctl', outputs, udataOut };
       }
       if (errno === ENOTTY) this.#ioctl = false;
@@ -228,11 +238,12 @@ export class Dispatcher {
     options: WriteOptions = {},
   ): { path: CallPath; response: Record<string, unknown> | undefined; udataOut: Uint8Array } {
     this.#scratch.reset();
-    const encoded = encodeWrite(command, request, this.#scratch, options);
+    const compiled = compiledWrite(command);
+    const buffer = compiled.encode(request as Readonly<Record<string, unknown>>, this.#scratch, options);
     const path: CallPath = command.extended ? 'write-ex' : 'write';
-    const r = this.#sys.write(this.#fd, encoded.buffer.address, encoded.buffer.bytes.byteLength);
+    const r = this.#sys.write(this.#fd, buffer.address, buffer.bytes.byteLength);
     const errno = r < 0 ? -r : 0;
-    const decoded = errno === 0 ? decodeWrite(encoded) : undefined;
+    const decoded = errno === 0 ? compiled.decode() : undefined;
     this.#traced(command.objectName, command.name, path, errno);
     if (decoded === undefined) throw this.#error(errno, command.objectName, command.name, path);
     return { path, ...decoded };
