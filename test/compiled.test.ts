@@ -12,14 +12,16 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compiledMethod, compiledWrite } from '../src/abi/compiled.js';
+import { compiledMethod, compiledWrite, decodeStruct } from '../src/abi/compiled.js';
 import { decodeMethod, encodeMethod } from '../src/abi/ioctl-command.js';
+import { decode } from '../src/abi/layout.js';
 import type { MethodSpec } from '../src/abi/method-spec.js';
 import { METHODS } from '../src/abi/methods.js';
 import { decodeWrite, encodeWrite, type WriteOptions } from '../src/abi/write-command.js';
 import { WRITE_COMMANDS, type WriteCommand } from '../src/abi/write-commands.js';
 import { Scratch } from '../src/transport/memory.js';
 import { layoutValue, methodArgs } from './support/arbitraries.js';
+import { allLayouts } from './support/conformance.js';
 import { FakeKernel } from './support/fake-kernel.js';
 
 const RUNS = Number(process.env.UVERBS_PROPERTY_RUNS ?? 200);
@@ -207,6 +209,17 @@ describe('compiled write commands match the reference framing and decoder', () =
         },
       ),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe('compiled struct decoding matches decode()', () => {
+  it.each(allLayouts().map((l) => [l.name, l] as const))('%s', (_, layout) => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: layout.size, maxLength: layout.size + 8 }), (bytes) => {
+        expect(decodeStruct(layout, bytes)).toStrictEqual(decode(layout, bytes));
+      }),
+      { numRuns: Math.ceil(RUNS / 4) },
     );
   });
 });

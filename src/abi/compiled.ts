@@ -23,7 +23,7 @@
 import type { Region, Scratch } from '../transport/memory.js';
 import { ib_user_verbs_defines, uverbs_attr_flags } from './constants.js';
 import { decodeMethod, type EncodedMethod, encodeMethod, MAX_ATTRS } from './ioctl-command.js';
-import { type AnyLayout, type Field, releaseHas, type ScalarKind } from './layout.js';
+import { type AnyLayout, type Decoded, decode, type Field, releaseHas, type ScalarKind } from './layout.js';
 import type { AttrSpec, MethodSpec, Payload } from './method-spec.js';
 import { ib_uverbs_attr, ib_uverbs_cmd_hdr, ib_uverbs_ex_cmd_hdr, ib_uverbs_ioctl_hdr } from './structs.js';
 import { decodeWrite, type EncodedWrite, encodeWrite, type WriteOptions } from './write-command.js';
@@ -297,6 +297,13 @@ export function structDecoder(layout: AnyLayout, release: string | undefined): S
   };
   byRelease.set(release, compiled);
   return compiled;
+}
+
+/** `decode(layout, source)` (layout.ts), compiled: the whole struct from the start of `source`. */
+export function decodeStruct<L extends AnyLayout>(layout: L, source: Uint8Array): Decoded<L> {
+  if (layout.size > source.byteLength) return decode(layout, source); // the reference's refusal
+  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
+  return structDecoder(layout, undefined)(view, source, 0, layout.size) as Decoded<L>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,16 +67,78 @@ export type MethodRoute = 'ioctl' | 'write';
 
 /** Whether a write fallback carries method argument `key`: a request field for an input, a response field for an output asked for. */
 function carries(fallback: WriteFallback, key: string): boolean {
-  const inRequest = Object.values(fallback.request).some((source) =>
-    typeof source === 'string' ? source === key : 'arg' in source && source.arg === key,
-  );
-  return inRequest || Object.keys(fallback.response).some((k) => k === key || k.startsWith(`${key}.`));
+  return compiledFallback(fallback).carried.has(key);
 }
 
-/** A field of a decoded response by dotted path (`base.cq_handle`). */
-function at(value: Record<string, unknown> | undefined, path: string): unknown {
+/**
+ * A write fallback laid out once: its request as [field, source] steps, the
+ * argument keys it carries, and its response as [result path, response path]
+ * steps (a response path `undefined`: the whole response, `'*'`).
+ */
+interface CompiledFallback {
+  readonly fallback: WriteFallback;
+  readonly carried: ReadonlySet<string>;
+  readonly request: readonly (
+    | readonly [field: string, kind: 'arg', arg: string]
+    | readonly [field: string, kind: 'absent', arg: string, absent: number | bigint]
+    | readonly [field: string, kind: 'value', value: number | bigint]
+  )[];
+  readonly response: readonly (readonly [key: readonly string[], field: readonly string[] | undefined])[];
+}
+
+const compiledFallbacks = new WeakMap<WriteFallback, CompiledFallback>();
+
+function compiledFallback(fallback: WriteFallback): CompiledFallback {
+  let compiled = compiledFallbacks.get(fallback);
+  if (compiled !== undefined) return compiled;
+  const carried = new Set<string>();
+  const request: CompiledFallback['request'][number][] = [];
+  for (const [field, source] of Object.entries(fallback.request)) {
+    if (typeof source === 'string') {
+      request.push([field, 'arg', source]);
+      carried.add(source);
+    } else if ('arg' in source) {
+      request.push([field, 'absent', source.arg, source.absent]);
+      carried.add(source.arg);
+    } else request.push([field, 'value', source.value]);
+  }
+  const response: CompiledFallback['response'][number][] = [];
+  for (const [key, field] of Object.entries(fallback.response)) {
+    // an output asked for by its key or by any dotted prefix of it (`resp` for `resp.legacy_resp`)
+    carried.add(key);
+    for (let i = key.indexOf('.'); i >= 0; i = key.indexOf('.', i + 1)) carried.add(key.slice(0, i));
+    response.push([key.split('.'), field === '*' ? undefined : field.split('.')]);
+  }
+  compiled = { fallback, carried, request, response };
+  compiledFallbacks.set(fallback, compiled);
+  return compiled;
+}
+
+/** The write fallbacks of a method, compiled, in the order the table gives them. */
+const methodFallbacks = new WeakMap<MethodSpec, readonly CompiledFallback[]>();
+
+function fallbacksOf(method: MethodSpec): readonly CompiledFallback[] {
+  let list = methodFallbacks.get(method);
+  if (list === undefined) {
+    list = method.fallback === undefined ? [] : [method.fallback].flat().map(compiledFallback);
+    methodFallbacks.set(method, list);
+  }
+  return list;
+}
+
+/** Whether every argument given (own, not undefined) is one `fallback` carries. */
+function carriesAll(fallback: CompiledFallback, args: Readonly<Record<string, unknown>>): boolean {
+  for (const key in args) {
+    if (!Object.hasOwn(args, key) || args[key] === undefined) continue;
+    if (!fallback.carried.has(key)) return false;
+  }
+  return true;
+}
+
+/** A field of a decoded response by its path (`base.cq_handle`, split). */
+function at(value: Record<string, unknown> | undefined, path: readonly string[]): unknown {
   let v: unknown = value;
-  for (const part of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  for (const part of path) v = (v as Record<string, unknown> | undefined)?.[part];
   return v;
 }
 
@@ -193,36 +255,32 @@ export class Dispatcher {
       else if (errno === EPROTONOSUPPORT) this.#routes.set(method, 'write');
       else throw this.#error(errno, method.objectName, method.name, 'ioctl');
     }
-    const fallbacks = method.fallback === undefined ? [] : [method.fallback].flat();
+    const fallbacks = fallbacksOf(method);
     if (fallbacks.length === 0) {
       // No write form: the kernel's own answer (ENOTTY or EPROTONOSUPPORT) is the unsupported errno.
       const errno = this.#ioctl ? EPROTONOSUPPORT : ENOTTY;
       throw this.#error(errno, method.objectName, method.name, 'ioctl', true);
     }
-    const given = Object.keys(args).filter((key) => args[key] !== undefined);
-    const fallback = fallbacks.find((f) => given.every((key) => carries(f, key)));
-    if (fallback === undefined) {
-      const first = fallbacks[0] as WriteFallback;
-      const key = given.find((k) => !carries(first, k)) as string;
-      throw invalidArgType(`${method.name}.${key}`, `absent: ${first.command.name} cannot carry it`, args[key]);
-    }
-    return this.#viaWrite(fallback, args, options);
+    for (const fallback of fallbacks) if (carriesAll(fallback, args)) return this.#viaWrite(fallback, args, options);
+    const first = (fallbacks[0] as CompiledFallback).fallback;
+    const key = Object.keys(args).find((k) => args[k] !== undefined && !carries(first, k)) as string;
+    throw invalidArgType(`${method.name}.${key}`, `absent: ${first.command.name} cannot carry it`, args[key]);
   }
 
-  #viaWrite(fallback: WriteFallback, args: Readonly<Record<string, unknown>>, options: InvokeOptions): CallResult {
+  #viaWrite(compiled: CompiledFallback, args: Readonly<Record<string, unknown>>, options: InvokeOptions): CallResult {
     const request: Record<string, unknown> = {};
-    for (const [field, source] of Object.entries(fallback.request)) {
-      if (typeof source === 'string') request[field] = args[source];
-      else if ('arg' in source) request[field] = args[source.arg] ?? source.absent;
-      else request[field] = source.value;
+    for (const step of compiled.request) {
+      if (step[1] === 'arg') request[step[0]] = args[step[2]];
+      else if (step[1] === 'absent') request[step[0]] = args[step[2]] ?? step[3];
+      else request[step[0]] = step[2];
     }
-    const result = this.write(fallback.command, request as Input<WriteCommand['request']>, options);
+    const result = this.write(compiled.fallback.command, request as Input<WriteCommand['request']>, options);
     const outputs: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(fallback.response)) {
-      const value = field === '*' ? result.response : at(result.response, field);
-      const path = key.split('.');
+    for (const [path, field] of compiled.response) {
+      const value = field === undefined ? result.response : at(result.response, field);
       let target = outputs;
-      for (const part of path.slice(0, -1)) {
+      for (let i = 0; i < path.length - 1; i++) {
+        const part = path[i] as string;
         target[part] ??= {};
         target = target[part] as Record<string, unknown>;
       }
@@ -246,6 +304,6 @@ export class Dispatcher {
     const decoded = errno === 0 ? compiled.decode() : undefined;
     this.#traced(command.objectName, command.name, path, errno);
     if (decoded === undefined) throw this.#error(errno, command.objectName, command.name, path);
-    return { path, ...decoded };
+    return { path, response: decoded.response, udataOut: decoded.udataOut };
   }
 }
