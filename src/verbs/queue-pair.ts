@@ -465,7 +465,8 @@ export class QueuePair extends KernelObject {
         pdHandle: pd.handle,
         sendCqHandle: options.sendCq.handle,
         recvCqHandle: options.recvCq.handle,
-        ...(options.srq ? { srqHandle: options.srq.handle } : {}),
+        // an optional argument left undefined is not sent (no spread of a temporary object per call)
+        srqHandle: options.srq === undefined ? undefined : options.srq.handle,
         userHandle: options.userHandle ?? 0n,
         cap: {
           max_send_wr: c.maxSendWr,
@@ -475,7 +476,7 @@ export class QueuePair extends KernelObject {
           max_inline_data: c.maxInlineData ?? 0,
         },
         type,
-        ...(options.sqSigAll ? { flags: 1 << 12 } : {}),
+        flags: options.sqSigAll ? 1 << 12 : undefined,
       },
       uhwFor(context.provider, 'createQp'),
     );
