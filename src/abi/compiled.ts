@@ -729,8 +729,11 @@ export class CompiledWrite {
   readonly #hdrs: number;
   readonly #responseField: number;
   readonly #lengthField: number;
-  // the last encoding
-  #response: Region | undefined;
+  // the last encoding: where its response is (responseLength 0: none)
+  #responseAt = 0;
+  #responseLength = 0;
+  #responseView: DataView | undefined;
+  #responseBytes: Uint8Array | undefined;
   #reference: EncodedWrite | undefined;
 
   constructor(command: WriteCommand) {
@@ -775,12 +778,13 @@ export class CompiledWrite {
     if (!(words <= 0xffff && outWords <= 0xffff && inLength / 8 <= 0xffff && udataOut / 8 <= 0xffff)) return undefined;
     if (!Number.isInteger(words) || !Number.isInteger(outWords)) return undefined;
     if (!command.extended && command.response && this.#responseField < 0) return undefined;
-    let response: Region | undefined;
     let responseAddress = 0;
     if (responseLength > 0) {
       const at = scratch.takeAt(responseLength);
       responseAddress = scratch.base + at;
-      response = { address: 0n, bytes: scratch.bytes.subarray(at, at + responseLength) };
+      this.#responseAt = at;
+      this.#responseView = scratch.view;
+      this.#responseBytes = scratch.bytes;
     }
     const at = scratch.takeAt(total);
     const view = scratch.view;
@@ -808,26 +812,26 @@ export class CompiledWrite {
       view.setUint16(ex + EX.provider_in_words.offset, inLength / 8, true);
       view.setUint16(ex + EX.provider_out_words.offset, udataOut / 8, true);
     }
-    this.#response = response;
+    this.#responseLength = responseLength;
     return { address: BigInt(scratch.base + at), bytes: bytes.subarray(at, at + total) };
   }
 
   /** The answer to the call just made, as `decodeWrite()` reads it. */
   decode(): { response: Record<string, unknown> | undefined; udataOut: Uint8Array } {
     if (this.#reference !== undefined) return decodeWrite(this.#reference);
-    const response = this.#response;
     const layout = this.command.response;
-    if (layout === undefined || response === undefined) return { response: undefined, udataOut: new Uint8Array(0) };
-    const bytes = response.bytes;
+    if (layout === undefined || this.#responseLength === 0) return { response: undefined, udataOut: new Uint8Array(0) };
+    const view = this.#responseView as DataView;
+    const bytes = this.#responseBytes as Uint8Array;
+    const at = this.#responseAt;
     const size = layout.size;
-    const udataOut = bytes.slice(size);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const udataOut = bytes.slice(at + size, at + this.#responseLength);
     const vouched = !this.command.extended
       ? size
       : this.#lengthField >= 0
-        ? view.getUint32(this.#lengthField, true)
+        ? view.getUint32(at + this.#lengthField, true)
         : size;
-    return { response: (this.#decode as StructDecoder)(view, bytes, 0, vouched), udataOut };
+    return { response: (this.#decode as StructDecoder)(view, bytes, at, vouched), udataOut };
   }
 }
 
