@@ -59,6 +59,8 @@ export class StubSys {
   #numCompVectors = UVERBS_METHOD_GET_CONTEXT.attrs.numCompVectors.id;
   /** Mappings: [base, end, DataView], the last one hit first. */
   #regions = [];
+  /** Unmapped regions by length, to map again. */
+  #free = new Map();
   #last = undefined;
   #next = 0x10_0000_0000;
   #handle = 1;
@@ -88,20 +90,33 @@ export class StubSys {
   poll() {
     return 0;
   }
+  /**
+   * Memory at a fake address. Unmapped regions are kept and handed out again, zeroed (the
+   * stub's stand-in for mmap should cost next to nothing; unlike the addon, it does not detach
+   * a view of unmapped memory, which nothing here keeps).
+   */
   mapAnonymous(length) {
-    const base = this.#next;
-    this.#next += length + 4096;
-    const buffer = new ArrayBuffer(length);
-    const region = [base, base + length, new DataView(buffer)];
+    let region = this.#free.get(length)?.pop();
+    if (region === undefined) {
+      const base = this.#next;
+      this.#next += length + 4096;
+      const buffer = new ArrayBuffer(length);
+      region = [base, base + length, new DataView(buffer), new Uint8Array(buffer)];
+    } else region[3].fill(0);
     this.#regions.push(region);
+    const mapped = region;
     return {
-      address: BigInt(base),
+      address: BigInt(region[0]),
       length,
-      buffer,
+      buffer: region[3].buffer,
       unmap: () => {
-        const i = this.#regions.indexOf(region);
-        if (i >= 0) this.#regions.splice(i, 1);
-        if (this.#last === region) this.#last = undefined;
+        const i = this.#regions.indexOf(mapped);
+        if (i < 0) return;
+        this.#regions.splice(i, 1);
+        if (this.#last === mapped) this.#last = undefined;
+        const free = this.#free.get(length) ?? [];
+        free.push(mapped);
+        this.#free.set(length, free);
       },
     };
   }
