@@ -245,10 +245,11 @@ export class Dispatcher {
 
   /** Calls an ioctl method, falling back to its write command where the kernel lacks it. */
   invoke(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}): CallResult {
-    if (this.#ioctl && this.#routes.get(method) !== 'write') {
+    const route = this.#routes.get(method);
+    if (this.#ioctl && route !== 'write') {
       const { errno, outputs, udataOut } = this.#ioctlOnce(method, args, options);
       if (errno === 0) {
-        this.#routes.set(method, 'ioctl');
+        if (route === undefined) this.#routes.set(method, 'ioctl');
         return { path: 'ioctl', outputs, udataOut };
       }
       if (errno === ENOTTY) this.#ioctl = false;
