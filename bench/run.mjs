@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RxeDatapath } from '../dist/src/providers/rxe-datapath.js';
 import { Ring } from '../dist/src/transport/ring.js';
+import { stubRows } from './stub.mjs';
 
 const [part, cdir, runsArg] = process.argv.slice(2);
 const RUNS = Number(runsArg ?? 5);
@@ -122,6 +123,7 @@ function hostPart() {
       ...row(batch ? `CQ poll, batch ${batch}` : 'CQ poll, empty', batch ? 'ns/CQE' : 'ns/poll', ours, theirs),
     });
   }
+  rows.push(...stubRows(RUNS, row));
   return rows;
 }
 

@@ -90,6 +90,14 @@ describe('write and write-ex framing', () => {
     expect(v.getUint32(20, true)).toBe(0); // cmd_hdr_reserved
   });
 
+  it('a negative driver output length is refused before any syscall (it would shrink the response under its struct)', () => {
+    for (const udataOutLength of [-4, -8, 4.5]) {
+      expect(() =>
+        encodeWrite(WRITE_COMMANDS.IB_USER_VERBS_CMD_QUERY_PORT, { port_num: 1 }, scratch(), { udataOutLength }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    }
+  });
+
   it('an extended response is trusted only up to its response_length: the rest is undefined, never 0', () => {
     const s = scratch();
     const e = encodeWrite(WRITE_COMMANDS.IB_USER_VERBS_EX_CMD_QUERY_DEVICE, {}, s);

@@ -60,6 +60,9 @@ export function encodeWrite(
     const value = (request as Record<string, unknown>)[field];
     if (typeof value !== 'number' || value < least) throw outOfRange(`${command.name} ${field}`, `>= ${least}`, value);
   }
+  if (!Number.isSafeInteger(udataOut) || udataOut < 0) {
+    throw outOfRange(`${command.name} udataOutLength`, 'a non-negative integer', udataOut);
+  }
   const unit = command.extended ? 8 : 4;
   checkMultiple(`${command.name} udataIn.byteLength`, udataIn.byteLength, unit);
   checkMultiple(`${command.name} udataOutLength`, udataOut, unit);

@@ -5,8 +5,8 @@
  * datapath is in user space: rxe-datapath.ts over the native addon.
  */
 
+import { decodeStruct as decode } from '../abi/compiled.js';
 import { rdma_driver_id } from '../abi/constants.js';
-import { decode } from '../abi/layout.js';
 import {
   rxe_create_ah_resp,
   rxe_create_cq_resp,

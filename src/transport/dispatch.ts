@@ -15,12 +15,12 @@
  * Every call records which path it took (`lastPath`, and the `trace` hook).
  */
 
+import { compiledMethod, compiledWrite } from '../abi/compiled.js';
 import { rdma_user_ioctl_defines } from '../abi/constants.js';
-import { decodeMethod, encodeMethod } from '../abi/ioctl-command.js';
 import type { Input } from '../abi/layout.js';
 import type { MethodSpec, WriteFallback } from '../abi/method-spec.js';
 import { METHODS } from '../abi/methods.js';
-import { decodeWrite, encodeWrite, type WriteOptions } from '../abi/write-command.js';
+import type { WriteOptions } from '../abi/write-command.js';
 import type { WriteCommand } from '../abi/write-commands.js';
 import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../errno.js';
 import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from '../errors.js';
@@ -67,16 +67,78 @@ export type MethodRoute = 'ioctl' | 'write';
 
 /** Whether a write fallback carries method argument `key`: a request field for an input, a response field for an output asked for. */
 function carries(fallback: WriteFallback, key: string): boolean {
-  const inRequest = Object.values(fallback.request).some((source) =>
-    typeof source === 'string' ? source === key : 'arg' in source && source.arg === key,
-  );
-  return inRequest || Object.keys(fallback.response).some((k) => k === key || k.startsWith(`${key}.`));
+  return compiledFallback(fallback).carried.has(key);
 }
 
-/** A field of a decoded response by dotted path (`base.cq_handle`). */
-function at(value: Record<string, unknown> | undefined, path: string): unknown {
+/**
+ * A write fallback laid out once: its request as [field, source] steps, the
+ * argument keys it carries, and its response as [result path, response path]
+ * steps (a response path `undefined`: the whole response, `'*'`).
+ */
+interface CompiledFallback {
+  readonly fallback: WriteFallback;
+  readonly carried: ReadonlySet<string>;
+  readonly request: readonly (
+    | readonly [field: string, kind: 'arg', arg: string]
+    | readonly [field: string, kind: 'absent', arg: string, absent: number | bigint]
+    | readonly [field: string, kind: 'value', value: number | bigint]
+  )[];
+  readonly response: readonly (readonly [key: readonly string[], field: readonly string[] | undefined])[];
+}
+
+const compiledFallbacks = new WeakMap<WriteFallback, CompiledFallback>();
+
+function compiledFallback(fallback: WriteFallback): CompiledFallback {
+  let compiled = compiledFallbacks.get(fallback);
+  if (compiled !== undefined) return compiled;
+  const carried = new Set<string>();
+  const request: CompiledFallback['request'][number][] = [];
+  for (const [field, source] of Object.entries(fallback.request)) {
+    if (typeof source === 'string') {
+      request.push([field, 'arg', source]);
+      carried.add(source);
+    } else if ('arg' in source) {
+      request.push([field, 'absent', source.arg, source.absent]);
+      carried.add(source.arg);
+    } else request.push([field, 'value', source.value]);
+  }
+  const response: CompiledFallback['response'][number][] = [];
+  for (const [key, field] of Object.entries(fallback.response)) {
+    // an output asked for by its key or by any dotted prefix of it (`resp` for `resp.legacy_resp`)
+    carried.add(key);
+    for (let i = key.indexOf('.'); i >= 0; i = key.indexOf('.', i + 1)) carried.add(key.slice(0, i));
+    response.push([key.split('.'), field === '*' ? undefined : field.split('.')]);
+  }
+  compiled = { fallback, carried, request, response };
+  compiledFallbacks.set(fallback, compiled);
+  return compiled;
+}
+
+/** The write fallbacks of a method, compiled, in the order the table gives them. */
+const methodFallbacks = new WeakMap<MethodSpec, readonly CompiledFallback[]>();
+
+function fallbacksOf(method: MethodSpec): readonly CompiledFallback[] {
+  let list = methodFallbacks.get(method);
+  if (list === undefined) {
+    list = method.fallback === undefined ? [] : [method.fallback].flat().map(compiledFallback);
+    methodFallbacks.set(method, list);
+  }
+  return list;
+}
+
+/** Whether every argument given (own, not undefined) is one `fallback` carries. */
+function carriesAll(fallback: CompiledFallback, args: Readonly<Record<string, unknown>>): boolean {
+  for (const key in args) {
+    if (!Object.hasOwn(args, key) || args[key] === undefined) continue;
+    if (!fallback.carried.has(key)) return false;
+  }
+  return true;
+}
+
+/** A field of a decoded response by its path (`base.cq_handle`, split). */
+function at(value: Record<string, unknown> | undefined, path: readonly string[]): unknown {
   let v: unknown = value;
-  for (const part of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  for (const part of path) v = (v as Record<string, unknown> | undefined)?.[part];
   return v;
 }
 
@@ -154,65 +216,72 @@ export class Dispatcher {
     return unsupported ? new UverbsUnsupportedError(details) : new UverbsError(details);
   }
 
-  /** Sends an ioctl method once, with no fallback: the raw errno (0 on success) and the decoded outputs. */
+  /**
+   * Sends an ioctl method once, with no fallback: the raw errno (0 on success) and the decoded
+   * outputs. Encoded and decoded by the method's compiled form (src/abi/compiled.ts), which
+   * sends what `encodeMethod(method, { ...args, uhwIn: udataIn, uhwOut: udataOutLength })` would.
+   */
   ioctlOnce(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}) {
-    this.#scratch.reset();
-    const full = { ...args };
-    if (options.udataIn) full.uhwIn = options.udataIn;
-    if (options.udataOutLength !== undefined) full.uhwOut = options.udataOutLength;
-    const encoded = encodeMethod(method, full, this.#driverId, this.#scratch);
-    const header = encoded.command.finish();
-    const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
-    const errno = r < 0 ? -r : 0;
-    const outputs = errno === 0 ? decodeMethod(method, encoded, this.#options.release) : {};
-    this.#traced(method.objectName, method.name, 'ioctl', errno);
+    const { errno, outputs, udataOut } = this.#ioctlOnce(method, args, options);
+    if (udataOut !== undefined) outputs.uhwOut = udataOut;
     return { errno, outputs };
+  }
+
+  #ioctlOnce(
+    method: MethodSpec,
+    args: Readonly<Record<string, unknown>>,
+    options: InvokeOptions,
+  ): { errno: number; outputs: Record<string, unknown>; udataOut: Uint8Array | undefined } {
+    this.#scratch.reset();
+    const compiled = compiledMethod(method);
+    const address = compiled.encode(args, options.udataIn, options.udataOutLength, this.#driverId, this.#scratch);
+    const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, address);
+    const errno = r < 0 ? -r : 0;
+    const outputs = errno === 0 ? compiled.decode(this.#options.release, true) : {};
+    const udataOut = errno === 0 ? compiled.udataOut : undefined;
+    this.#traced(method.objectName, method.name, 'ioctl', errno);
+    return { errno, outputs, udataOut };
   }
 
   /** Calls an ioctl method, falling back to its write command where the kernel lacks it. */
   invoke(method: MethodSpec, args: Readonly<Record<string, unknown>>, options: InvokeOptions = {}): CallResult {
-    if (this.#ioctl && this.#routes.get(method) !== 'write') {
-      const { errno, outputs } = this.ioctlOnce(method, args, options);
+    const route = this.#routes.get(method);
+    if (this.#ioctl && route !== 'write') {
+      const { errno, outputs, udataOut } = this.#ioctlOnce(method, args, options);
       if (errno === 0) {
-        this.#routes.set(method, 'ioctl');
-        const udataOut = outputs.uhwOut as Uint8Array | undefined;
-        delete outputs.uhwOut;
+        if (route === undefined) this.#routes.set(method, 'ioctl');
         return { path: 'ioctl', outputs, udataOut };
       }
       if (errno === ENOTTY) this.#ioctl = false;
       else if (errno === EPROTONOSUPPORT) this.#routes.set(method, 'write');
       else throw this.#error(errno, method.objectName, method.name, 'ioctl');
     }
-    const fallbacks = method.fallback === undefined ? [] : [method.fallback].flat();
+    const fallbacks = fallbacksOf(method);
     if (fallbacks.length === 0) {
       // No write form: the kernel's own answer (ENOTTY or EPROTONOSUPPORT) is the unsupported errno.
       const errno = this.#ioctl ? EPROTONOSUPPORT : ENOTTY;
       throw this.#error(errno, method.objectName, method.name, 'ioctl', true);
     }
-    const given = Object.keys(args).filter((key) => args[key] !== undefined);
-    const fallback = fallbacks.find((f) => given.every((key) => carries(f, key)));
-    if (fallback === undefined) {
-      const first = fallbacks[0] as WriteFallback;
-      const key = given.find((k) => !carries(first, k)) as string;
-      throw invalidArgType(`${method.name}.${key}`, `absent: ${first.command.name} cannot carry it`, args[key]);
-    }
-    return this.#viaWrite(fallback, args, options);
+    for (const fallback of fallbacks) if (carriesAll(fallback, args)) return this.#viaWrite(fallback, args, options);
+    const first = (fallbacks[0] as CompiledFallback).fallback;
+    const key = Object.keys(args).find((k) => args[k] !== undefined && !carries(first, k)) as string;
+    throw invalidArgType(`${method.name}.${key}`, `absent: ${first.command.name} cannot carry it`, args[key]);
   }
 
-  #viaWrite(fallback: WriteFallback, args: Readonly<Record<string, unknown>>, options: InvokeOptions): CallResult {
+  #viaWrite(compiled: CompiledFallback, args: Readonly<Record<string, unknown>>, options: InvokeOptions): CallResult {
     const request: Record<string, unknown> = {};
-    for (const [field, source] of Object.entries(fallback.request)) {
-      if (typeof source === 'string') request[field] = args[source];
-      else if ('arg' in source) request[field] = args[source.arg] ?? source.absent;
-      else request[field] = source.value;
+    for (const step of compiled.request) {
+      if (step[1] === 'arg') request[step[0]] = args[step[2]];
+      else if (step[1] === 'absent') request[step[0]] = args[step[2]] ?? step[3];
+      else request[step[0]] = step[2];
     }
-    const result = this.write(fallback.command, request as Input<WriteCommand['request']>, options);
+    const result = this.write(compiled.fallback.command, request as Input<WriteCommand['request']>, options);
     const outputs: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(fallback.response)) {
-      const value = field === '*' ? result.response : at(result.response, field);
-      const path = key.split('.');
+    for (const [path, field] of compiled.response) {
+      const value = field === undefined ? result.response : at(result.response, field);
       let target = outputs;
-      for (const part of path.slice(0, -1)) {
+      for (let i = 0; i < path.length - 1; i++) {
+        const part = path[i] as string;
         target[part] ??= {};
         target = target[part] as Record<string, unknown>;
       }
@@ -228,13 +297,14 @@ export class Dispatcher {
     options: WriteOptions = {},
   ): { path: CallPath; response: Record<string, unknown> | undefined; udataOut: Uint8Array } {
     this.#scratch.reset();
-    const encoded = encodeWrite(command, request, this.#scratch, options);
+    const compiled = compiledWrite(command);
+    const buffer = compiled.encode(request as Readonly<Record<string, unknown>>, this.#scratch, options);
     const path: CallPath = command.extended ? 'write-ex' : 'write';
-    const r = this.#sys.write(this.#fd, encoded.buffer.address, encoded.buffer.bytes.byteLength);
+    const r = this.#sys.write(this.#fd, buffer.address, buffer.bytes.byteLength);
     const errno = r < 0 ? -r : 0;
-    const decoded = errno === 0 ? decodeWrite(encoded) : undefined;
+    const decoded = errno === 0 ? compiled.decode() : undefined;
     this.#traced(command.objectName, command.name, path, errno);
     if (decoded === undefined) throw this.#error(errno, command.objectName, command.name, path);
-    return { path, ...decoded };
+    return { path, response: decoded.response, udataOut: decoded.udataOut };
   }
 }

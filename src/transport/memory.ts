@@ -282,26 +282,63 @@ export class Scratch {
   readonly #sys: Sys;
   #regions: UserMemory[];
   #used = 0;
+  /** The current (last) region as the compiled encoders use it: bytes, a view, and its address as a number. */
+  #bytes!: Uint8Array;
+  #view!: DataView;
+  #base = 0;
 
   constructor(sys: Sys, initial = 4 * PAGE_SIZE) {
     this.#sys = sys;
     this.#regions = [UserMemory.allocate(sys, initial)];
+    this.#current();
+  }
+
+  #current(): void {
+    const region = this.#regions[this.#regions.length - 1];
+    if (region === undefined) throw new UverbsClosedError('scratch memory');
+    this.#bytes = region.bytes;
+    this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
+    // the library's own mappings: user-space addresses, well below 2^53
+    this.#base = Number(region.address);
   }
 
   /** `length` zeroed bytes aligned to `align`. */
   take(length: number, align = 8): Region {
-    let current = this.#regions[this.#regions.length - 1];
-    if (current === undefined) throw new UverbsClosedError('scratch memory');
+    const at = this.takeAt(length, align);
+    return { address: BigInt(this.#base + at), bytes: this.#bytes.subarray(at, at + length) };
+  }
+
+  /**
+   * @internal as {@link take}, for the compiled encoders (src/abi/compiled.ts): the offset of
+   * `length` zeroed bytes in the current region ({@link bytes}, {@link view}, {@link base}),
+   * read right after this call (a later take may move on to a new region).
+   */
+  takeAt(length: number, align = 8): number {
+    if (this.#regions.length === 0) throw new UverbsClosedError('scratch memory');
     let at = Math.ceil(this.#used / align) * align;
-    if (at + length > current.length) {
-      current = UserMemory.allocate(this.#sys, Math.max(current.length * 2, length));
-      this.#regions.push(current);
+    if (at + length > this.#bytes.byteLength) {
+      this.#regions.push(UserMemory.allocate(this.#sys, Math.max(this.#bytes.byteLength * 2, length)));
+      this.#current();
       at = 0;
     }
     this.#used = at + length;
-    const bytes = current.bytes.subarray(at, at + length);
-    bytes.fill(0);
-    return { address: current.address + BigInt(at), bytes };
+    this.#bytes.fill(0, at, at + length);
+    return at;
+  }
+
+  /** @internal the current region's bytes. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** @internal a DataView over the current region. */
+  get view(): DataView {
+    return this.#view;
+  }
+
+  /** @internal the current region's address, as a number. */
+  get base(): number {
+    return this.#base;
   }
 
   /** Forgets everything taken; keeps only the largest mapping. */
@@ -310,6 +347,7 @@ export class Scratch {
       const largest = this.#regions.pop() as UserMemory;
       for (const r of this.#regions) r.free();
       this.#regions = [largest];
+      this.#current();
     }
     this.#used = 0;
   }

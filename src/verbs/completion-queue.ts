@@ -112,8 +112,9 @@ export class CompletionQueue extends KernelObject {
         cqe,
         compVector,
         userHandle,
-        ...(channel ? { compChannel: channel.fd } : {}),
-        ...(flags ? { flags } : {}),
+        // an optional argument left undefined is not sent
+        compChannel: channel ? channel.fd : undefined,
+        flags: flags ? flags : undefined,
       },
       uhwFor(context.provider, 'createCq'),
     );

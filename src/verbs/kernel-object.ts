@@ -26,11 +26,14 @@ export abstract class KernelObject implements Disposable {
 
   /** `parent` and every object in `uses` close only after this one. */
   protected constructor(parent?: KernelObject, ...uses: KernelObject[]) {
-    for (const d of [parent, ...uses]) {
-      if (d === undefined || this.#dependencies.includes(d)) continue;
-      this.#dependencies.push(d);
-      d.#dependents.add(this);
-    }
+    if (parent !== undefined) this.#dependOn(parent);
+    for (const d of uses) if (d !== undefined) this.#dependOn(d);
+  }
+
+  #dependOn(d: KernelObject): void {
+    if (this.#dependencies.includes(d)) return;
+    this.#dependencies.push(d);
+    d.#dependents.add(this);
   }
 
   /**
@@ -118,11 +121,16 @@ export abstract class KernelObject implements Disposable {
 
   close(options: { cascade?: boolean } = {}): void {
     if (this.#closed) return;
-    if (options.cascade ?? true) {
+    // (a copy, newest first, only when there is something to walk: most objects have no dependents)
+    if ((options.cascade ?? true) && this.#dependents.size > 0) {
       for (const dependent of [...this.#dependents].reverse()) dependent.close();
     }
     const error = this.destroy();
     this.#markClosed();
+    if (this.#dependents.size === 0) {
+      if (error) throw error;
+      return;
+    }
     for (const dependent of [...this.#dependents].reverse()) {
       if (this.takesDown(dependent)) dependent.#forget();
       else {

@@ -91,7 +91,10 @@ const BITS: Record<keyof AccessFlags, number> = {
 export function accessBits(access: AccessFlags, object: 'memory' | 'qp' = 'memory'): number {
   if (typeof access !== 'object' || access === null) throw invalidArgType('access', 'an object', access);
   let bits = 0;
-  for (const [name, on] of Object.entries(access)) {
+  // the caller's own enumerable keys, in order (as Object.entries, without its array per call)
+  for (const name in access) {
+    if (!Object.hasOwn(access, name)) continue;
+    const on = access[name as keyof AccessFlags];
     // an own key only: `constructor` or `toString` is no access right
     const bit = Object.hasOwn(BITS, name) ? BITS[name as keyof AccessFlags] : undefined;
     if (bit === undefined) throw invalidArgValue(`access.${name}`, 'is not an access right', on);

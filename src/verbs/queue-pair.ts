@@ -13,8 +13,9 @@
 
 import { ib_uverbs_qp_type } from '../abi/constants.js';
 import { ib_mtu, ib_qp_state, ib_send_flags, ib_qp_attr_mask as M } from '../abi/kernel-internal.js';
+import type { Decoded } from '../abi/layout.js';
 import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from '../abi/methods.js';
-import type { ib_uverbs_query_qp_resp } from '../abi/structs.js';
+import type { ib_uverbs_qp_cap, ib_uverbs_query_qp_resp } from '../abi/structs.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
 import { EINVAL } from '../errno.js';
 import { type CallPath, checkPort, invalidArgType, invalidArgValue, outOfRange, UverbsError } from '../errors.js';
@@ -24,7 +25,7 @@ import type { Ring } from '../transport/ring.js';
 import { type AddressVector, addressFields } from './address-vector.js';
 import { CompletionQueue } from './completion-queue.js';
 import type { Context } from './context.js';
-import { camelize, KernelObject } from './kernel-object.js';
+import { KernelObject } from './kernel-object.js';
 import { type AccessFlags, accessBits, accessFlags } from './memory-region.js';
 import { ProtectionDomain } from './protection-domain.js';
 import { SharedReceiveQueue } from './shared-receive-queue.js';
@@ -176,6 +177,18 @@ export interface QpCapabilities {
   maxSendSge: number;
   maxRecvSge: number;
   maxInlineData?: number;
+}
+
+/** The kernel's `ib_uverbs_qp_cap` as the object model names it (what `camelize` gives, field by field). */
+function capabilities(cap: Decoded<typeof ib_uverbs_qp_cap> | undefined): QpCapabilities | undefined {
+  if (cap === undefined) return undefined;
+  return {
+    maxSendWr: cap.max_send_wr,
+    maxRecvWr: cap.max_recv_wr,
+    maxSendSge: cap.max_send_sge,
+    maxRecvSge: cap.max_recv_sge,
+    maxInlineData: cap.max_inline_data,
+  };
 }
 
 export interface QueuePairOptions {
@@ -423,7 +436,7 @@ export class QueuePair extends KernelObject {
     this.type = options.type;
     this.handle = outputs.handle as number;
     this.qpNum = outputs.respQpNum as number;
-    this.cap = camelize(outputs.respCap) as QpCapabilities;
+    this.cap = capabilities(outputs.respCap as Decoded<typeof ib_uverbs_qp_cap> | undefined) as QpCapabilities;
     this.path = path;
     this.driverData = driverData;
     this.rings = rings;
@@ -452,7 +465,8 @@ export class QueuePair extends KernelObject {
         pdHandle: pd.handle,
         sendCqHandle: options.sendCq.handle,
         recvCqHandle: options.recvCq.handle,
-        ...(options.srq ? { srqHandle: options.srq.handle } : {}),
+        // an optional argument left undefined is not sent (no spread of a temporary object per call)
+        srqHandle: options.srq === undefined ? undefined : options.srq.handle,
         userHandle: options.userHandle ?? 0n,
         cap: {
           max_send_wr: c.maxSendWr,
@@ -462,7 +476,7 @@ export class QueuePair extends KernelObject {
           max_inline_data: c.maxInlineData ?? 0,
         },
         type,
-        ...(options.sqSigAll ? { flags: 1 << 12 } : {}),
+        flags: options.sqSigAll ? 1 << 12 : undefined,
       },
       uhwFor(context.provider, 'createQp'),
     );

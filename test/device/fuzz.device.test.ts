@@ -1,7 +1,8 @@
 /**
  * A bounded fuzz run against the real kernel: random but well-shaped ioctl
  * and write commands (every method and command the library encodes, with
- * random arguments, then a few bytes flipped), each sent to the device only
+ * random arguments, then a few bytes flipped), encoded as the dispatcher
+ * encodes them (the compiled forms, src/abi/compiled.ts), each sent to the device only
  * when the in-process kernel model (src/abi/kernel-model.ts) predicts the
  * kernel refuses it before any handler runs, and the kernel's errno compared
  * with that prediction. A disagreement fails with the seed and the bytes.
@@ -23,13 +24,12 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compiledMethod, compiledWrite } from '../../src/abi/compiled.js';
 import { ib_uverbs_ex_write_cmds, ib_uverbs_write_cmds, rdma_user_ioctl_defines } from '../../src/abi/constants.js';
-import { encodeMethod } from '../../src/abi/ioctl-command.js';
 import { modelDevice, validateIoctl, validateWrite } from '../../src/abi/kernel-model.js';
 import { releaseHas } from '../../src/abi/layout.js';
 import type { MethodSpec } from '../../src/abi/method-spec.js';
 import { METHODS } from '../../src/abi/methods.js';
-import { encodeWrite } from '../../src/abi/write-command.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
 import { EFAULT } from '../../src/errno.js';
 import { KNOWN_METHODS } from '../../src/probe/known-methods.js';
@@ -139,13 +139,14 @@ describe.runIf(TEST_DEVICE)(`fuzz against ${TEST_DEVICE} (kernel ${VM_KERNEL})`,
         let address: bigint;
         try {
           if (input.kind === 'ioctl') {
-            const header = encodeMethod(input.x.m, input.x.args, driverId, scratch).command.finish();
-            ({ bytes, address } = header);
+            address = compiledMethod(input.x.m).encode(input.x.args, undefined, undefined, driverId, scratch);
+            const at = Number(address - region.address);
+            const length = new DataView(region.bytes.buffer, region.bytes.byteOffset + at).getUint16(0, true);
+            bytes = region.bytes.subarray(at, at + length);
           } else {
             const request = { ...input.y.request };
             delete request.response;
-            const encoded = encodeWrite(input.y.c, request as never, scratch);
-            ({ bytes, address } = encoded.buffer);
+            ({ bytes, address } = compiledWrite(input.y.c).encode(request, scratch, {}));
             if (input.cut < 0) bytes = bytes.subarray(0, Math.max(8, bytes.byteLength + input.cut));
           }
         } catch (error) {
