@@ -33,6 +33,16 @@ describe('RDMA_VERBS_IOCTL encoding', () => {
     expect(view.getBigUint64(48, true)).toBeGreaterThanOrEqual(0x7f00_0000_0000n);
   });
 
+  it.each(['constructor', 'toString', '__proto__'])(
+    'an inherited name (%s) is an unknown argument, refused like any other',
+    (key) => {
+      const args = JSON.parse(`{"portNum": 1, "${key}": 7}`);
+      expect(() => encodeMethod(UVERBS_METHOD_QUERY_PORT, args, 14, scratch())).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining(`.${key}"`) }),
+      );
+    },
+  );
+
   it('inputs of at most 8 bytes are inline; longer ones are copied and pointed at', () => {
     const s = scratch();
     const cmd = new IoctlCommand(0, 0, 14, s);

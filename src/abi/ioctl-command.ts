@@ -262,7 +262,7 @@ export function encodeMethod(
   const cmd = new IoctlCommand(spec.object, spec.id, driverId, scratch);
   const slots = new Map<string, AttrSlot>();
   for (const key of Object.keys(args)) {
-    if (!(key in spec.attrs))
+    if (!Object.hasOwn(spec.attrs, key))
       throw invalidArgType(`${spec.name}.${key}`, `one of ${Object.keys(spec.attrs).join(', ')}`, args[key]);
   }
   for (const [key, attr] of Object.entries(spec.attrs)) {
