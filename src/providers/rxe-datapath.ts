@@ -51,9 +51,19 @@ export class RxeDatapath implements Datapath {
     this.#ringSend(qp, this.#encodeSend(wrs, 'scratch'));
   }
 
-  prepareSend(qp: QueuePair, wrs: readonly ResolvedSend[]): () => void {
+  prepareSend(qp: QueuePair, wrs: readonly ResolvedSend[]): (wrIds?: readonly bigint[]) => void {
     const encoded = this.#encodeSend(wrs, 'own');
-    return () => this.#ringSend(qp, encoded);
+    const { send: S, sgeWords } = native().layout;
+    const setIds = wrIdSetter(
+      encoded.desc,
+      wrs.map((wr) => S.words + wr.sg.length * sgeWords),
+      S.wrId,
+      wrs.map((wr) => wr.wrId),
+    );
+    return (wrIds) => {
+      setIds(wrIds);
+      this.#ringSend(qp, encoded);
+    };
   }
 
   postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): void {
@@ -61,9 +71,22 @@ export class RxeDatapath implements Datapath {
     ringRecv(queue, d, wrs.length);
   }
 
-  prepareRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): () => void {
+  prepareRecv(
+    queue: QueuePair | SharedReceiveQueue,
+    wrs: readonly ResolvedRecv[],
+  ): (wrIds?: readonly bigint[]) => void {
     const d = this.#encodeRecv(wrs, new BigUint64Array(recvWords(wrs)));
-    return () => ringRecv(queue, d, wrs.length);
+    const { recv: R, sgeWords } = native().layout;
+    const setIds = wrIdSetter(
+      d,
+      wrs.map((wr) => R.words + wr.sg.length * sgeWords),
+      R.wrId,
+      wrs.map((wr) => wr.wrId),
+    );
+    return (wrIds) => {
+      setIds(wrIds);
+      ringRecv(queue, d, wrs.length);
+    };
   }
 
   /**
@@ -286,6 +309,36 @@ export class CompletionReader {
     this.#views[i] = o;
     return o;
   }
+}
+
+/**
+ * Writes one post's wrIds into prepared descriptors (`sizes`: each work request's words, `at`:
+ * the wrId's word in one), or puts the prepared ones back when a post gives none; a post that
+ * gives none after one that gave none writes nothing.
+ */
+function wrIdSetter(
+  desc: BigUint64Array,
+  sizes: readonly number[],
+  at: number,
+  prepared: readonly bigint[],
+): (wrIds?: readonly bigint[]) => void {
+  const slots: number[] = [];
+  let word = 0;
+  for (const size of sizes) {
+    slots.push(word + at);
+    word += size;
+  }
+  let changed = false;
+  return (wrIds) => {
+    if (wrIds === undefined) {
+      if (!changed) return;
+      for (let i = 0; i < slots.length; i++) desc[slots[i] as number] = prepared[i] as bigint;
+      changed = false;
+      return;
+    }
+    for (let i = 0; i < slots.length; i++) desc[slots[i] as number] = wrIds[i] as bigint;
+    changed = true;
+  };
 }
 
 function recvWords(wrs: readonly ResolvedRecv[]): number {
