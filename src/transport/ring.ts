@@ -26,7 +26,8 @@
  *   (src/builtins/builtins-sharedarraybuffer-gen.cc: AtomicLoad / AtomicStore with
  *   AtomicMemoryOrder::kSeqCst, the same for shared and non-shared buffers). An opaque effectful
  *   call: the compiler can neither hoist it out of a polling loop, merge two of them, nor move the
- *   slot reads that follow above it.
+ *   slot reads that follow above it. Maglev is not in either build (Node 22 with `--maglev` says
+ *   "Maglev is not enabled"); the interpreter and Sparkplug call the same builtin.
  * - x86-64 machine code of those builtins (`objdump -d -M intel` of Builtins_AtomicsLoad /
  *   Builtins_AtomicsStore in the node binary): the Int32/Uint32 load is `mov ecx,DWORD PTR [r8+rcx*1]`
  *   (a TSO load is an acquire load), the store `xchg DWORD PTR [rdx+r8*1],r10d` (seq-cst: stronger
@@ -39,6 +40,10 @@
  * `Atomics.load` of the producer, plain reads of the slots after it, one `Atomics.store` of the
  * consumer. Cost on the host: ~5 ns per load and ~9 ns per store (the builtin call; `xchg`), far
  * below the ~60 ns N-API crossing; large batches still go to the addon, whose memcpy wins there.
+ * Not done: a zero-copy view of completions in the ring. The slots go back to the driver at the
+ * consumer store, so such a view would need a second call to release them (a new contract for
+ * poll/wait/completions) and would be a view of driver memory that a resize or close unmaps under
+ * it; copying a completion costs ~2 ns against the ~15 ns the two index accesses cost per poll.
  */
 
 import { rxe_queue_buf, rxe_recv_wqe, rxe_send_wqe } from '../abi/rxe.js';
