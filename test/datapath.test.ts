@@ -41,6 +41,7 @@ import {
   PreparedWork,
   type ResolvedSend,
   resolveSend,
+  withWrIds,
 } from '../src/verbs/work-request.js';
 import { FAKE_DEVICE, FakeKernel } from './support/fake-kernel.js';
 import { fakeQp, LIMITS, NO_MR, PD, SEND } from './support/rxe-stand-ins.js';
@@ -563,6 +564,91 @@ describe('prepared work', () => {
       Object.assign(mr, saved);
     }
     expect(posts).toBe(2);
+  });
+});
+
+describe('prepared work with a wrId per post', () => {
+  const wrIdOf = (ring: Ring, i: number) => decode(rxe_send_wqe, slot(ring, i)).wr.wr_id;
+  const recvWrIdOf = (ring: Ring, i: number) => decode(rxe_recv_wqe, slot(ring, i)).wr_id;
+
+  it('a post with wrIds writes them in place of the prepared ones, for that post only; the rest of each WQE is unchanged', () => {
+    const [plain, prepared] = [Ring.synthetic('sq', SLOTS, LOG2_ELEM), Ring.synthetic('sq', SLOTS, LOG2_ELEM)];
+    const dp = new RxeDatapath();
+    const wrs: ResolvedSend[] = [
+      { ...base, wrId: 1n, sg: [{ addr: 0x1000n, length: 64, lkey: 3, mr: NO_MR }] },
+      { ...base, wrId: 2n, flags: F.IB_SEND_INLINE, inline: new Uint8Array([1, 2, 3]) },
+    ];
+    const post = dp.prepareSend(fakeQp(prepared), wrs);
+    post([0xffff_ffff_ffff_ffffn, 42n]);
+    post();
+    post([7n, 8n]);
+    expect([0, 1, 2, 3, 4, 5].map((i) => wrIdOf(prepared, i))).toEqual([0xffff_ffff_ffff_ffffn, 42n, 1n, 2n, 7n, 8n]);
+    dp.postSend(fakeQp(plain), wrs);
+    const wrIdOffset = rxe_send_wqe.fields.wr.offset; // wr.wr_id: the WQE's first 8 bytes
+    for (let i = 0; i < 6; i++) {
+      expect(slot(prepared, i).subarray(wrIdOffset + 8)).toEqual(slot(plain, i % 2).subarray(wrIdOffset + 8));
+    }
+    plain.unmap();
+    prepared.unmap();
+  });
+
+  it('receives too: prepared rxe_recv_wqe get the post’s wrIds, then the prepared ones again', () => {
+    const rq = Ring.synthetic('rq', SLOTS, LOG2_ELEM);
+    const dp = new RxeDatapath();
+    const queue = { rings: [rq], description: 'QueuePair test' } as never;
+    const post = dp.prepareRecv(queue, [
+      { wrId: 5n, sg: [{ addr: 0x9000n, length: 100, lkey: 3, mr: NO_MR }] },
+    ] as never);
+    post([99n]);
+    post();
+    expect([recvWrIdOf(rq, 0), recvWrIdOf(rq, 1)]).toEqual([99n, 5n]);
+    rq.unmap();
+  });
+
+  it('PreparedWork.post(wrIds) refuses a wrong count or a value that is no u64 before anything is checked or posted', () => {
+    let checks = 0;
+    const posted: (readonly bigint[] | undefined)[] = [];
+    const wrs = [{ ...base }, { ...base }] as unknown as ResolvedSend[];
+    const two = new PreparedWork(
+      () => checks++,
+      PD,
+      wrs,
+      (ids) => posted.push(ids && [...ids]),
+    );
+    const one = new PreparedWork(
+      () => checks++,
+      PD,
+      [{ ...base }] as unknown as ResolvedSend[],
+      (ids) => posted.push(ids && [...ids]),
+    );
+    const refused: [() => void, string][] = [
+      [() => two.post(1n), 'ERR_INVALID_ARG_TYPE'], // one bigint, two work requests
+      [() => two.post([1n]), 'ERR_OUT_OF_RANGE'],
+      [() => two.post([1n, 2n, 3n]), 'ERR_OUT_OF_RANGE'],
+      [() => two.post([1n, -1n]), 'ERR_OUT_OF_RANGE'],
+      [() => two.post([1n, 2n ** 64n]), 'ERR_OUT_OF_RANGE'],
+      [() => two.post([1n, 2 as never]), 'ERR_OUT_OF_RANGE'],
+      [() => two.post('12' as never), 'ERR_INVALID_ARG_TYPE'],
+      [() => one.post(-1n), 'ERR_OUT_OF_RANGE'],
+    ];
+    for (const [post, code] of refused) expect(post).toThrow(expect.objectContaining({ code }));
+    expect([checks, posted]).toEqual([0, []]);
+    one.post(9n);
+    two.post([3n, 4n]);
+    two.post();
+    expect([checks, posted]).toEqual([3, [[9n], [3n, 4n], undefined]]);
+  });
+
+  it('a datapath without a prepared form posts copies of the work requests with the post’s wrIds', () => {
+    const wrs = [
+      { ...base, wrId: 1n },
+      { ...base, wrId: 2n },
+    ] as unknown as ResolvedSend[];
+    expect(withWrIds(wrs)).toBe(wrs);
+    const copied = withWrIds(wrs, [5n, 6n]);
+    expect(copied.map((wr) => wr.wrId)).toEqual([5n, 6n]);
+    expect(wrs.map((wr) => wr.wrId)).toEqual([1n, 2n]);
+    expect({ ...copied[0], wrId: 1n }).toEqual(wrs[0]);
   });
 });
 

@@ -59,12 +59,16 @@ export interface Datapath {
   postRecv(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): void;
   /**
    * Optional, for `prepareSend`: encodes checked work requests once and returns what
-   * posts them (as `postSend` does) each time it is called. Without it, a prepared
+   * posts them (as `postSend` does) each time it is called, with `wrIds` (one per work
+   * request) in place of the prepared ones when given. Without it, a prepared
    * post hands the checked work requests to `postSend`, skipping only the checks.
    */
-  prepareSend?(qp: QueuePair, wrs: readonly ResolvedSend[]): () => void;
+  prepareSend?(qp: QueuePair, wrs: readonly ResolvedSend[]): (wrIds?: readonly bigint[]) => void;
   /** Optional, for `prepareRecv`: as `prepareSend`, for `postRecv`. */
-  prepareRecv?(queue: QueuePair | SharedReceiveQueue, wrs: readonly ResolvedRecv[]): () => void;
+  prepareRecv?(
+    queue: QueuePair | SharedReceiveQueue,
+    wrs: readonly ResolvedRecv[],
+  ): (wrIds?: readonly bigint[]) => void;
   /** Copies up to `max` completions (`struct ib_uverbs_wc`) into `out`; returns how many. */
   pollCq(cq: CompletionQueue, out: Uint8Array, max: number): number;
 }

@@ -40,6 +40,7 @@ import {
   resolveSends,
   type SendLimits,
   type SendWr,
+  withWrIds,
 } from './work-request.js';
 
 export type { AddressVector };
@@ -845,7 +846,7 @@ export class QueuePair extends KernelObject {
     this.assertOpen();
     const datapath = this.pd.context.datapath(this, 'post send');
     const resolved = this.#resolveSends(wrs);
-    const post = datapath.prepareSend?.(this, resolved) ?? (() => datapath.postSend(this, resolved));
+    const post = datapath.prepareSend?.(this, resolved) ?? ((ids) => datapath.postSend(this, withWrIds(resolved, ids)));
     return new PreparedWork(() => this.#assertPostable('send'), this.pd, resolved, post);
   }
 
@@ -867,7 +868,7 @@ export class QueuePair extends KernelObject {
     this.assertOpen();
     const datapath = this.#receiveDatapath();
     const resolved = this.#resolveRecvs(wrs);
-    const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
+    const post = datapath.prepareRecv?.(this, resolved) ?? ((ids) => datapath.postRecv(this, withWrIds(resolved, ids)));
     return new PreparedWork(() => this.#assertPostable('recv'), this.pd, resolved, post);
   }
 

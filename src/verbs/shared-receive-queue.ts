@@ -13,7 +13,7 @@ import type { Ring } from '../transport/ring.js';
 import type { Context } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { ProtectionDomain } from './protection-domain.js';
-import { PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv } from './work-request.js';
+import { PreparedWork, type RecvWr, type ResolvedRecv, resolveEach, resolveRecv, withWrIds } from './work-request.js';
 
 export interface SharedReceiveQueueOptions {
   maxWr: number;
@@ -123,7 +123,7 @@ export class SharedReceiveQueue extends KernelObject {
     this.assertOpen();
     const datapath = this.pd.context.datapath(this, 'post srq recv');
     const resolved = this.#resolve(wrs);
-    const post = datapath.prepareRecv?.(this, resolved) ?? (() => datapath.postRecv(this, resolved));
+    const post = datapath.prepareRecv?.(this, resolved) ?? ((ids) => datapath.postRecv(this, withWrIds(resolved, ids)));
     return new PreparedWork(() => this.assertOpen(), this.pd, resolved, post);
   }
 

@@ -538,7 +538,9 @@ export class PreparedWork {
   readonly #regions: readonly { readonly mr: MemoryRegion; readonly lkey: number }[];
   readonly #ahs: readonly AddressHandle[];
   readonly #inline: readonly { readonly bytes: Uint8Array; readonly length: number }[];
-  readonly #post: () => void;
+  readonly #post: (wrIds?: readonly bigint[]) => void;
+  /** One wrId, as the array a post hands on (reused: a post with a wrId allocates nothing). */
+  readonly #one: bigint[] = [0n];
 
   /**
    * @internal `wrs` as resolved (checked) from the caller's: what is
@@ -551,7 +553,7 @@ export class PreparedWork {
     assertOpen: () => void,
     pd: ProtectionDomain,
     wrs: readonly (ResolvedSend | ResolvedRecv)[],
-    post: () => void,
+    post: (wrIds?: readonly bigint[]) => void,
   ) {
     const sends = wrs as readonly Partial<ResolvedSend>[];
     const binding = sends.findIndex((wr) => wr.bind !== undefined);
@@ -570,8 +572,32 @@ export class PreparedWork {
     this.#post = post;
   }
 
-  /** Writes the work requests into the ring (and rings the doorbell for sends), all or none; ENOMEM when there is no room. */
-  post(): void {
+  /**
+   * Writes the work requests into the ring (and rings the doorbell for sends), all or none; ENOMEM
+   * when there is no room. `wrIds` replaces, for this post only, the `wrId` each work request was
+   * prepared with: one bigint for a single work request, or an array of exactly `count` (u64 each),
+   * checked before anything is written; without it, the prepared ones are posted.
+   */
+  post(wrIds?: bigint | readonly bigint[]): void {
+    let ids: readonly bigint[] | undefined;
+    if (wrIds !== undefined) {
+      if (typeof wrIds === 'bigint') {
+        if (this.count !== 1) {
+          throw invalidArgType('wrIds', `an array of ${this.count} bigints (one per prepared work request)`, wrIds);
+        }
+        this.#one[0] = u64('wrIds', wrIds);
+        ids = this.#one;
+      } else {
+        if (!Array.isArray(wrIds)) throw invalidArgType('wrIds', 'a bigint or an array of bigints', wrIds);
+        if (wrIds.length !== this.count) {
+          throw outOfRange('wrIds.length', `${this.count} (one per prepared work request)`, wrIds.length);
+        }
+        // read once: what is checked is what is posted
+        const copy = this.count === 1 ? this.#one : new Array<bigint>(this.count);
+        for (let i = 0; i < this.count; i++) copy[i] = u64(`wrIds[${i}]`, wrIds[i]);
+        ids = copy;
+      }
+    }
     this.#assertOpen();
     for (const { mr, lkey } of this.#regions) {
       // closed, re-registered (new keys) or moved to another PD since: nothing is written
@@ -585,8 +611,17 @@ export class PreparedWork {
         throw invalidArgValue('inline', `must keep the ${length} bytes it had when prepared`, bytes.byteLength);
       }
     }
-    this.#post();
+    this.#post(ids);
   }
+}
+
+/** `wrs` with the `wrId`s of one post (a datapath without its own prepared form posts these). */
+export function withWrIds<W extends { readonly wrId: bigint }>(
+  wrs: readonly W[],
+  wrIds?: readonly bigint[],
+): readonly W[] {
+  if (wrIds === undefined) return wrs;
+  return wrs.map((wr, i) => ({ ...wr, wrId: wrIds[i] as bigint }));
 }
 
 /** Bytes one completion takes in a poll buffer (`sizeof(struct ib_uverbs_wc)`). */

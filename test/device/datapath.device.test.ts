@@ -327,7 +327,7 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
   });
 
   rxe(
-    'prepared work: checked and encoded once, posted many times; what changed since is refused before the ring',
+    'prepared work: checked and encoded once, posted many times (with a wrId per post or the prepared ones); what changed since is refused before the ring',
     async () => {
       const { ctx, a, b, ma, mb, cq } = rig({ maxInline: 64 });
       const recv = b.prepareRecv([
@@ -340,16 +340,18 @@ describe.runIf(TEST_DEVICE)(`datapath on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
         { wrId: 32n, opcode: 'SEND', signaled: true, inline },
       ]);
       expect([recv.count, send.count]).toEqual([2, 2]);
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < 4; round++) {
         const body = fill(ma, 0, 256, round);
         inline.fill(0xa0 + round); // read at each post
-        recv.post();
-        send.post();
+        // odd rounds give the post its own wrIds; the next round posts the prepared ones again
+        const id = round % 2 === 1 ? 1000n * BigInt(round) : 0n;
+        recv.post(id ? [id + 21n, id + 22n] : undefined);
+        send.post(id ? [id + 31n, id + 32n] : undefined);
         const got = await completions(cq, 3);
-        expect(byQp(got, a).map((c) => [c.wrId, c.status])).toEqual([[32n, 'IB_WC_SUCCESS']]);
+        expect(byQp(got, a).map((c) => [c.wrId, c.status])).toEqual([[id + 32n, 'IB_WC_SUCCESS']]);
         expect(byQp(got, b).map((c) => [c.wrId, c.byteLen])).toEqual([
-          [21n, 256],
-          [22n, 32],
+          [id + 21n, 256],
+          [id + 22n, 32],
         ]);
         expect(mb.bytes.subarray(0, 256)).toEqual(body);
         expect(mb.bytes.subarray(256, 288)).toEqual(new Uint8Array(32).fill(0xa0 + round));
