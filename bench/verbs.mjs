@@ -2,7 +2,7 @@
 // library, same device, same counts, same JSON lines.
 //   node bench/verbs.mjs DEV GIDX ITERS [WARMUP [OP]]
 // WARMUP: untimed rounds of each operation before its timed ones (default 0, as the C side).
-// OP: only that operation (pd, mr4k, cq, qp, send4k, send64inline), as `npm run bench --
+// OP: only that operation (pd, mr4k, mr4kshared, cq, qp, send4k, send64inline), as `npm run bench --
 // --profile` runs it. Each line also gives the timed part's bounds, `from` and `to`, in
 // process.hrtime nanoseconds (the clock of a --cpu-prof profile's samples).
 import { Context } from '../dist/src/index.js';
@@ -32,6 +32,9 @@ const cap = { maxSendWr: 64, maxRecvWr: 64, maxSendSge: 1, maxRecvSge: 1, maxInl
 
 measure('pd', () => ctx.allocPd().close());
 measure('mr4k', () => pd.registerMemory(4096, { localWrite: true }).close());
+// bench/verbs-c.c registers one buffer it made once; the same here, with memory the caller owns
+const shared = new Uint8Array(new SharedArrayBuffer(65536), 0, 4096);
+measure('mr4kshared', () => pd.registerMemory(shared, { localWrite: true }).close());
 measure('cq', () => ctx.createCq({ cqe: 64 }).close());
 measure('qp', () => pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap }).close());
 
