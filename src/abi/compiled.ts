@@ -23,7 +23,15 @@
 import type { Region, Scratch } from '../transport/memory.js';
 import { ib_user_verbs_defines, uverbs_attr_flags } from './constants.js';
 import { decodeMethod, type EncodedMethod, encodeMethod, MAX_ATTRS } from './ioctl-command.js';
-import { type AnyLayout, type Decoded, decode, type Field, releaseHas, type ScalarKind } from './layout.js';
+import {
+  type AnyLayout,
+  bytesLength,
+  type Decoded,
+  decode,
+  type Field,
+  releaseHas,
+  type ScalarKind,
+} from './layout.js';
 import type { AttrSpec, MethodSpec, Payload } from './method-spec.js';
 import { ib_uverbs_attr, ib_uverbs_cmd_hdr, ib_uverbs_ex_cmd_hdr, ib_uverbs_ioctl_hdr } from './structs.js';
 import { decodeWrite, type EncodedWrite, encodeWrite, type WriteOptions } from './write-command.js';
@@ -156,8 +164,9 @@ function fieldEncoder(field: Field): FieldEncoder {
     case 'bytes': {
       const size = field.size;
       return (value, _view, bytes, at) => {
-        if (!(value instanceof Uint8Array) || value.byteLength > size) return false;
-        bytes.set(value, at);
+        const length = bytesLength(value); // -1: not a genuine Uint8Array (a Proxy, a look-alike)
+        if (length < 0 || length > size) return false;
+        bytes.set(value as Uint8Array, at);
         return true;
       };
     }
@@ -629,19 +638,19 @@ export class CompiledMethod {
         return len;
       }
       case 'bytes': {
-        if (!(value instanceof Uint8Array)) return BAIL;
-        const len = value.byteLength;
-        if (len > 0xffff) return BAIL;
+        const len = bytesLength(value);
+        if (len < 0 || len > 0xffff) return BAIL;
+        const bytes = value as Uint8Array;
         if (len <= 8) {
           tmp.setUint32(0, 0, true);
           tmp.setUint32(4, 0, true);
-          for (let i = 0; i < len; i++) tmp.setUint8(i, value[i] as number);
+          for (let i = 0; i < len; i++) tmp.setUint8(i, bytes[i] as number);
           into[0] = tmp.getUint32(0, true);
           into[1] = tmp.getUint32(4, true);
           return len;
         }
         const at = scratch.takeAt(len);
-        scratch.bytes.set(value, at);
+        scratch.bytes.set(bytes, at);
         const address = scratch.base + at;
         into[1] = Math.floor(address / TWO32);
         into[0] = address - (into[1] as number) * TWO32;
