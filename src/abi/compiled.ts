@@ -110,6 +110,12 @@ function scalarHalves(kind: ScalarKind, value: unknown, into: Uint32Array): bool
 }
 
 const halves = new Uint32Array(2);
+/**
+ * True while a compiled encoder lays a call out. Its slots, and the scratch words here, are shared
+ * by every context; a getter or Proxy trap of the caller's can call the library again in the middle
+ * of it, and such a nested call takes the reference path, whose state is its own.
+ */
+let laying = false;
 /** A struct payload of at most 8 bytes is laid out here, then sent inline (`tmp` stays the scalars'). */
 const inlineView = new DataView(new ArrayBuffer(8));
 const inlineBytes = new Uint8Array(inlineView.buffer);
@@ -450,10 +456,21 @@ export class CompiledMethod {
     driverId: number,
     scratch: Scratch,
   ): bigint {
-    this.#reference = undefined;
-    const header = this.#fast(args, udataIn, udataOutLength, driverId, scratch);
-    if (header !== BAIL) return BigInt(scratch.base + header);
-    // not the plain case: the reference encodes it, or throws its own error, from a fresh arena
+    // a call made from the caller's getters while another is being laid out goes to the reference (`laying`)
+    if (!laying) {
+      laying = true;
+      let header: number;
+      try {
+        header = this.#fast(args, udataIn, udataOutLength, driverId, scratch);
+      } finally {
+        laying = false;
+      }
+      if (header !== BAIL) {
+        this.#reference = undefined; // (a nested call may have set it)
+        return BigInt(scratch.base + header);
+      }
+    }
+    // not the plain case (or a nested call): the reference encodes it, or throws its own error, from a fresh arena
     scratch.reset();
     const full: Record<string, unknown> = { ...args };
     if (udataIn) full.uhwIn = udataIn;
@@ -757,9 +774,20 @@ export class CompiledWrite {
 
   /** Frames a call as `encodeWrite(command, request, scratch, options)`: the whole buffer to write(2). */
   encode(request: Readonly<Record<string, unknown>>, scratch: Scratch, options: WriteOptions): Region {
-    this.#reference = undefined;
-    const buffer = this.#fast(request, scratch, options);
-    if (buffer !== undefined) return buffer;
+    // a call made from the caller's getters while another is being laid out goes to the reference (`laying`)
+    if (!laying) {
+      laying = true;
+      let buffer: Region | undefined;
+      try {
+        buffer = this.#fast(request, scratch, options);
+      } finally {
+        laying = false;
+      }
+      if (buffer !== undefined) {
+        this.#reference = undefined; // (a nested call may have set it)
+        return buffer;
+      }
+    }
     scratch.reset();
     const encoded = encodeWrite(this.command, request as never, scratch, options);
     this.#reference = encoded;
