@@ -23,7 +23,15 @@
 import type { Region, Scratch } from '../transport/memory.js';
 import { ib_user_verbs_defines, uverbs_attr_flags } from './constants.js';
 import { decodeMethod, type EncodedMethod, encodeMethod, MAX_ATTRS } from './ioctl-command.js';
-import { type AnyLayout, type Decoded, decode, type Field, releaseHas, type ScalarKind } from './layout.js';
+import {
+  type AnyLayout,
+  bytesLength,
+  type Decoded,
+  decode,
+  type Field,
+  releaseHas,
+  type ScalarKind,
+} from './layout.js';
 import type { AttrSpec, MethodSpec, Payload } from './method-spec.js';
 import { ib_uverbs_attr, ib_uverbs_cmd_hdr, ib_uverbs_ex_cmd_hdr, ib_uverbs_ioctl_hdr } from './structs.js';
 import { decodeWrite, type EncodedWrite, encodeWrite, type WriteOptions } from './write-command.js';
@@ -102,6 +110,12 @@ function scalarHalves(kind: ScalarKind, value: unknown, into: Uint32Array): bool
 }
 
 const halves = new Uint32Array(2);
+/**
+ * True while a compiled encoder lays a call out. Its slots, and the scratch words here, are shared
+ * by every context; a getter or Proxy trap of the caller's can call the library again in the middle
+ * of it, and such a nested call takes the reference path, whose state is its own.
+ */
+let laying = false;
 /** A struct payload of at most 8 bytes is laid out here, then sent inline (`tmp` stays the scalars'). */
 const inlineView = new DataView(new ArrayBuffer(8));
 const inlineBytes = new Uint8Array(inlineView.buffer);
@@ -156,8 +170,9 @@ function fieldEncoder(field: Field): FieldEncoder {
     case 'bytes': {
       const size = field.size;
       return (value, _view, bytes, at) => {
-        if (!(value instanceof Uint8Array) || value.byteLength > size) return false;
-        bytes.set(value, at);
+        const length = bytesLength(value); // -1: not a genuine Uint8Array (a Proxy, a look-alike)
+        if (length < 0 || length > size) return false;
+        bytes.set(value as Uint8Array, at);
         return true;
       };
     }
@@ -441,10 +456,21 @@ export class CompiledMethod {
     driverId: number,
     scratch: Scratch,
   ): bigint {
-    this.#reference = undefined;
-    const header = this.#fast(args, udataIn, udataOutLength, driverId, scratch);
-    if (header !== BAIL) return BigInt(scratch.base + header);
-    // not the plain case: the reference encodes it, or throws its own error, from a fresh arena
+    // a call made from the caller's getters while another is being laid out goes to the reference (`laying`)
+    if (!laying) {
+      laying = true;
+      let header: number;
+      try {
+        header = this.#fast(args, udataIn, udataOutLength, driverId, scratch);
+      } finally {
+        laying = false;
+      }
+      if (header !== BAIL) {
+        this.#reference = undefined; // (a nested call may have set it)
+        return BigInt(scratch.base + header);
+      }
+    }
+    // not the plain case (or a nested call): the reference encodes it, or throws its own error, from a fresh arena
     scratch.reset();
     const full: Record<string, unknown> = { ...args };
     if (udataIn) full.uhwIn = udataIn;
@@ -629,19 +655,19 @@ export class CompiledMethod {
         return len;
       }
       case 'bytes': {
-        if (!(value instanceof Uint8Array)) return BAIL;
-        const len = value.byteLength;
-        if (len > 0xffff) return BAIL;
+        const len = bytesLength(value);
+        if (len < 0 || len > 0xffff) return BAIL;
+        const bytes = value as Uint8Array;
         if (len <= 8) {
           tmp.setUint32(0, 0, true);
           tmp.setUint32(4, 0, true);
-          for (let i = 0; i < len; i++) tmp.setUint8(i, value[i] as number);
+          for (let i = 0; i < len; i++) tmp.setUint8(i, bytes[i] as number);
           into[0] = tmp.getUint32(0, true);
           into[1] = tmp.getUint32(4, true);
           return len;
         }
         const at = scratch.takeAt(len);
-        scratch.bytes.set(value, at);
+        scratch.bytes.set(bytes, at);
         const address = scratch.base + at;
         into[1] = Math.floor(address / TWO32);
         into[0] = address - (into[1] as number) * TWO32;
@@ -748,9 +774,20 @@ export class CompiledWrite {
 
   /** Frames a call as `encodeWrite(command, request, scratch, options)`: the whole buffer to write(2). */
   encode(request: Readonly<Record<string, unknown>>, scratch: Scratch, options: WriteOptions): Region {
-    this.#reference = undefined;
-    const buffer = this.#fast(request, scratch, options);
-    if (buffer !== undefined) return buffer;
+    // a call made from the caller's getters while another is being laid out goes to the reference (`laying`)
+    if (!laying) {
+      laying = true;
+      let buffer: Region | undefined;
+      try {
+        buffer = this.#fast(request, scratch, options);
+      } finally {
+        laying = false;
+      }
+      if (buffer !== undefined) {
+        this.#reference = undefined; // (a nested call may have set it)
+        return buffer;
+      }
+    }
     scratch.reset();
     const encoded = encodeWrite(this.command, request as never, scratch, options);
     this.#reference = encoded;

@@ -21,7 +21,7 @@
 import { invalidArgType, outOfRange } from '../errors.js';
 import type { Region, Scratch } from '../transport/memory.js';
 import { uverbs_attr_flags } from './constants.js';
-import { checkScalar, decodeVouched, encode, type Input } from './layout.js';
+import { bytesLength, checkScalar, decodeVouched, encode, type Input } from './layout.js';
 import type { AttrSpec, MethodSpec, Payload } from './method-spec.js';
 import { ib_uverbs_attr, ib_uverbs_ioctl_hdr } from './structs.js';
 
@@ -228,9 +228,14 @@ function payloadBytes(name: string, payload: Payload, value: unknown, len: numbe
       encode(payload.layout, value as never, out);
       return out;
     }
-    case 'bytes':
-      if (!(value instanceof Uint8Array)) throw invalidArgType(name, 'Uint8Array', value);
-      return value;
+    case 'bytes': {
+      // a copy of a genuine Uint8Array's own bytes: its length is what the attribute says
+      const length = bytesLength(value);
+      if (length < 0) throw invalidArgType(name, 'Uint8Array', value);
+      const copy = new Uint8Array(length);
+      copy.set(value as Uint8Array);
+      return copy;
+    }
   }
 }
 
@@ -302,7 +307,7 @@ export function encodeMethod(
         break;
       }
       case 'ptrIn': {
-        const len = attr.payload.type === 'bytes' ? (value as Uint8Array).byteLength : attr.len;
+        const len = attr.payload.type === 'bytes' ? bytesLength(value) : attr.len;
         const bytes = payloadBytes(name, attr.payload, value, len);
         if (bytes.byteLength < attr.minLen)
           throw outOfRange(`${name}.byteLength`, `>= ${attr.minLen}`, bytes.byteLength);

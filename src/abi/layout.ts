@@ -11,6 +11,7 @@
  * order, except the `be*` kinds which the kernel declares `__be16/32/64`.
  */
 
+import { types } from 'node:util';
 import { invalidArgType, outOfRange } from '../errors.js';
 
 /**
@@ -193,6 +194,20 @@ export type Vouched<L extends AnyLayout> = { -readonly [K in keyof L['fields']]:
 /** What a caller passes to encode: any subset; absent fields are written as zero. */
 export type Input<L extends AnyLayout> = { [K in keyof L['fields']]?: InputOf<L['fields'][K]> };
 
+/** The intrinsic `byteLength` getter of typed arrays, taken before any caller code runs. */
+const typedByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength')
+  ?.get as (this: Uint8Array) => number;
+
+/**
+ * The byte length of `value` when it is a genuine Uint8Array (a Buffer included), read through the
+ * intrinsic getter; -1 for anything else. A Proxy is not one, and an own `byteLength` property is
+ * never read: the length checked is the length `set()` copies, and no caller code runs while a
+ * command is laid out (a Proxy's traps could call the library again in the middle of it).
+ */
+export function bytesLength(value: unknown): number {
+  return types.isUint8Array(value) ? typedByteLength.call(value) : -1;
+}
+
 function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -318,11 +333,13 @@ function encodeInto(
       case 'scalar':
         writeScalar(view, at, field.type, checkScalar(name, field.type, value));
         break;
-      case 'bytes':
-        if (!(value instanceof Uint8Array)) throw invalidArgType(name, 'Uint8Array', value);
-        if (value.byteLength > field.size) throw outOfRange(`${name}.byteLength`, `<= ${field.size}`, value.byteLength);
-        target.set(value, at);
+      case 'bytes': {
+        const length = bytesLength(value);
+        if (length < 0) throw invalidArgType(name, 'Uint8Array', value);
+        if (length > field.size) throw outOfRange(`${name}.byteLength`, `<= ${field.size}`, length);
+        target.set(value as Uint8Array, at);
         break;
+      }
       case 'array': {
         if (!Array.isArray(value)) throw invalidArgType(name, 'Array', value);
         if (value.length > field.count) throw outOfRange(`${name}.length`, `<= ${field.count}`, value.length);

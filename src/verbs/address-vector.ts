@@ -4,6 +4,7 @@
  * global route to the peer's GID.
  */
 
+import { bytesLength } from '../abi/layout.js';
 import { checkPort, invalidArgType } from '../errors.js';
 
 export interface AddressVector {
@@ -20,13 +21,13 @@ export interface AddressVector {
 /** The kernel's field names for an address vector, validated before any syscall. */
 export function addressFields(av: AddressVector, name = 'av') {
   if (typeof av !== 'object' || av === null) throw invalidArgType(name, 'an object', av);
-  if (!(av.dgid instanceof Uint8Array) || av.dgid.byteLength !== 16) {
-    throw invalidArgType(`${name}.dgid`, 'a 16-byte Uint8Array', av.dgid);
-  }
+  // read once, its length by the intrinsic getter (an own `byteLength` could hide more bytes)
+  const dgid = av.dgid;
+  if (bytesLength(dgid) !== 16) throw invalidArgType(`${name}.dgid`, 'a 16-byte Uint8Array', dgid);
   checkPort(`${name}.port`, av.port);
   return {
     grh: {
-      dgid: av.dgid,
+      dgid,
       flow_label: av.flowLabel ?? 0,
       sgid_index: av.sgidIndex,
       hop_limit: av.hopLimit ?? 1,

@@ -13,7 +13,7 @@
 
 import { ib_uverbs_qp_type } from '../abi/constants.js';
 import { ib_mtu, ib_qp_state, ib_send_flags, ib_qp_attr_mask as M } from '../abi/kernel-internal.js';
-import type { Decoded } from '../abi/layout.js';
+import { bytesLength, type Decoded } from '../abi/layout.js';
 import { UVERBS_METHOD_QP_CREATE, UVERBS_METHOD_QP_DESTROY } from '../abi/methods.js';
 import type { ib_uverbs_qp_cap, ib_uverbs_query_qp_resp } from '../abi/structs.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
@@ -591,9 +591,9 @@ export class QueuePair extends KernelObject {
     }
     const destQpn = intOption('remote.qpNum', remote.qpNum, 0, 0xffffff);
     const rqPsn = intOption('remote.psn', remote.psn, 0, 0xffffff);
-    if (!(remote.gid instanceof Uint8Array) || remote.gid.byteLength !== 16) {
-      throw invalidArgType('remote.gid', 'a 16-byte Uint8Array', remote.gid);
-    }
+    // read once, its length by the intrinsic getter: what is checked here is what RTR sends
+    const gid = remote.gid;
+    if (bytesLength(gid) !== 16) throw invalidArgType('remote.gid', 'a 16-byte Uint8Array', gid);
     const port = o.port ?? D.port;
     checkPort('options.port', port);
     const sgidIndex = intOption('options.sgidIndex', o.sgidIndex, 0, 255);
@@ -604,7 +604,7 @@ export class QueuePair extends KernelObject {
       throw invalidArgValue('options.pathMtu', 'must be 256, 512, 1024, 2048 or 4096', o.pathMtu);
     }
     const av: AddressVector = {
-      dgid: remote.gid,
+      dgid: gid,
       sgidIndex,
       hopLimit: intOption('options.hopLimit', o.hopLimit, 0, 255, D.hopLimit),
       trafficClass: intOption('options.trafficClass', o.trafficClass, 0, 255, D.trafficClass),
@@ -803,7 +803,7 @@ export class QueuePair extends KernelObject {
     if (this.type !== 'UD') {
       throw invalidArgValue('this', `is an ${this.type} QP: only a UD QP joins multicast groups`, this.description);
     }
-    if (!(gid instanceof Uint8Array) || gid.byteLength !== 16) throw invalidArgType('gid', 'a 16-byte Uint8Array', gid);
+    if (bytesLength(gid) !== 16) throw invalidArgType('gid', 'a 16-byte Uint8Array', gid);
     if (!isMulticast(gid)) {
       throw invalidArgValue('gid', 'must be a multicast GID (ff00::/8, or IPv4-mapped 224.0.0.0/4)', gid);
     }
