@@ -730,6 +730,24 @@ describe('rxe completion queue', () => {
     cq.unmap();
   });
 
+  it("copies into out's own bytes whatever out's own properties say (byteOffset, byteLength, buffer shadowed)", () => {
+    const cq = Ring.synthetic('cq', 4, 6);
+    const q = { rings: [cq], description: 'cq' } as never;
+    produce(cq, 0, wc(7n));
+    setIndex(cq, 'producer_index', 1);
+    const memory = new ArrayBuffer(4 * COMPLETION_SIZE);
+    const out = new Uint8Array(memory, 0, COMPLETION_SIZE);
+    const elsewhere = new ArrayBuffer(4 * COMPLETION_SIZE);
+    Object.defineProperty(out, 'byteOffset', { value: 2 * COMPLETION_SIZE });
+    Object.defineProperty(out, 'byteLength', { value: 4 * COMPLETION_SIZE });
+    Object.defineProperty(out, 'buffer', { value: elsewhere });
+    expect(new RxeDatapath().pollCq(q, out, 1)).toBe(1);
+    expect(decodeCompletions(new Uint8Array(memory, 0, COMPLETION_SIZE), 1)[0]?.wrId).toBe(7n);
+    expect(new Uint8Array(memory, COMPLETION_SIZE).every((b) => b === 0)).toBe(true);
+    expect(new Uint8Array(elsewhere).every((b) => b === 0)).toBe(true);
+    cq.unmap();
+  });
+
   it('masks a producer index the driver could never have written, so reads stay inside the ring', () => {
     const cq = Ring.synthetic('cq', 4, 6);
     setIndex(cq, 'producer_index', 0xffff_fff2); // & 3 = 2

@@ -313,6 +313,21 @@ describe('nothing shaped like a library object is taken for one', () => {
     ctx.close();
   });
 
+  it('cq.poll and cq.wait measure out by its intrinsic byteLength: an own byteLength makes no room, a Proxy is not a Uint8Array', async () => {
+    const ctx = Context.open(FAKE_DEVICE, { sys: new FakeKernel() });
+    const cq = ctx.createCq({ cqe: 4 });
+    const out = new Uint8Array(48);
+    Object.defineProperty(out, 'byteLength', { value: 4 * 48 });
+    expect(() => cq.poll(out, 4)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => cq.poll(new Proxy(new Uint8Array(48), {}), 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    const channel = ctx.createCompletionChannel();
+    const waited = ctx.createCq({ cqe: 4, channel });
+    await expect(waited.wait(out, 4)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    ctx.close();
+  });
+
   it('look-alike or closed objects as arguments are refused before any syscall (QP CQs and SRQ, REREG_MR pd, parents of every factory)', () => {
     const kernel = new FakeKernel();
     const ctx = Context.open(FAKE_DEVICE, { sys: kernel });

@@ -10,6 +10,7 @@ import { rxe_create_ah_resp, rxe_queue_buf } from '../abi/rxe.js';
 import { ib_uverbs_wc } from '../abi/structs.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 import { UverbsClosedError, UverbsDoorbellError, UverbsError } from '../errors.js';
+import { uint8Range } from '../transport/memory.js';
 import { native } from '../transport/native.js';
 import type { Ring } from '../transport/ring.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
@@ -300,10 +301,12 @@ export class CompletionReader {
         break;
       }
     }
-    if (!(out instanceof Uint8Array) || (out.byteOffset & 7) !== 0 || out.byteLength < max * COMPLETION_SIZE) {
+    // the intrinsic getters: the view covers `out`'s own bytes whatever properties it shadows
+    const range = uint8Range(out);
+    if (range === undefined || (range.byteOffset & 7) !== 0 || range.byteLength < max * COMPLETION_SIZE) {
       return undefined;
     }
-    const o = new BigInt64Array(out.buffer, out.byteOffset, out.byteLength >>> 3);
+    const o = new BigInt64Array(range.buffer, range.byteOffset, range.byteLength >>> 3);
     const i = this.#next;
     this.#next = (i + 1) % VIEWS;
     outs[i] = out;

@@ -98,6 +98,22 @@ const VIEW = {
   },
 };
 
+/**
+ * A Uint8Array's memory as its intrinsic getters give it, or undefined for
+ * anything else (a Proxy, a look-alike): own properties shadowing `buffer`,
+ * `byteOffset` or `byteLength` are never read.
+ */
+export function uint8Range(
+  value: unknown,
+): { readonly buffer: ArrayBufferLike; readonly byteOffset: number; readonly byteLength: number } | undefined {
+  if (!types.isUint8Array(value)) return undefined;
+  return {
+    buffer: VIEW.typed.buffer.call(value) as ArrayBufferLike,
+    byteOffset: VIEW.typed.offset.call(value) as number,
+    byteLength: VIEW.typed.length.call(value) as number,
+  };
+}
+
 const USE_INSTEAD = 'use a SharedArrayBuffer (or a view over one), or registerMemory(length) and its `bytes`';
 
 /**

@@ -18,6 +18,7 @@ import {
   UverbsClosedError,
 } from '../errors.js';
 import { uhwFor } from '../providers/index.js';
+import { uint8Range } from '../transport/memory.js';
 import type { Ring } from '../transport/ring.js';
 import { CompletionChannel } from './completion-channel.js';
 import { Context } from './context.js';
@@ -170,13 +171,15 @@ export class CompletionQueue extends KernelObject {
    * driver's ring, no system call and no allocation. Memory the caller
    * owns, reused from poll to poll; `decodeCompletions` reads it.
    */
-  poll(out: Uint8Array, max = Math.floor(out.byteLength / COMPLETION_SIZE)): number {
+  poll(out: Uint8Array, max?: number): number {
     this.assertOpen();
-    if (!(out instanceof Uint8Array)) throw invalidArgType('out', 'a Uint8Array', out);
-    if (!Number.isInteger(max) || max < 0 || max * COMPLETION_SIZE > out.byteLength) {
-      throw outOfRange('max', `0..${Math.floor(out.byteLength / COMPLETION_SIZE)} (what fits in out)`, max);
-    }
-    return this.context.datapath(this, 'poll cq').pollCq(this, out, max);
+    // the intrinsic length: an own `byteLength` on `out` cannot make room that is not there
+    const range = uint8Range(out);
+    if (range === undefined) throw invalidArgType('out', 'a Uint8Array', out);
+    const fits = Math.floor(range.byteLength / COMPLETION_SIZE);
+    const n = max ?? fits;
+    if (!Number.isInteger(n) || n < 0 || n > fits) throw outOfRange('max', `0..${fits} (what fits in out)`, n);
+    return this.context.datapath(this, 'poll cq').pollCq(this, out, n);
   }
 
   /** Up to `max` completions as objects: the convenient path (it allocates). */
@@ -231,8 +234,9 @@ export class CompletionQueue extends KernelObject {
       if (channel === undefined) {
         throw invalidArgValue('this', 'has no completion channel to wait on', this.description);
       }
-      if (!(out instanceof Uint8Array)) throw invalidArgType('out', 'a Uint8Array', out);
-      const fits = Math.floor(out.byteLength / COMPLETION_SIZE);
+      const range = uint8Range(out);
+      if (range === undefined) throw invalidArgType('out', 'a Uint8Array', out);
+      const fits = Math.floor(range.byteLength / COMPLETION_SIZE);
       const max = byOptions || maxOrOptions === undefined ? fits : maxOrOptions;
       if (!Number.isInteger(max) || max < 1 || max > fits) {
         throw outOfRange('max', `1..${fits} (what fits in out)`, max);
@@ -307,17 +311,18 @@ const CLAIMED = new WeakMap<ArrayBufferLike, { start: number; end: number }[]>()
 
 /** Marks `out`'s bytes as a pending wait's, or refuses (ERR_INVALID_STATE) if another pending wait has any of them. */
 function claim(out: Uint8Array, owner: string): () => void {
-  const range = { start: out.byteOffset, end: out.byteOffset + out.byteLength };
-  const held = CLAIMED.get(out.buffer) ?? [];
+  const { buffer, byteOffset, byteLength } = uint8Range(out) as NonNullable<ReturnType<typeof uint8Range>>;
+  const range = { start: byteOffset, end: byteOffset + byteLength };
+  const held = CLAIMED.get(buffer) ?? [];
   if (held.some((r) => r.start < range.end && range.start < r.end)) {
     throw invalidState(
       `${owner}.wait: "out" overlaps the output buffer of another pending wait (give each concurrent wait its own memory)`,
     );
   }
   held.push(range);
-  CLAIMED.set(out.buffer, held);
+  CLAIMED.set(buffer, held);
   return () => {
     held.splice(held.indexOf(range), 1);
-    if (held.length === 0) CLAIMED.delete(out.buffer);
+    if (held.length === 0) CLAIMED.delete(buffer);
   };
 }
