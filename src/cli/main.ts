@@ -7,17 +7,18 @@
  * Start-up: a command loads only its own modules (each is imported when it
  * is chosen), and on Node 22.1 and later the CLI turns on Node's module
  * compile cache, so that a second run reuses V8's compiled code for them:
- * in $NODE_COMPILE_CACHE when set, else in the OS's temporary directory
- * (`node-compile-cache`); NODE_DISABLE_COMPILE_CACHE=1 turns it off. Only
+ * in $NODE_COMPILE_CACHE when set, else in a directory of this user's own
+ * under the OS's temporary directory, and only if no other user can write
+ * it (./compile-cache.ts); NODE_DISABLE_COMPILE_CACHE=1 turns it off. Only
  * this process's own start-up is affected: the library never does this for
  * a program that imports it. Node 20 has no such cache and runs as before.
  */
 
-import module from 'node:module';
+import { enableCompileCache } from './compile-cache.js';
 import { UsageError } from './usage.js';
 
 // before any of the commands' modules is compiled (they are all imported below, on demand)
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+enableCompileCache();
 
 const HELP = `Usage: uverbs COMMAND [options]
 
