@@ -23,11 +23,16 @@ function loaded(args: string[]): string[] {
 }
 
 describe('uverbs start-up loads only what the command uses', () => {
-  it('--version: the entry point, its usage error and the package-root finder', () => {
+  it('--version: the entry point, the compile-cache switch, its usage error and the package-root finder', () => {
     const mods = loaded(['--version']);
     // the log is read at all: the entry point is in it (else this test would pass on nothing)
     expect(mods).toContain('src/cli/main.js');
-    expect(mods.sort()).toEqual(['src/cli/main.js', 'src/cli/usage.js', 'src/transport/native.js']);
+    expect(mods.sort()).toEqual([
+      'src/cli/compile-cache.js',
+      'src/cli/main.js',
+      'src/cli/usage.js',
+      'src/transport/native.js',
+    ]);
   });
 
   it('vm --help: the VM harness, no koffi, no verbs', () => {

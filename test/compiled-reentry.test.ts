@@ -88,3 +88,37 @@ describe('a call made from a getter while another is laid out', () => {
     expect(create.decode().response?.cq_handle).toBe(7);
   });
 });
+
+describe('a call on the same context from a getter of the arguments being laid out', () => {
+  it('is refused with ERR_INVALID_STATE before it resets the scratch; the outer call sends nothing', async () => {
+    const { Context } = await import('../src/verbs/context.js');
+    const { FAKE_DEVICE } = await import('./support/fake-kernel.js');
+    const { UVERBS_METHOD_PD_DESTROY } = await import('../src/abi/methods.js');
+    const kernel = new FakeKernel();
+    const sent: string[] = [];
+    const ctx = Context.open(FAKE_DEVICE, { sys: kernel, trace: (e) => sent.push(e.method) });
+    const pd = ctx.allocPd();
+    sent.length = 0;
+    let nested: unknown;
+    const args = {
+      get handle() {
+        try {
+          ctx.allocPd();
+        } catch (error) {
+          nested = error;
+          throw error;
+        }
+        return pd.handle;
+      },
+    };
+    expect(() => ctx.dispatch.invoke(UVERBS_METHOD_PD_DESTROY, args)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_STATE' }),
+    );
+    expect(nested).toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringContaining('nothing was sent') });
+    expect(sent).toEqual([]);
+    // the context works on: the next calls are not refused
+    ctx.allocPd().close();
+    expect(sent).toEqual(['IB_USER_VERBS_CMD_ALLOC_PD', 'UVERBS_METHOD_PD_DESTROY']);
+    ctx.close();
+  });
+});

@@ -15,7 +15,7 @@
  * Every call records which path it took (`lastPath`, and the `trace` hook).
  */
 
-import { compiledMethod, compiledWrite } from '../abi/compiled.js';
+import { type CompiledWrite, compiledMethod, compiledWrite } from '../abi/compiled.js';
 import { rdma_user_ioctl_defines } from '../abi/constants.js';
 import type { Input } from '../abi/layout.js';
 import type { MethodSpec, WriteFallback } from '../abi/method-spec.js';
@@ -23,7 +23,7 @@ import { METHODS } from '../abi/methods.js';
 import type { WriteOptions } from '../abi/write-command.js';
 import type { WriteCommand } from '../abi/write-commands.js';
 import { ENOSYS, ENOTTY, EOPNOTSUPP, EPROTONOSUPPORT } from '../errno.js';
-import { type CallPath, invalidArgType, UverbsError, UverbsUnsupportedError } from '../errors.js';
+import { type CallPath, invalidArgType, invalidState, UverbsError, UverbsUnsupportedError } from '../errors.js';
 import type { Scratch } from './memory.js';
 import type { Sys } from './sys.js';
 
@@ -156,6 +156,13 @@ export class Dispatcher {
   #ioctl: boolean;
   readonly #routes = new Map<MethodSpec, MethodRoute>();
   #lastPath: CallPath | undefined;
+  /**
+   * Set while a command is laid out, sent and decoded. The scratch arena is
+   * this context's one buffer: a call made from a getter of the arguments
+   * being laid out would reset it under the outer command (whose pointers
+   * may then name memory the reset gave back), so such a call is refused.
+   */
+  #busy = false;
 
   constructor(sys: Sys, fd: number, driverId: number, scratch: Scratch, options: DispatchOptions = {}) {
     this.#sys = sys;
@@ -232,15 +239,35 @@ export class Dispatcher {
     args: Readonly<Record<string, unknown>>,
     options: InvokeOptions,
   ): { errno: number; outputs: Record<string, unknown>; udataOut: Uint8Array | undefined } {
-    this.#scratch.reset();
-    const compiled = compiledMethod(method);
-    const address = compiled.encode(args, options.udataIn, options.udataOutLength, this.#driverId, this.#scratch);
-    const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, address);
-    const errno = r < 0 ? -r : 0;
-    const outputs = errno === 0 ? compiled.decode(this.#options.release, true) : {};
-    const udataOut = errno === 0 ? compiled.udataOut : undefined;
+    this.#enter(method.name);
+    let errno: number;
+    let outputs: Record<string, unknown> = {};
+    let udataOut: Uint8Array | undefined;
+    try {
+      this.#scratch.reset();
+      const compiled = compiledMethod(method);
+      const address = compiled.encode(args, options.udataIn, options.udataOutLength, this.#driverId, this.#scratch);
+      const r = this.#sys.ioctl(this.#fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, address);
+      errno = r < 0 ? -r : 0;
+      if (errno === 0) {
+        outputs = compiled.decode(this.#options.release, true);
+        udataOut = compiled.udataOut;
+      }
+    } finally {
+      this.#busy = false;
+    }
     this.#traced(method.objectName, method.name, 'ioctl', errno);
     return { errno, outputs, udataOut };
+  }
+
+  /** Marks a call in progress, or refuses one made while another is laid out (see `#busy`). */
+  #enter(name: string): void {
+    if (this.#busy) {
+      throw invalidState(
+        `${name}: called while another call on this context is being laid out (from a getter of its arguments); nothing was sent`,
+      );
+    }
+    this.#busy = true;
   }
 
   /** Calls an ioctl method, falling back to its write command where the kernel lacks it. */
@@ -296,13 +323,20 @@ export class Dispatcher {
     request: Input<WriteCommand['request']>,
     options: WriteOptions = {},
   ): { path: CallPath; response: Record<string, unknown> | undefined; udataOut: Uint8Array } {
-    this.#scratch.reset();
-    const compiled = compiledWrite(command);
-    const buffer = compiled.encode(request as Readonly<Record<string, unknown>>, this.#scratch, options);
+    this.#enter(command.name);
     const path: CallPath = command.extended ? 'write-ex' : 'write';
-    const r = this.#sys.write(this.#fd, buffer.address, buffer.bytes.byteLength);
-    const errno = r < 0 ? -r : 0;
-    const decoded = errno === 0 ? compiled.decode() : undefined;
+    let errno: number;
+    let decoded: ReturnType<CompiledWrite['decode']> | undefined;
+    try {
+      this.#scratch.reset();
+      const compiled = compiledWrite(command);
+      const buffer = compiled.encode(request as Readonly<Record<string, unknown>>, this.#scratch, options);
+      const r = this.#sys.write(this.#fd, buffer.address, buffer.bytes.byteLength);
+      errno = r < 0 ? -r : 0;
+      decoded = errno === 0 ? compiled.decode() : undefined;
+    } finally {
+      this.#busy = false;
+    }
     this.#traced(command.objectName, command.name, path, errno);
     if (decoded === undefined) throw this.#error(errno, command.objectName, command.name, path);
     return { path, response: decoded.response, udataOut: decoded.udataOut };
