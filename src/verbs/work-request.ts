@@ -19,10 +19,11 @@ import {
   ib_placement_type as P,
 } from '../abi/constants.js';
 import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from '../abi/kernel-internal.js';
-import { decode } from '../abi/layout.js';
+import { bytesLength, decode } from '../abi/layout.js';
 import { ib_uverbs_wc } from '../abi/structs.js';
 import { EOPNOTSUPP } from '../errno.js';
 import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from '../errors.js';
+import { uint8Range } from '../transport/memory.js';
 import { AddressHandle } from './address-handle.js';
 import { MemoryRegion } from './memory-region.js';
 import { MemoryWindow, type WindowAccess, type WindowBinding } from './memory-window.js';
@@ -319,11 +320,12 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   } else if (wr.opcode === 'ATOMIC_FETCH_AND_ADD') {
     compareAdd = u64(`${name}.add`, wr.add);
   } else if (wr.opcode === 'ATOMIC_WRITE') {
-    if (!(wr.data instanceof Uint8Array) || wr.data.byteLength !== 8) {
-      throw invalidArgType(`${name}.data`, 'a Uint8Array of 8 bytes', wr.data);
-    }
+    const data = wr.data; // read once, by the intrinsic length (an own `byteLength` could hide fewer bytes)
+    if (bytesLength(data) !== 8) throw invalidArgType(`${name}.data`, 'a Uint8Array of 8 bytes', data);
     // the C side stores this u64 with memcpy: the same 8 bytes, in any host byte order
-    compareAdd = new BigUint64Array(wr.data.slice().buffer)[0] as bigint;
+    const word = new BigUint64Array(1);
+    new Uint8Array(word.buffer).set(data as Uint8Array);
+    compareAdd = word[0] as bigint;
   }
   let flush: number | undefined;
   let flushLength: number | undefined;
@@ -366,20 +368,25 @@ export function resolveSend(wr: SendWr, name: string, limits: SendLimits): Resol
   }
   let sg: ResolvedSge[] = [];
   let inline: Uint8Array | undefined;
-  if (wr.inline !== undefined) {
-    if (!(wr.inline instanceof Uint8Array)) throw invalidArgType(`${name}.inline`, 'a Uint8Array', wr.inline);
+  const given = wr.inline; // read once: what is checked is what is posted
+  if (given !== undefined) {
+    // a view of our own over the same memory, by the intrinsic getters: an own `byteLength` on the
+    // caller's cannot pass a length check it fails, and a Proxy (not a Uint8Array) cannot run caller
+    // code while the post gathers the payloads into the descriptors it is writing
+    const range = uint8Range(given);
+    if (range === undefined) throw invalidArgType(`${name}.inline`, 'a Uint8Array', given);
     if (wr.sg !== undefined) throw invalidArgValue(`${name}.sg`, 'cannot be given with inline data', wr.sg);
-    if (rdma && wr.opcode === 'RDMA_READ') throw invalidArgValue(`${name}.inline`, 'cannot receive a read', wr.inline);
-    if (fetching) throw invalidArgValue(`${name}.inline`, 'cannot receive an atomic result', wr.inline);
-    if (bare) throw invalidArgValue(`${name}.inline`, `is not taken by ${wr.opcode}`, wr.inline);
-    if (wr.inline.byteLength > limits.maxInline) {
+    if (rdma && wr.opcode === 'RDMA_READ') throw invalidArgValue(`${name}.inline`, 'cannot receive a read', given);
+    if (fetching) throw invalidArgValue(`${name}.inline`, 'cannot receive an atomic result', given);
+    if (bare) throw invalidArgValue(`${name}.inline`, `is not taken by ${wr.opcode}`, given);
+    if (range.byteLength > limits.maxInline) {
       throw outOfRange(
         `${name}.inline.byteLength`,
         `<= the QP's maxInlineData (${limits.maxInline})`,
-        wr.inline.byteLength,
+        range.byteLength,
       );
     }
-    inline = wr.inline;
+    inline = new Uint8Array(range.buffer, range.byteOffset, range.byteLength);
     flags |= f.inline;
   } else {
     const list = wr.sg ?? [];
