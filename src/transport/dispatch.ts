@@ -177,6 +177,11 @@ export class Dispatcher {
     }
   }
 
+  /** @internal whether a call is being laid out, sent or decoded (see `#busy`): the context is not closed under it. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
   /** The path the most recent call took. */
   get lastPath(): CallPath | undefined {
     return this.#lastPath;

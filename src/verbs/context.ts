@@ -22,6 +22,7 @@ import {
   checkPort,
   invalidArgType,
   invalidArgValue,
+  invalidState,
   outOfRange,
   UverbsError,
   UverbsGidNotFoundError,
@@ -394,6 +395,12 @@ export class Context extends KernelObject {
    * unmapped) in the second. A failed close(2) still releases the fd.
    */
   protected destroy(): Error | undefined {
+    // from a getter of a call's arguments: freeing the arena and the fd under that call is refused (the context stays open)
+    if (this.dispatch.busy) {
+      throw invalidState(
+        `${this.description}.close: called while a call on it is being laid out (from a getter of its arguments)`,
+      );
+    }
     this.#scratch.free();
     const sys = sysOf(this);
     if (this.#legacyAsyncFd !== undefined) sys.close(this.#legacyAsyncFd);
