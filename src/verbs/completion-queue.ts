@@ -177,7 +177,7 @@ export class CompletionQueue extends KernelObject {
     const range = uint8Range(out);
     if (range === undefined) throw invalidArgType('out', 'a Uint8Array', out);
     const fits = Math.floor(range.byteLength / COMPLETION_SIZE);
-    const n = max ?? fits;
+    const n = max === undefined ? fits : max; // only an absent max: null is not a count
     if (!Number.isInteger(n) || n < 0 || n > fits) throw outOfRange('max', `0..${fits} (what fits in out)`, n);
     return this.context.datapath(this, 'poll cq').pollCq(this, out, n);
   }
