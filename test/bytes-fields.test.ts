@@ -99,3 +99,23 @@ describe('a bytes field takes a genuine Uint8Array, by its own length', () => {
     }
   });
 });
+
+describe('bytesView: what a bytes field copies is fixed when its length is checked', () => {
+  it('a length-tracking view over a growable SharedArrayBuffer that grows after the check still yields the checked length', async () => {
+    const { bytesView } = await import('../src/abi/layout.js');
+    const sab = new (
+      SharedArrayBuffer as unknown as new (
+        n: number,
+        o: { maxByteLength: number },
+      ) => SharedArrayBuffer
+    )(16, { maxByteLength: 128 });
+    const gid = new Uint8Array(sab);
+    gid.fill(0xaa);
+    const view = bytesView(gid, gid.byteLength);
+    (sab as unknown as { grow(n: number): void }).grow(72); // what another thread could do between check and copy
+    expect([gid.byteLength, view.byteLength]).toEqual([72, 16]);
+    const target = new Uint8Array(80);
+    target.set(view, 0);
+    expect(target.subarray(16).every((b) => b === 0)).toBe(true);
+  });
+});

@@ -26,6 +26,7 @@ import { decodeMethod, type EncodedMethod, encodeMethod, MAX_ATTRS } from './ioc
 import {
   type AnyLayout,
   bytesLength,
+  bytesView,
   type Decoded,
   decode,
   type Field,
@@ -172,7 +173,7 @@ function fieldEncoder(field: Field): FieldEncoder {
       return (value, _view, bytes, at) => {
         const length = bytesLength(value); // -1: not a genuine Uint8Array (a Proxy, a look-alike)
         if (length < 0 || length > size) return false;
-        bytes.set(value as Uint8Array, at);
+        bytes.set(bytesView(value as Uint8Array, length), at);
         return true;
       };
     }
@@ -667,7 +668,7 @@ export class CompiledMethod {
           return len;
         }
         const at = scratch.takeAt(len);
-        scratch.bytes.set(bytes, at);
+        scratch.bytes.set(bytesView(bytes, len), at);
         const address = scratch.base + at;
         into[1] = Math.floor(address / TWO32);
         into[0] = address - (into[1] as number) * TWO32;

@@ -21,7 +21,7 @@
 import { invalidArgType, outOfRange } from '../errors.js';
 import type { Region, Scratch } from '../transport/memory.js';
 import { uverbs_attr_flags } from './constants.js';
-import { bytesLength, checkScalar, decodeVouched, encode, type Input } from './layout.js';
+import { bytesLength, bytesView, checkScalar, decodeVouched, encode, type Input } from './layout.js';
 import type { AttrSpec, MethodSpec, Payload } from './method-spec.js';
 import { ib_uverbs_attr, ib_uverbs_ioctl_hdr } from './structs.js';
 
@@ -233,7 +233,7 @@ function payloadBytes(name: string, payload: Payload, value: unknown, len: numbe
       const length = bytesLength(value);
       if (length < 0) throw invalidArgType(name, 'Uint8Array', value);
       const copy = new Uint8Array(length);
-      copy.set(value as Uint8Array);
+      copy.set(bytesView(value as Uint8Array, length));
       return copy;
     }
   }

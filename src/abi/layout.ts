@@ -208,6 +208,22 @@ export function bytesLength(value: unknown): number {
   return types.isUint8Array(value) ? typedByteLength.call(value) : -1;
 }
 
+const typedBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')?.get as (
+  this: unknown,
+) => ArrayBufferLike;
+const typedByteOffset = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset')
+  ?.get as (this: unknown) => number;
+
+/**
+ * A fixed-length view of `length` bytes over a genuine Uint8Array's memory, made from its
+ * intrinsic getters: what `set()` copies, whatever happens to `value` after its length was
+ * checked (a length-tracking view over a growable SharedArrayBuffer that another thread grows
+ * still yields `length` bytes, never more).
+ */
+export function bytesView(value: Uint8Array, length: number): Uint8Array {
+  return new Uint8Array(typedBuffer.call(value), typedByteOffset.call(value), length);
+}
+
 function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -337,7 +353,7 @@ function encodeInto(
         const length = bytesLength(value);
         if (length < 0) throw invalidArgType(name, 'Uint8Array', value);
         if (length > field.size) throw outOfRange(`${name}.byteLength`, `<= ${field.size}`, length);
-        target.set(value as Uint8Array, at);
+        target.set(bytesView(value as Uint8Array, length), at);
         break;
       }
       case 'array': {
