@@ -35,11 +35,24 @@ describe('the CLI compile cache directory', () => {
     expect(privateCacheDir(b)).toBeUndefined();
   });
 
+  it('is refused in a temporary directory others may write without the sticky bit (they could swap it)', () => {
+    const b = base();
+    chmodSync(b, 0o777);
+    expect(privateCacheDir(b)).toBeUndefined();
+  });
+
   it('is refused when it is a link (to a directory of ours or not)', () => {
     const b = base();
     const target = join(b, 'elsewhere');
     mkdirSync(target, { mode: 0o700 });
     symlinkSync(target, mine(b));
+    expect(privateCacheDir(b)).toBeUndefined();
+  });
+
+  it.skipIf(uid !== 0)('is refused in a temporary directory another user owns (needs root to chown)', () => {
+    const b = base();
+    chmodSync(b, 0o755);
+    chownSync(b, 65534, 65534);
     expect(privateCacheDir(b)).toBeUndefined();
   });
 

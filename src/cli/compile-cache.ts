@@ -9,11 +9,13 @@
  * itself); otherwise `uverbs-compile-cache-UID` in the OS's temporary
  * directory, made with mode 0700 and used only if it is a real directory
  * (not a link) owned by this effective user with no group or other
- * permission bits. Anything else: no cache. NODE_DISABLE_COMPILE_CACHE=1
+ * permission bits, in a temporary directory owned by this user or root
+ * that others either cannot write or that has the sticky bit. Anything
+ * else: no cache. NODE_DISABLE_COMPILE_CACHE=1
  * turns it off (Node's own rule).
  */
 
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,11 @@ export function privateCacheDir(base: string = tmpdir()): string | undefined {
   if (uid === undefined) return undefined;
   const dir = join(base, `uverbs-compile-cache-${uid}`);
   try {
+    // a base another user owns, or others may write without the sticky bit, lets them rename our
+    // directory aside, after the checks below and before Node opens it, and put theirs in its place
+    const b = statSync(base);
+    if (b.uid !== uid && b.uid !== 0) return undefined;
+    if ((b.mode & 0o022) !== 0 && (b.mode & 0o1000) === 0) return undefined;
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
