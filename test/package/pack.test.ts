@@ -73,11 +73,8 @@ function shippedCopy(name: string): string {
 
 /** A copy of the packed package with no prebuild and no build, to show what the fallbacks do. */
 function bareCopy(name: string): string {
-  const dir = join(WORK, name);
-  rmSync(dir, { recursive: true, force: true });
-  cpSync(INSTALLED, dir, { recursive: true });
+  const dir = shippedCopy(name);
   rmSync(join(dir, 'prebuilds'), { recursive: true, force: true });
-  rmSync(join(dir, 'build'), { recursive: true, force: true });
   return dir;
 }
 
