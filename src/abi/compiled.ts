@@ -355,7 +355,6 @@ interface AttrPlan {
   readonly len: number;
   readonly payload: PayloadPlan | undefined;
   readonly elems: readonly PayloadPlan[];
-  readonly decode: Map<string | undefined, StructDecoder> | undefined;
 }
 
 function payloadPlan(payload: Payload, len: number): PayloadPlan {
@@ -395,7 +394,6 @@ function attrPlan(key: string, attr: AttrSpec): AttrPlan {
     len: ptr?.len ?? 0,
     payload: ptr ? payloadPlan(ptr.payload, ptr.len) : undefined,
     elems: attr.kind === 'enumIn' ? attr.elems.map((e) => payloadPlan(e.payload, e.len)) : [],
-    decode: attr.kind === 'ptrOut' && attr.payload.type === 'struct' ? new Map() : undefined,
   };
 }
 
@@ -709,13 +707,9 @@ export class CompiledMethod {
         if (pp.type === 'scalar') {
           out[plan.key] = plan.len === 8 ? outView.getBigUint64(at, true) : outView.getUint32(at, true);
         } else if (pp.type === 'struct') {
+          // structDecoder keeps one decoder per layout and release: made once, looked up here
           const layout = (plan.spec as { payload: { layout: AnyLayout } }).payload.layout;
-          const decoders = plan.decode as Map<string | undefined, StructDecoder>;
-          let decoder = decoders.get(release);
-          if (decoder === undefined) {
-            decoder = structDecoder(layout, release);
-            decoders.set(release, decoder);
-          }
+          const decoder = structDecoder(layout, release);
           out[plan.key] = decoder(outView, this.#outBytes[i] as Uint8Array, at, this.#len[i] as number);
         } else {
           const bytes = (this.#outBytes[i] as Uint8Array).slice(at, at + (this.#len[i] as number));
