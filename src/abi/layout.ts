@@ -194,9 +194,35 @@ export type Vouched<L extends AnyLayout> = { -readonly [K in keyof L['fields']]:
 /** What a caller passes to encode: any subset; absent fields are written as zero. */
 export type Input<L extends AnyLayout> = { [K in keyof L['fields']]?: InputOf<L['fields'][K]> };
 
-/** The intrinsic `byteLength` getter of typed arrays, taken before any caller code runs. */
-const typedByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength')
-  ?.get as (this: Uint8Array) => number;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const typedGetter = (name: string) =>
+  Object.getOwnPropertyDescriptor(typedArrayPrototype, name)?.get as (this: unknown) => unknown;
+
+/**
+ * The intrinsic `buffer`, `byteOffset` and `byteLength` getters of every TypedArray, taken before
+ * any caller code runs: a view's own properties shadowing them are never read.
+ */
+export const TYPED_ARRAY = {
+  buffer: typedGetter('buffer') as (this: unknown) => ArrayBufferLike,
+  offset: typedGetter('byteOffset') as (this: unknown) => number,
+  length: typedGetter('byteLength') as (this: unknown) => number,
+};
+
+/**
+ * A Uint8Array's memory as its intrinsic getters give it, or undefined for
+ * anything else (a Proxy, a look-alike): own properties shadowing `buffer`,
+ * `byteOffset` or `byteLength` are never read.
+ */
+export function uint8Range(
+  value: unknown,
+): { readonly buffer: ArrayBufferLike; readonly byteOffset: number; readonly byteLength: number } | undefined {
+  if (!types.isUint8Array(value)) return undefined;
+  return {
+    buffer: TYPED_ARRAY.buffer.call(value),
+    byteOffset: TYPED_ARRAY.offset.call(value),
+    byteLength: TYPED_ARRAY.length.call(value),
+  };
+}
 
 /**
  * The byte length of `value` when it is a genuine Uint8Array (a Buffer included), read through the
@@ -205,14 +231,8 @@ const typedByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Ui
  * command is laid out (a Proxy's traps could call the library again in the middle of it).
  */
 export function bytesLength(value: unknown): number {
-  return types.isUint8Array(value) ? typedByteLength.call(value) : -1;
+  return types.isUint8Array(value) ? TYPED_ARRAY.length.call(value) : -1;
 }
-
-const typedBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')?.get as (
-  this: unknown,
-) => ArrayBufferLike;
-const typedByteOffset = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset')
-  ?.get as (this: unknown) => number;
 
 /**
  * A fixed-length view of `length` bytes over a genuine Uint8Array's memory, made from its
@@ -221,7 +241,7 @@ const typedByteOffset = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Ui
  * still yields `length` bytes, never more).
  */
 export function bytesView(value: Uint8Array, length: number): Uint8Array {
-  return new Uint8Array(typedBuffer.call(value), typedByteOffset.call(value), length);
+  return new Uint8Array(TYPED_ARRAY.buffer.call(value), TYPED_ARRAY.offset.call(value), length);
 }
 
 function dataView(bytes: Uint8Array): DataView {

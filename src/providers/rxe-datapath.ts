@@ -5,12 +5,11 @@
  * polling copies `struct ib_uverbs_wc` records into the caller's memory.
  */
 
-import { decode } from '../abi/layout.js';
+import { decode, uint8Range } from '../abi/layout.js';
 import { rxe_create_ah_resp, rxe_queue_buf } from '../abi/rxe.js';
 import { ib_uverbs_wc } from '../abi/structs.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 import { UverbsClosedError, UverbsDoorbellError, UverbsError } from '../errors.js';
-import { uint8Range } from '../transport/memory.js';
 import { native } from '../transport/native.js';
 import type { Ring } from '../transport/ring.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';

@@ -13,6 +13,7 @@
 
 import { types } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
+import { TYPED_ARRAY } from '../abi/layout.js';
 import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError } from '../errors.js';
 import { type Mapping, mapFile, type Pin, pinShared, type Sys } from './sys.js';
 
@@ -82,37 +83,16 @@ export type SharedMemorySource = SharedArrayBuffer | ArrayBufferView;
 // fixed, or a view cover other bytes than its own (own properties shadowing `byteLength` are not read)
 const U8 = Uint8Array;
 const growable = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'growable')?.get;
-const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
 const intrinsic = (proto: object, name: string) =>
   Object.getOwnPropertyDescriptor(proto, name)?.get as (this: unknown) => unknown;
 const VIEW = {
-  typed: {
-    buffer: intrinsic(typedArray, 'buffer'),
-    offset: intrinsic(typedArray, 'byteOffset'),
-    length: intrinsic(typedArray, 'byteLength'),
-  },
+  typed: TYPED_ARRAY,
   data: {
     buffer: intrinsic(DataView.prototype, 'buffer'),
     offset: intrinsic(DataView.prototype, 'byteOffset'),
     length: intrinsic(DataView.prototype, 'byteLength'),
   },
 };
-
-/**
- * A Uint8Array's memory as its intrinsic getters give it, or undefined for
- * anything else (a Proxy, a look-alike): own properties shadowing `buffer`,
- * `byteOffset` or `byteLength` are never read.
- */
-export function uint8Range(
-  value: unknown,
-): { readonly buffer: ArrayBufferLike; readonly byteOffset: number; readonly byteLength: number } | undefined {
-  if (!types.isUint8Array(value)) return undefined;
-  return {
-    buffer: VIEW.typed.buffer.call(value) as ArrayBufferLike,
-    byteOffset: VIEW.typed.offset.call(value) as number,
-    byteLength: VIEW.typed.length.call(value) as number,
-  };
-}
 
 const USE_INSTEAD = 'use a SharedArrayBuffer (or a view over one), or registerMemory(length) and its `bytes`';
 

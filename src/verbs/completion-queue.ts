@@ -7,6 +7,7 @@
  */
 
 import { ib_uverbs_ex_create_cq_flags as F } from '../abi/constants.js';
+import { uint8Range } from '../abi/layout.js';
 import { UVERBS_METHOD_CQ_CREATE, UVERBS_METHOD_CQ_DESTROY } from '../abi/methods.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
 import {
@@ -18,7 +19,6 @@ import {
   UverbsClosedError,
 } from '../errors.js';
 import { uhwFor } from '../providers/index.js';
-import { uint8Range } from '../transport/memory.js';
 import type { Ring } from '../transport/ring.js';
 import { CompletionChannel } from './completion-channel.js';
 import { Context } from './context.js';

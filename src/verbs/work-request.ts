@@ -19,11 +19,10 @@ import {
   ib_placement_type as P,
 } from '../abi/constants.js';
 import { ib_wc_flags, ib_wc_opcode, ib_wc_status } from '../abi/kernel-internal.js';
-import { bytesLength, decode } from '../abi/layout.js';
+import { bytesLength, decode, uint8Range } from '../abi/layout.js';
 import { ib_uverbs_wc } from '../abi/structs.js';
 import { EOPNOTSUPP } from '../errno.js';
 import { invalidArgType, invalidArgValue, outOfRange, UverbsClosedError, UverbsUnsupportedError } from '../errors.js';
-import { uint8Range } from '../transport/memory.js';
 import { AddressHandle } from './address-handle.js';
 import { MemoryRegion } from './memory-region.js';
 import { MemoryWindow, type WindowAccess, type WindowBinding } from './memory-window.js';
