@@ -3,10 +3,10 @@
 // folder, such as saved probes, is not a report): one line per report, then
 // "N passed, N failed, N skipped". Exits 1 if any test failed, any report is
 // missing, or a report is not one vitest wrote.
-// A vitest run that died of a signal (scripts/device-tests ran it once more)
-// left crash-*.txt with its backtrace: each is printed; one in a process that
-// had loaded our addon (uverbs.node) or koffi counts as a failure even though
-// the second run passed.
+// A core any process of a device run left (scripts/device-tests examined it)
+// is crash-*.txt with its backtrace: each is printed; one in a process that
+// had loaded our addon (uverbs.node) or koffi counts as a failure, even when
+// the run passed (a vitest process that died was run once more).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -60,7 +60,7 @@ for (const file of readdirSync(dir)
   if (ours) failed += 1;
   const verdict = ours
     ? `${examined ? 'a crash in a process running our code' : 'a crash nothing examined'}: counted as a failure`
-    : 'the test runner crashed outside our code (neither uverbs.node nor koffi.node loaded); its second run is the one reported';
+    : 'a process crashed outside our code (neither uverbs.node nor koffi.node loaded): not counted (a vitest process that died was run again, and the second run is the one reported; a run that did not finish counts through its missing report)';
   process.stderr.write(`${file}: ${verdict}\n${text}\n`);
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
