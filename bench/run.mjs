@@ -28,6 +28,9 @@ import { stubRows } from './stub.mjs';
 
 const [part, cdir, runsArg] = process.argv.slice(2);
 const RUNS = Number(runsArg ?? 5);
+if (['host', 'guest', 'perftest'].includes(part) && !(Number.isInteger(RUNS) && RUNS >= 1)) {
+  throw new Error(`bench: RUNS must be a whole number, 1 or more (got ${runsArg})`);
+}
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const median = (xs) => {
@@ -36,6 +39,9 @@ const median = (xs) => {
 };
 /** ours/theirs per run, paired: min, median, max of the ratios, and the medians themselves. */
 function row(name, unit, ours, theirs) {
+  // no runs at all would give a NaN median, which no target check can fail
+  if (ours.length === 0 || ours.length !== theirs.length)
+    throw new Error(`${name}: ${ours.length} / ${theirs.length} runs`);
   if (![...ours, ...theirs].every(Number.isFinite)) throw new Error(`${name}: not a number in ${ours} / ${theirs}`);
   const ratios = ours.map((o, i) => o / theirs[i]);
   return {
