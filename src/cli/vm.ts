@@ -2,14 +2,16 @@
  * `uverbs vm [options] -- COMMAND [ARGS...]`
  */
 
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KERNEL_SERIES, type KernelSeries } from '../vm/kernels.js';
-import { RDMA_DEVICES, type RdmaDevice, runInVm, VM_EXIT } from '../vm/run.js';
+import { type KernelChoice, RDMA_DEVICES, type RdmaDevice, runInVm, VM_EXIT } from '../vm/run.js';
 import { UsageError } from './usage.js';
 
 export const VM_HELP = `Usage: uverbs vm [options] -- COMMAND [ARGS...]
 
-Boots a Debian kernel under QEMU (software emulation, no KVM needed) with
+Boots a Linux kernel (Debian's, the debug kernel or your own) under QEMU (software emulation, no KVM needed) with
 the RDMA modules loaded and rxe0 (and siw0) on a virtio NIC, shares this
 machine's root read-only, runs COMMAND in the current directory inside the
 guest, streams its output, and exits with COMMAND's exit status. In the
@@ -20,6 +22,18 @@ package that is not installed fails at once (ENOTCACHED).
 
 Options:
   -k, --kernel SERIES   6.1 (bookworm, default), 6.12 (trixie) or 7 (sid)
+  -k, --kernel debug    Debian's 6.1 source built once with KASAN, lockdep,
+                        fault injection (failslab, fail_page_alloc, fail-nth),
+                        debugfs and the RDMA stack (rxe, siw) built in; the
+                        first run builds it (about an hour on two CPUs)
+  -k, --kernel PATH     a kernel you built: a build tree (arch/x86/boot/bzImage,
+                        .config) or a bzImage or vmlinux file; its .config (or
+                        config-RELEASE beside the image) is checked first for
+                        what the harness and --devs need, and a missing option
+                        is named; siw is the kernel's own (CONFIG_RDMA_SIW)
+      --modules DIR     with --kernel PATH: its modules, where
+                        make modules_install INSTALL_MOD_PATH=DIR put them
+                        (DIR, or DIR/lib/modules/RELEASE)
       --devs LIST       RDMA links to create: rxe, siw or rxe,siw (default: rxe)
       --mem SIZE        guest memory (default: 2G)
       --smp N           guest CPUs (default: 2)
@@ -38,7 +52,8 @@ Exit status: COMMAND's own; 2 for a usage mistake (an option, an --env name
 or a share path the guest cannot be given safely); ${VM_EXIT.GUEST_FAILED} if the guest died
 first (kernel panic, init failure); ${VM_EXIT.TIMEOUT} on timeout; ${VM_EXIT.SETUP_FAILED} if the VM could
 not be prepared (missing tool or package, download failure, a tool over its
-time limit, an untrusted cache).
+time limit, an untrusted cache, a --kernel PATH lacking a CONFIG option the
+harness or --devs needs).
 
 Kernels, modules and the initramfs are cached under $UVERBS_CACHE_DIR
 (default: $XDG_CACHE_HOME/uverbs or ~/.cache/uverbs); a second run
@@ -52,6 +67,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
     strict: true,
     options: {
       kernel: { type: 'string', short: 'k', default: '6.1' },
+      modules: { type: 'string' },
       devs: { type: 'string', default: 'rxe' },
       mem: { type: 'string', default: '2G' },
       smp: { type: 'string', default: '2' },
@@ -70,10 +86,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('uverbs vm: no COMMAND given (uverbs vm -- COMMAND ...)');
-  const kernel = values.kernel as KernelSeries;
-  if (!KERNEL_SERIES.includes(kernel)) {
-    throw new UsageError(`uverbs vm: --kernel must be one of ${KERNEL_SERIES.join(', ')} (got '${values.kernel}')`);
-  }
+  const kernel = kernelChoice(values.kernel, values.modules);
   const devs = values.devs.split(',').filter(Boolean) as RdmaDevice[];
   for (const d of devs) {
     if (!RDMA_DEVICES.includes(d)) throw new UsageError(`uverbs vm: --devs takes rxe and/or siw (got '${d}')`);
@@ -112,6 +125,11 @@ export async function vmCommand(argv: string[]): Promise<number> {
     if ((error as { code?: string }).code === 'ERR_INVALID_ARG_VALUE') {
       throw new UsageError(`uverbs vm: ${(error as Error).message}`);
     }
+    // a kernel of the user's that lacks what the harness or --devs needs: the message names the options
+    if ((error as { code?: string }).code === 'ERR_UVERBS_KERNEL_CONFIG') {
+      process.stderr.write(`uverbs vm: ${(error as Error).message}\n`);
+      return VM_EXIT.SETUP_FAILED;
+    }
     process.stderr.write(`uverbs vm: cannot prepare the VM: ${(error as Error).message}\n`);
     return VM_EXIT.SETUP_FAILED;
   }
@@ -124,4 +142,28 @@ export async function vmCommand(argv: string[]): Promise<number> {
     );
   }
   return result.status;
+}
+
+/**
+ * --kernel and --modules: a series, `debug`, or a path (anything with a
+ * slash, or an existing file or directory) resolved against the current
+ * directory. --modules goes only with a path.
+ */
+function kernelChoice(kernel: string, modules: string | undefined): KernelChoice {
+  const series = KERNEL_SERIES.includes(kernel as KernelSeries) || kernel === 'debug';
+  if (series || !(kernel.includes('/') || existsSync(kernel))) {
+    if (!series) {
+      throw new UsageError(
+        `uverbs vm: --kernel must be one of ${KERNEL_SERIES.join(', ')}, debug, or the path of a kernel build tree, bzImage or vmlinux (got '${kernel}')`,
+      );
+    }
+    if (modules !== undefined)
+      throw new UsageError(`uverbs vm: --modules goes with --kernel PATH (got --kernel ${kernel})`);
+    return kernel as KernelSeries | 'debug';
+  }
+  if (!existsSync(kernel)) throw new UsageError(`uverbs vm: --kernel ${kernel}: no such file or directory`);
+  if (modules !== undefined && !existsSync(modules)) {
+    throw new UsageError(`uverbs vm: --modules ${modules}: no such directory`);
+  }
+  return { path: resolve(kernel), ...(modules === undefined ? {} : { modules: resolve(modules) }) };
 }

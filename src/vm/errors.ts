@@ -76,3 +76,60 @@ export class VmSetupError extends Error {
     return 'VmSetupError';
   }
 }
+
+/** One thing a kernel's configuration lacks ({@link KernelConfigError}). */
+export interface KernelConfigProblem {
+  /** The kernel option, `CONFIG_RDMA_SIW`. */
+  option: string;
+  /** The module it builds, when it is a tristate (`siw`). */
+  module?: string;
+  /** What needs it: `--devs siw`, `the harness (9p root share)`. */
+  neededFor: string;
+  /**
+   * `not set`: neither built in nor a module; `no modules`: a module, but
+   * no modules directory was given; `module missing`: a module the modules
+   * directory does not hold.
+   */
+  problem: 'not set' | 'no modules' | 'module missing';
+}
+
+/**
+ * A kernel the user gave (`uverbs vm --kernel PATH`) lacks something the
+ * harness or the asked-for RDMA devices need; found in its configuration
+ * before anything boots. The message names every missing option:
+ * `kernel 6.12.0-custom lacks CONFIG_RDMA_SIW (needed for --devs siw)`.
+ */
+export class KernelConfigError extends Error {
+  readonly code = 'ERR_UVERBS_KERNEL_CONFIG';
+  /** The kernel's release. */
+  readonly release: string;
+  /** The configuration the options were looked up in (a .config, or the modules directory). */
+  readonly source: string;
+  readonly problems: readonly KernelConfigProblem[];
+
+  constructor(release: string, source: string, problems: readonly KernelConfigProblem[]) {
+    const of = (kind: KernelConfigProblem['problem']) => problems.filter((p) => p.problem === kind);
+    const parts: string[] = [];
+    const unset = of('not set');
+    if (unset.length) parts.push(`lacks ${unset.map((p) => `${p.option} (needed for ${p.neededFor})`).join(', ')}`);
+    const unloadable = of('no modules');
+    if (unloadable.length) {
+      parts.push(
+        `builds ${unloadable.map((p) => p.option).join(', ')} as modules but no modules were given (--modules DIR, as make modules_install INSTALL_MOD_PATH=DIR left them)`,
+      );
+    }
+    for (const p of of('module missing')) {
+      parts.push(
+        `builds ${p.option} as a module but its modules directory has no ${p.module} (needed for ${p.neededFor})`,
+      );
+    }
+    super(`kernel ${release} ${parts.join('; ')} (configuration: ${source})`);
+    this.release = release;
+    this.source = source;
+    this.problems = problems;
+  }
+
+  override get name(): string {
+    return 'KernelConfigError';
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * The guest's /init (busybox sh). It:
  * 1. mounts proc, sys, devtmpfs and loads the modules in /modules.order;
- * 2. mounts the host root read-only over 9p, tmpfs on /tmp /run /var/tmp,
+ * 2. mounts the host root read-only over 9p (with proc, sysfs, debugfs where
+ *    the kernel has it, devtmpfs), tmpfs on /tmp /run /var/tmp,
  *    the writable results share at /run/uverbs, and the caller's shares
  *    (listed in /run/uverbs/shares as "tag path ro|rw" lines);
  * 3. brings up lo and eth0 (10.0.2.15/24, QEMU user networking, restricted)
@@ -35,6 +36,8 @@ mount -t 9p -o "$NINEP,ro,cache=loose" uverbs.root /newroot || die "cannot mount
 R=/newroot
 mount -t proc proc $R/proc || die "mount proc"
 mount -t sysfs sysfs $R/sys || die "mount sys"
+# debugfs where the kernel has it (fault injection, KASAN and lockdep knobs); none is no failure
+mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null
 mount -t devtmpfs devtmpfs $R/dev || die "mount dev"
 mkdir -p $R/dev/shm
 for d in /tmp /run /var/tmp /dev/shm; do mount -t tmpfs -o mode=1777 tmpfs $R$d || die "tmpfs $d"; done

@@ -6,7 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cacheDir, type Progress } from './apt.js';
 import { GUEST_INIT } from './guest-init.js';
@@ -76,6 +76,13 @@ function decompress(source: string, target: string): void {
   writeFileSync(target, runTool(command, [...args, source], { timeout: TOOL_TIMEOUT.local }).stdout);
 }
 
+function fileStamps(paths: string[]): string[] {
+  return paths.map((p) => {
+    const st = statSync(p);
+    return `${st.size}:${st.mtimeMs}`;
+  });
+}
+
 /** Builds (once) the initramfs for a kernel plus any extra out-of-tree modules (siw). */
 export function buildInitramfs(kernel: Kernel, extraModules: string[] = [], progress: Progress = () => {}): Initramfs {
   const order: string[] = [];
@@ -94,7 +101,16 @@ export function buildInitramfs(kernel: Kernel, extraModules: string[] = [], prog
     else for (const d of deps) if (!order.includes(d)) order.push(d);
   }
   const key = createHash('sha256')
-    .update(JSON.stringify({ release: kernel.release, order, extraModules, init: GUEST_INIT }))
+    // a user's kernel is rebuilt in place: its module files' sizes and times are part of the key
+    .update(
+      JSON.stringify({
+        release: kernel.release,
+        order,
+        extraModules,
+        init: GUEST_INIT,
+        files: fileStamps([...order, ...extraModules]),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
   const path = join(cacheDir('initramfs'), `${kernel.release}-${key}.cpio`);

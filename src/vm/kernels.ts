@@ -34,19 +34,25 @@ export type KernelSeries = (typeof KERNEL_SERIES)[number];
 
 export const KERNEL_SUITES: Record<KernelSeries, string> = { '6.1': 'bookworm', '6.12': 'trixie', '7': 'sid' };
 
+/** A kernel the guest can boot: a Debian one ({@link DebianKernel}) or one the user built (custom-kernel.ts). */
 export interface Kernel {
   /** The uncompressed ELF kernel (booted directly via its PVH entry), when it could be extracted. */
   vmlinux?: string;
-  series: KernelSeries;
-  suite: string;
   /** The kernel release, as `uname -r` will print it (`6.1.0-50-amd64`). */
   release: string;
-  /** Debian package version (`6.1.176-1`). */
-  packageVersion: string;
-  /** Unpacked root holding lib/modules/<release>. */
+  /** Root holding lib/modules/<release> (which may be absent: a kernel with everything built in). */
   root: string;
+  /** The bzImage. */
   vmlinuz: string;
   modulesDir: string;
+}
+
+/** One of Debian's packaged kernels, downloaded and unpacked into the cache. */
+export interface DebianKernel extends Kernel {
+  series: KernelSeries;
+  suite: string;
+  /** Debian package version (`6.1.176-1`). */
+  packageVersion: string;
 }
 
 const KERNEL_PACKAGE = /^linux-(image|binary|modules)-\d/;
@@ -93,7 +99,7 @@ function findOne(dir: string, test: (name: string) => boolean): string | undefin
 }
 
 /** Downloads (once) and unpacks the newest kernel of a series; a second call downloads nothing. */
-export function fetchKernel(series: KernelSeries, progress: Progress = () => {}): Kernel {
+export function fetchKernel(series: KernelSeries, progress: Progress = () => {}): DebianKernel {
   const suite = KERNEL_SUITES[series];
   const apt = new PrivateApt(suite, { progress });
   const packages = cachedResolution(series, () => resolvePackages(apt));
@@ -140,7 +146,7 @@ const PAYLOADS: { magic: Buffer; command: string[] }[] = [
  * the in-guest decompression (seconds under TCG). Undefined if no payload
  * decompresses to an ELF image; the caller then boots the bzImage.
  */
-function extractVmlinux(vmlinuz: string, target: string, progress: Progress): string | undefined {
+export function extractVmlinux(vmlinuz: string, target: string, progress: Progress): string | undefined {
   if (existsSync(target)) return target;
   const image = readFileSync(vmlinuz);
   for (const { magic, command } of PAYLOADS) {

@@ -27,8 +27,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidArgValue } from '../errors.js';
 import type { Progress } from './apt.js';
+import { kernelFilesFromPath, openCustomKernel } from './custom-kernel.js';
+import { buildDebugKernel, debugKernelFiles } from './debug-kernel.js';
 import { buildInitramfs, type Initramfs } from './initramfs.js';
-import { fetchKernel, type Kernel, type KernelSeries } from './kernels.js';
+import { fetchKernel, KERNEL_SERIES, type Kernel, type KernelSeries } from './kernels.js';
 import { type GuestShare, qemuArgs } from './qemu.js';
 import { buildSiw } from './siw.js';
 import { spawnTied, TIED_NOT_STARTED } from './tools.js';
@@ -49,8 +51,15 @@ export const VM_EXIT = {
 export type RdmaDevice = 'rxe' | 'siw';
 export const RDMA_DEVICES: readonly RdmaDevice[] = ['rxe', 'siw'];
 
+/**
+ * The kernel to boot: one of Debian's series, the debug kernel (built once,
+ * debug-kernel.ts), or one the user built: a build tree or a bzImage or
+ * vmlinux file, with its modules directory (custom-kernel.ts).
+ */
+export type KernelChoice = KernelSeries | 'debug' | { path: string; modules?: string };
+
 export interface VmOptions {
-  kernel: KernelSeries;
+  kernel: KernelChoice;
   devs: RdmaDevice[];
   memory: string;
   smp: number;
@@ -140,6 +149,19 @@ function checkOptions(command: string[], options: VmOptions): void {
     if (typeof value !== 'string' || value.includes('\0')) {
       throw invalidArgValue(`env.${name}`, 'must be a string without NUL', value);
     }
+  }
+  const k = options.kernel;
+  if (typeof k === 'object' && k !== null) {
+    for (const [name, value] of [
+      ['kernel.path', k.path],
+      ['kernel.modules', k.modules ?? 'unset'],
+    ] as const) {
+      if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+        throw invalidArgValue(name, 'must be a non-empty path without NUL', value);
+      }
+    }
+  } else if (k !== 'debug' && !KERNEL_SERIES.includes(k)) {
+    throw invalidArgValue('kernel', `must be one of ${KERNEL_SERIES.join(', ')}, 'debug' or { path, modules }`, k);
   }
   for (const d of options.devs) {
     if (!RDMA_DEVICES.includes(d)) throw invalidArgValue('devs', `must list only ${RDMA_DEVICES.join(', ')}`, d);
@@ -254,7 +276,7 @@ async function bootOnce(
       LANG: process.env.LANG ?? 'C.UTF-8',
       TERM: process.env.TERM ?? 'dumb',
       UVERBS_IN_VM: '1',
-      UVERBS_VM_KERNEL: options.kernel,
+      UVERBS_VM_KERNEL: typeof options.kernel === 'object' ? 'custom' : options.kernel,
       UVERBS_TEST_DEVICE: options.devs.includes('rxe') ? 'rxe0' : 'siw0',
       ...GUEST_NPM_ENV,
       ...options.env,
@@ -394,8 +416,7 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     );
   }
   const started = Date.now();
-  const kernel = fetchKernel(options.kernel, options.progress);
-  const extra = options.devs.includes('siw') ? buildSiw(kernel, options.progress) : [];
+  const { kernel, extra } = prepareKernel(options.kernel, options.devs, options.progress);
   const prepared: Prepared = {
     kernel,
     initramfs: buildInitramfs(kernel, extra, options.progress),
@@ -417,6 +438,26 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
       `uverbs vm: the guest kernel crashed while booting (${why}); booting again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
     );
   }
+}
+
+/**
+ * The kernel and any out-of-tree modules for it. Debian's kernels lack
+ * siw, built out of tree (siw.ts); the debug kernel and the user's are
+ * checked for what the harness and `devs` need before anything boots
+ * (KernelConfigError) and bring their own siw.
+ */
+function prepareKernel(
+  choice: KernelChoice,
+  devs: RdmaDevice[],
+  progress: Progress,
+): { kernel: Kernel; extra: string[] } {
+  if (typeof choice === 'object') {
+    return { kernel: openCustomKernel(kernelFilesFromPath(choice.path, choice.modules), devs, progress), extra: [] };
+  }
+  if (choice === 'debug')
+    return { kernel: openCustomKernel(debugKernelFiles(buildDebugKernel(progress)), devs, progress), extra: [] };
+  const kernel = fetchKernel(choice, progress);
+  return { kernel, extra: devs.includes('siw') ? buildSiw(kernel, progress) : [] };
 }
 
 /** Host paths the guest covers with its own tmpfs: the host's files there are invisible unless shared. */

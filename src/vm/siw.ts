@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, debianMirror, PrivateApt, type Progress } from './apt.js';
 import { VmSetupError } from './errors.js';
-import type { Kernel } from './kernels.js';
+import type { DebianKernel } from './kernels.js';
 import { runTool, TOOL_TIMEOUT } from './tools.js';
 
 const HEADER_PACKAGE = /^linux-(headers|kbuild)-/;
@@ -25,7 +25,7 @@ const HEADER_PACKAGE = /^linux-(headers|kbuild)-/;
 const COMPILER_PACKAGE = /^(gcc-\d+(-for-host)?|linux-compiler-gcc-\d+-x86)$/;
 
 /** A minimal chroot of `suite` with `packages`, built once by debootstrap. */
-function suiteChroot(suite: string, packages: string[], progress: Progress): string {
+export function suiteChroot(suite: string, packages: string[], progress: Progress): string {
   const root = join(cacheDir('chroots'), `${suite}-${packages.join('+').replace(/[^\w.+-]/g, '_')}`);
   if (existsSync(join(root, '.uverbs-ready'))) return root;
   rmSync(root, { recursive: true, force: true });
@@ -45,7 +45,7 @@ function suiteChroot(suite: string, packages: string[], progress: Progress): str
 }
 
 /** Returns the host path of siw.ko for this kernel, building it on first use. */
-export function buildSiw(kernel: Kernel, progress: Progress = () => {}): string[] {
+export function buildSiw(kernel: DebianKernel, progress: Progress = () => {}): string[] {
   const out = cacheDir('siw', kernel.release);
   const module = join(out, 'siw.ko');
   if (existsSync(module)) return [module];
