@@ -4,7 +4,7 @@
  * before anything boots (fake build trees, modules directories and images
  * made here), and one boot of Debian's 6.12 files laid out as a user's
  * build would be. The debug kernel boots here only when it is already
- * built (scripts/debug-kernel builds it; about an hour).
+ * built (the first `uverbs vm --kernel debug` builds it; most of an hour).
  */
 
 import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';

@@ -57,8 +57,10 @@ harness or --devs needs).
 
 Kernels, modules and the initramfs are cached under $UVERBS_CACHE_DIR
 (default: $XDG_CACHE_HOME/uverbs or ~/.cache/uverbs); a second run
-downloads nothing. uverbs builds siw as root in a chroot there, so the
-cache must be owned by you and writable by no one else.`;
+downloads nothing; the debug kernel is built once there, under
+kernels/debug-VERSION-HASH (tree, build.log, modules). uverbs builds siw and
+the debug kernel as root in a chroot there, so the cache must be owned by
+you and writable by no one else.`;
 
 export async function vmCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

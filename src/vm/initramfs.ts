@@ -1,8 +1,9 @@
 /**
  * The guest's initramfs: a static busybox, the RDMA and virtio modules of
  * one kernel (dependencies resolved by `modprobe --show-depends`,
- * decompressed on the host), and the init script. Built once per kernel and
- * init version, cached as an uncompressed newc cpio.
+ * decompressed on the host), and the init script. Built once per kernel, its
+ * module files (sizes and times: a user rebuilds in place) and the init
+ * version, cached as an uncompressed newc cpio.
  */
 
 import { createHash } from 'node:crypto';
