@@ -7,7 +7,17 @@
  * built (the first `uverbs vm --kernel debug` builds it; most of an hour).
  */
 
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +29,7 @@ import {
   openCustomKernel,
   parseKernelConfig,
 } from '../src/vm/custom-kernel.js';
-import { cachedDebugKernel, DEBUG_CONFIG, missingOptions } from '../src/vm/debug-kernel.js';
+import { cachedDebugKernel, DEBUG_CONFIG, lockBuild, missingOptions } from '../src/vm/debug-kernel.js';
 import { KernelConfigError } from '../src/vm/errors.js';
 import { fetchKernel } from '../src/vm/kernels.js';
 import { VM_EXIT } from '../src/vm/run.js';
@@ -199,6 +209,25 @@ describe('the debug kernel configuration', () => {
     expect(missingOptions(DEBUG_CONFIG, config)).toEqual(['CONFIG_FAILSLAB (wanted y, got n)']);
     config.delete('CONFIG_WERROR');
     expect(missingOptions(DEBUG_CONFIG, config)).toEqual(['CONFIG_FAILSLAB (wanted y, got n)']);
+  });
+});
+
+describe('the debug kernel build lock', () => {
+  it("a second build while one runs is refused naming its pid; a dead builder's lock is taken over", async () => {
+    const place = join(dir, 'debug-lock');
+    mkdirSync(place);
+    const builder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(place, 'building.pid'), String(builder.pid));
+      expect(() => lockBuild(place)).toThrow(new RegExp(`being built by process ${builder.pid} `));
+    } finally {
+      builder.kill('SIGKILL');
+      await new Promise((r) => builder.once('exit', r));
+    }
+    const unlock = lockBuild(place);
+    expect(readFileSync(join(place, 'building.pid'), 'utf8')).toBe(String(process.pid));
+    unlock();
+    expect(existsSync(join(place, 'building.pid'))).toBe(false);
   });
 });
 

@@ -178,10 +178,52 @@ const KERNEL_MAKE_TIMEOUT = 6 * 3600;
  * goes on from the stage it reached (make itself is incremental).
  */
 export function buildDebugKernel(progress: Progress = () => {}): DebugKernelBuild {
-  const { apt, pkg, sourceVersion, dir } = debugKernelPlace(progress);
-  const done = readBuild(dir);
+  const place = debugKernelPlace(progress);
+  const done = readBuild(place.dir);
   if (done) return done;
+  const unlock = lockBuild(place.dir);
+  try {
+    return runBuild(place, progress);
+  } finally {
+    unlock();
+  }
+}
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One build at a time: a second `--kernel debug` while the first builds is
+ * refused (VmSetupError naming the builder's pid), not run over the same
+ * tree. A lock whose process is gone (a build killed part way) is taken over.
+ */
+export function lockBuild(dir: string): () => void {
+  const lock = join(dir, 'building.pid');
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new VmSetupError(`the debug kernel is being built by process ${pid} (in ${dir}): wait for it to finish`);
+    }
+    rmSync(lock, { force: true });
+  }
+}
+
+function runBuild(
+  { apt, pkg, sourceVersion, dir }: ReturnType<typeof debugKernelPlace>,
+  progress: Progress,
+): DebugKernelBuild {
   const started = Date.now();
   const stage = (what: string) => progress(`vm: debug kernel: ${what} (${elapsed(started)} so far)`);
   stage(`download: ${pkg} ${sourceVersion} and a ${DEBUG_SUITE} build chroot`);
