@@ -170,6 +170,32 @@ describe('kernel configuration checks', () => {
     expect(() => openCustomKernel(files, ['siw'])).toThrow(/lacks CONFIG_RDMA_SIW \(needed for --devs siw\)/);
   });
 
+  it('boots the ELF vmlinux through PVH when the kernel has CONFIG_PVH, the bzImage when it also has KASAN', () => {
+    const elf = (release: string) =>
+      Buffer.concat([
+        Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+        Buffer.alloc(60),
+        Buffer.from(`Linux version ${release} (x@y)\0`),
+      ]);
+    const pvh = buildTree('pvh', FULL_CONFIG);
+    writeFileSync(join(pvh, 'vmlinux'), elf('6.12.0-custom'));
+    expect(openCustomKernel(kernelFilesFromPath(pvh), []).vmlinux).toBe(join(pvh, 'vmlinux'));
+    const kasan = buildTree('pvh-kasan', `${FULL_CONFIG}CONFIG_KASAN=y\n`);
+    writeFileSync(join(kasan, 'vmlinux'), elf('6.12.0-custom'));
+    const kernel = openCustomKernel(kernelFilesFromPath(kasan), []);
+    expect(kernel.vmlinux).toBeUndefined();
+    expect(kernel.vmlinuz).toBe(join(kasan, 'arch', 'x86', 'boot', 'bzImage'));
+    // a vmlinux file alone: its banner gives the release; with KASAN it cannot boot, and that is said
+    const boot = join(dir, 'elf-boot');
+    mkdirSync(boot);
+    writeFileSync(join(boot, 'vmlinux'), elf('6.15.0-k'));
+    expect(imageRelease(join(boot, 'vmlinux'))).toBe('6.15.0-k');
+    writeFileSync(join(boot, '.config'), `${FULL_CONFIG}CONFIG_KASAN=y\n`);
+    expect(() => openCustomKernel(kernelFilesFromPath(join(boot, 'vmlinux')), [])).toThrow(
+      /is a vmlinux of a kernel with CONFIG_KASAN, which does not boot through its PVH entry.*give the bzImage/,
+    );
+  });
+
   it('configProblems skips what a modules-only configuration cannot know (bool options)', () => {
     const partial = { options: new Map([['CONFIG_RDMA_RXE', 'y']]), source: 'x', complete: false };
     expect(configProblems(partial, kernelNeeds(['rxe']), undefined)).toEqual([]);

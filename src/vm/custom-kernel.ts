@@ -285,7 +285,7 @@ function sha(text: string | Buffer): string {
  * modules directory's name, which must agree), its modules under a root
  * modprobe can read (`ROOT/lib/modules/RELEASE`, a link in the cache when
  * DIR is not laid out so), the ELF vmlinux for a PVH boot when the kernel
- * has CONFIG_PVH. Throws {@link KernelConfigError} naming each missing
+ * has CONFIG_PVH (and not CONFIG_KASAN: the bzImage then). Throws {@link KernelConfigError} naming each missing
  * option, VmSetupError when the files do not make a kernel.
  */
 export function openCustomKernel(
@@ -347,17 +347,20 @@ export function openCustomKernel(
     modulesDir = join(root, 'lib', 'modules', release);
   }
 
-  // QEMU boots an ELF kernel only through its PVH entry; a bzImage boots either way (PVH is faster under TCG)
-  const pvh = config.options.get('CONFIG_PVH');
+  // QEMU boots an ELF kernel only through its PVH entry; a bzImage boots either way (PVH is faster under TCG).
+  // A KASAN kernel (the debug kernel) stops at once through the PVH entry, without a line on the console
+  // (seen on 6.1: arch/x86/platform/pvh is instrumented and runs before KASAN's shadow exists): bzImage.
+  const kasan = config.options.get('CONFIG_KASAN') === 'y';
+  const pvh = config.options.get('CONFIG_PVH') === 'y' && !kasan;
   let vmlinux: string | undefined;
   if (isElf(files.image)) {
-    if (pvh !== 'y' && config.complete) {
+    if (!pvh && config.complete) {
       throw new VmSetupError(
-        `${files.image} is a vmlinux of a kernel without CONFIG_PVH: QEMU boots an ELF kernel only through its PVH entry; give the bzImage`,
+        `${files.image} is a vmlinux of a kernel ${kasan ? 'with CONFIG_KASAN, which does not boot through its PVH entry' : 'without CONFIG_PVH'}: QEMU boots an ELF kernel only through its PVH entry; give the bzImage`,
       );
     }
     vmlinux = files.image;
-  } else if (pvh === 'y') {
+  } else if (pvh) {
     vmlinux =
       files.vmlinux ??
       extractVmlinux(
