@@ -661,5 +661,5 @@ export function features(device?: string | DeviceInfo, options: FeatureOptions =
     for (const a of [answers].flat()) if (only.includes(a.name)) out.push(a);
   }
   if (only.includes('RDMA_CM')) out.push(rdmaCmFeature());
-  return out;
+  return out.sort((a, b) => FEATURE_NAMES.indexOf(a.name) - FEATURE_NAMES.indexOf(b.name));
 }
