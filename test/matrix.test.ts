@@ -156,3 +156,23 @@ describe('uverbs matrix (CLI)', () => {
     }
   });
 });
+
+describe('columns', () => {
+  it('are sorted by kernel release (numbers as numbers), then device, whatever order the files come in', () => {
+    const p = (k: string, d: string) => probeJson(k, d, [answer('QP_RC', true)]);
+    const m = buildMatrix([
+      p('7.2.13-amd64', 'rxe0'),
+      p('6.12.117+deb13-amd64', 'siw0'),
+      p('6.1.0-41-amd64', 'siw0'),
+      p('6.12.117+deb13-amd64', 'rxe0'),
+      p('6.1.0-41-amd64', 'rxe0'),
+    ]);
+    expect(m.columns.map((c) => `${c.kernel} ${c.device}`)).toEqual([
+      '6.1.0-41-amd64 rxe0',
+      '6.1.0-41-amd64 siw0',
+      '6.12.117+deb13-amd64 rxe0',
+      '6.12.117+deb13-amd64 siw0',
+      '7.2.13-amd64 rxe0',
+    ]);
+  });
+});

@@ -12,8 +12,8 @@ import { UsageError } from './usage.js';
 export const MATRIX_HELP = `Usage: uverbs matrix PROBE.json... [--format text|markdown|html] [-o FILE] [--json]
 
 A kernel x feature table across saved 'uverbs probe --deep --json'
-results: one column per file (kernel release and device, in the order
-given), one row per feature; cells yes, no, ? (could not tell) and -
+results: one column per file (kernel release and device, sorted by
+release, then device), one row per feature; cells yes, no, ? (could not tell) and -
 (not asked). The HTML is one standalone page (inline CSS, no scripts);
 hovering a cell shows how it was known and the errno.
 

@@ -1,7 +1,8 @@
 /**
  * A kernel × feature table across saved deep probes (`uverbs probe --deep
- * --json`): one column per probe (kernel release and device, in the order
- * given), one row per feature (FEATURE_NAMES order, then any name a newer
+ * --json`): one column per probe (kernel release and device, sorted by
+ * release, numbers as numbers, then device; so a shell glob's order does
+ * not matter), one row per feature (FEATURE_NAMES order, then any name a newer
  * probe has that this library does not know), cells yes / no / ? (could
  * not tell) and - (the probe did not ask). As text, Markdown, or one
  * standalone HTML page (inline CSS, no scripts, every string escaped; each
@@ -53,6 +54,11 @@ export function buildMatrix(probes: readonly unknown[], names: readonly string[]
       answers: new Map(p.features.map((f) => [f.name, f])),
     };
   });
+  columns.sort(
+    (a, b) =>
+      a.kernel.localeCompare(b.kernel, 'en', { numeric: true }) ||
+      a.device.localeCompare(b.device, 'en', { numeric: true }),
+  );
   const known: string[] = [...FEATURE_NAMES];
   const extra = [...new Set(columns.flatMap((c) => [...c.answers.keys()]))].filter((n) => !known.includes(n));
   return { columns, rows: [...known, ...extra] };
