@@ -46,7 +46,9 @@ import { UserMemory } from '../transport/memory.js';
 import { libcSys, type Sys } from '../transport/sys.js';
 import { Context, sysOf } from '../verbs/context.js';
 import { type DeviceInfo, findDevice, listDevices } from '../verbs/device.js';
+import type { AccessFlags, MemoryRegion } from '../verbs/memory-region.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
+import type { SendWr } from '../verbs/work-request.js';
 import { IDENTITY_ONLY } from './known-methods.js';
 import { methodProbe, writeHas, writeProbe } from './probe.js';
 
@@ -308,39 +310,103 @@ function hasCap(ctx: Context, bit: keyof typeof CAP): boolean {
   return (ctx.queryDevice().deviceCapFlags & (CAP[bit] as bigint)) !== 0n;
 }
 
-/** FLUSH: the device's capability bits, checked by registering an MR a peer may flush. */
-function flush(ctx: Context): FeatureAnswer {
-  const global = hasCap(ctx, 'IB_UVERBS_DEVICE_FLUSH_GLOBAL');
-  const persistent = hasCap(ctx, 'IB_UVERBS_DEVICE_FLUSH_PERSISTENT');
-  if (!global && !persistent) {
-    return {
-      name: 'FLUSH',
-      supported: false,
-      how: 'QUERY_DEVICE capability flags lack IB_UVERBS_DEVICE_FLUSH_GLOBAL and _PERSISTENT',
-      object: 'IB_USER_VERBS_EX_CMD_QUERY_DEVICE',
-    };
-  }
-  const detail = [...(global ? ['global'] : []), ...(persistent ? ['persistent'] : [])];
-  return attempt(
-    'FLUSH',
-    'registered an MR with IB_UVERBS_ACCESS_FLUSH_GLOBAL (the capability flags say FLUSH)',
-    'UVERBS_METHOD_REG_MR',
-    () => {
-      using pd = ctx.allocPd();
-      using _mr = pd.registerMemory(4096, { localWrite: true, flushGlobal: global, flushPersistent: !global });
-      return detail;
-    },
-  );
-}
+/** Every right a peer may use: what the FLUSH and ATOMIC_WRITE loopbacks grant (the responder checks the QP's and the MR's). */
+const PEER: AccessFlags = {
+  localWrite: true,
+  remoteWrite: true,
+  remoteRead: true,
+  remoteAtomic: true,
+  flushGlobal: true,
+};
 
-function atomicWrite(ctx: Context): FeatureAnswer {
-  const has = hasCap(ctx, 'IB_UVERBS_DEVICE_ATOMIC_WRITE');
-  return {
-    name: 'ATOMIC_WRITE',
-    supported: has,
-    how: `QUERY_DEVICE capability flags ${has ? 'have' : 'lack'} IB_UVERBS_DEVICE_ATOMIC_WRITE (the device's own report; no work request was posted)`,
-    object: 'IB_USER_VERBS_EX_CMD_QUERY_DEVICE',
-  };
+/**
+ * FLUSH and ATOMIC_WRITE: the device's capability bits; where they say
+ * yes, checked by doing it: on rxe (the library's datapath) one such work
+ * request over a looped-back RC pair into an MR a peer may flush (yes when
+ * it completes, and for ATOMIC_WRITE when the 8 bytes arrived); elsewhere
+ * by registering an MR with IB_UVERBS_ACCESS_FLUSH_GLOBAL (FLUSH), or not
+ * at all (ATOMIC_WRITE: the device's report is the answer, and `how` says so).
+ */
+function flushOrAtomicWrite(ctx: Context, name: 'FLUSH' | 'ATOMIC_WRITE'): FeatureAnswer {
+  const flush = name === 'FLUSH';
+  const bits = flush
+    ? (['IB_UVERBS_DEVICE_FLUSH_GLOBAL', 'IB_UVERBS_DEVICE_FLUSH_PERSISTENT'] as const)
+    : (['IB_UVERBS_DEVICE_ATOMIC_WRITE'] as const);
+  const set = bits.filter((b) => hasCap(ctx, b));
+  const device = 'IB_USER_VERBS_EX_CMD_QUERY_DEVICE';
+  if (set.length === 0) {
+    return { name, supported: false, how: `QUERY_DEVICE capability flags lack ${bits.join(' and ')}`, object: device };
+  }
+  const detail = set.map((b) => b.replace(/^IB_UVERBS_DEVICE_/, ''));
+  if (!hasDatapath(ctx)) {
+    if (!flush) {
+      return {
+        name,
+        supported: true,
+        how: 'QUERY_DEVICE capability flags have IB_UVERBS_DEVICE_ATOMIC_WRITE (the device’s own report: no datapath here to post one)',
+        object: device,
+        detail,
+      };
+    }
+    return attempt(
+      name,
+      'registered an MR with IB_UVERBS_ACCESS_FLUSH_GLOBAL (the capability flags say FLUSH)',
+      'UVERBS_METHOD_REG_MR',
+      () => {
+        using pd = ctx.allocPd();
+        using _mr = pd.registerMemory(4096, { localWrite: true, flushGlobal: true });
+        return detail;
+      },
+    );
+  }
+  const opcode = flush ? 'FLUSH' : 'ATOMIC_WRITE';
+  try {
+    using pd = ctx.allocPd();
+    using target = pd.registerMemory(4096, PEER);
+    const remote = { addr: target.address, rkey: target.rkey };
+    const statuses = loopback(
+      pd,
+      () => [
+        flush
+          ? { opcode: 'FLUSH', remote, flush: { type: 'global', level: 'mr' } }
+          : { opcode: 'ATOMIC_WRITE', remote, data: PATTERN },
+      ],
+      PEER,
+    );
+    const status = statuses?.[0];
+    const arrived = flush || landed(target.bytes);
+    if (status === 'IB_WC_SUCCESS' && arrived) {
+      return {
+        name,
+        supported: true,
+        how: `posted ${flush ? 'a FLUSH (global, whole MR)' : 'an ATOMIC_WRITE'} over a looped-back RC pair: it completed${flush ? '' : ' and the 8 bytes arrived'} (the capability flags say ${opcode})`,
+        object: device,
+        detail,
+      };
+    }
+    return {
+      name,
+      supported: status === undefined ? 'unknown' : false,
+      how:
+        status === undefined
+          ? `the capability flags say ${opcode}, but the looped-back ${opcode} did not complete`
+          : `the capability flags say ${opcode}, but a looped-back ${opcode} completed with ${status}${arrived ? '' : ' and the bytes did not arrive'}`,
+      object: device,
+      detail,
+    };
+  } catch (error) {
+    if (!(error instanceof UverbsError)) {
+      // no RoCE v2 GID here: the device's report stands, untested
+      return {
+        name,
+        supported: 'unknown',
+        how: `the capability flags say ${opcode}; the loopback to test it could not be set up (${(error as Error).message})`,
+        object: device,
+        detail,
+      };
+    }
+    return refused(name, error, `tried a looped-back ${opcode}`);
+  }
 }
 
 /** CQ create flags: each flag the library knows, on a CQ of its own; `detail` lists the accepted ones. */
@@ -364,8 +430,14 @@ function cqFlags(ctx: Context): FeatureAnswer {
       detail: accepted,
     };
   }
-  // every flag refused: no if every refusal was "unsupported", else the first other answer
-  return answers.find((a) => a.supported === 'unknown') ?? (answers[0] as FeatureAnswer);
+  // every flag refused: the first answer that could not tell, else no, with each flag's answer
+  const unknown = answers.find((a) => a.supported === 'unknown');
+  if (unknown) return unknown;
+  const first = answers[0] as FeatureAnswer;
+  return {
+    ...first,
+    how: `tried to create a CQ with each of timestampCompletion, ignoreOverrun: ${answers.map((a) => a.errno).join(', ')} from ${first.object}`,
+  };
 }
 
 function cqModeration(ctx: Context): FeatureAnswer {
@@ -405,34 +477,54 @@ function portSpeed(ctx: Context): FeatureAnswer {
   }
 }
 
-/** What `loopbackWrite` writes: 8 recognisable bytes. */
+/** What the loopback checks write: 8 recognisable bytes. */
 const PATTERN = Uint8Array.of(0x75, 0x76, 0x65, 0x72, 0x62, 0x73, 0x21, 0x0a);
 
 /**
- * An RDMA WRITE of {@link PATTERN} into `remote` over two RC QPs of `pd`
- * connected to each other through the port's RoCE v2 IPv4 GID: the
- * completion's status, or undefined when none came within `ms`.
+ * Posts the work requests `build` makes (each signaled, from a fresh
+ * 4 KiB MR holding {@link PATTERN}) on one of two RC QPs of `pd` connected
+ * to each other through the port's RoCE v2 IPv4 GID, with `access` granted
+ * to the peer: the completions' statuses in order, or undefined when they
+ * did not all come within `ms`. Everything it makes is destroyed before it
+ * returns.
  */
-function loopbackWrite(pd: ProtectionDomain, remote: { addr: bigint; rkey: number }, ms = 3000): string | undefined {
+function loopback(
+  pd: ProtectionDomain,
+  build: (source: MemoryRegion) => SendWr[],
+  access?: AccessFlags,
+  ms = 3000,
+): string[] | undefined {
   const ctx = pd.context;
-  const cap = { maxSendWr: 2, maxRecvWr: 2, maxSendSge: 1, maxRecvSge: 1 };
-  using cq = ctx.createCq({ cqe: 4 });
+  const cap = { maxSendWr: 4, maxRecvWr: 1, maxSendSge: 1, maxRecvSge: 1 };
+  using cq = ctx.createCq({ cqe: 8 });
   using a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
   using b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
   const { gid, index } = ctx.findGid({ type: 'RoCEv2', family: 'ipv4' });
-  a.connect({ qpNum: b.qpNum, psn: 200, gid }, { sgidIndex: index, psn: 100 });
-  b.connect({ qpNum: a.qpNum, psn: 100, gid }, { sgidIndex: index, psn: 200 });
+  a.connect({ qpNum: b.qpNum, psn: 200, gid }, { sgidIndex: index, psn: 100, ...(access ? { access } : {}) });
+  b.connect({ qpNum: a.qpNum, psn: 100, gid }, { sgidIndex: index, psn: 200, ...(access ? { access } : {}) });
   using source = pd.registerMemory(4096, { localWrite: true });
   source.bytes.set(PATTERN);
-  a.postSend({ wrId: 1n, opcode: 'RDMA_WRITE', sg: [{ mr: source, length: PATTERN.length }], remote, signaled: true });
+  const wrs = build(source).map((wr, i) => ({ ...wr, wrId: BigInt(i), signaled: true }));
+  a.postSend(wrs);
+  const statuses: string[] = [];
   const until = Date.now() + ms;
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  while (Date.now() < until) {
-    const [c] = cq.pollCompletions(1);
-    if (c) return String(c.status);
-    Atomics.wait(nap, 0, 0, 1);
+  while (statuses.length < wrs.length && Date.now() < until) {
+    const got = cq.pollCompletions(wrs.length);
+    for (const c of got) statuses[Number(c.wrId)] = String(c.status);
+    if (got.length === 0) Atomics.wait(nap, 0, 0, 1);
   }
-  return undefined;
+  return statuses.filter((x) => x !== undefined).length === wrs.length ? statuses : undefined;
+}
+
+/** Whether `bytes` starts with {@link PATTERN}. */
+function landed(bytes: Uint8Array, at = 0): boolean {
+  return PATTERN.every((b, i) => bytes[at + i] === b);
+}
+
+/** Whether the library has a datapath (posting, polling) for this context's driver: rxe. */
+function hasDatapath(ctx: Context): boolean {
+  return ctx.provider?.datapath !== undefined;
 }
 
 /**
@@ -479,20 +571,35 @@ function regMrIoctl(ctx: Context): FeatureAnswer {
     const report = recorded
       ? `QUERY_MR reports the ${asked} it was registered with`
       : `QUERY_MR reports iova 0x${iova?.toString(16) ?? '?'}, length ${String(q.length)} (registered with ${asked})`;
-    let status: string | undefined;
-    let loopback = ctx.provider?.datapath !== undefined;
-    if (loopback) {
+    // on rxe: an RDMA WRITE into a region registered the provider's way (the control: the loopback works),
+    // then one into the ioctl's region
+    let statuses: string[] | undefined;
+    let control: MemoryRegion | undefined;
+    let tested = hasDatapath(ctx);
+    if (tested) {
       try {
-        status = loopbackWrite(pd, { addr: memory.address, rkey: r.outputs.rkey as number });
+        control = pd.registerMemory(4096, { localWrite: true, remoteWrite: true });
+        const rkey = r.outputs.rkey as number;
+        statuses = loopback(pd, (source) => [
+          {
+            opcode: 'RDMA_WRITE',
+            sg: [{ mr: source, length: 8 }],
+            remote: { addr: control?.address ?? 0n, rkey: control?.rkey ?? 0 },
+          },
+          { opcode: 'RDMA_WRITE', sg: [{ mr: source, length: 8 }], remote: { addr: memory.address, rkey } },
+        ]);
+        tested = statuses !== undefined && statuses[0] === 'IB_WC_SUCCESS' && landed(control.bytes);
       } catch {
-        loopback = false; // no RoCE v2 GID, or the pair would not connect: QUERY_MR's report is all there is
+        tested = false; // no RoCE v2 GID, or the pair would not connect: QUERY_MR's report is all there is
+      } finally {
+        control?.close();
       }
     }
     ctx.dispatch.invoke(UVERBS_METHOD_MR_DESTROY, { handle: registered });
     registered = undefined;
-    const landed = memory.bytes.subarray(0, PATTERN.length).every((b, i) => b === PATTERN[i]);
     const detail = [report];
-    if (loopback && status === 'IB_WC_SUCCESS' && landed) {
+    const status = statuses?.[1];
+    if (tested && status === 'IB_WC_SUCCESS' && landed(memory.bytes)) {
       return {
         name,
         supported: true,
@@ -501,11 +608,11 @@ function regMrIoctl(ctx: Context): FeatureAnswer {
         detail,
       };
     }
-    if (loopback && status !== undefined) {
+    if (tested) {
       return {
         name,
         supported: false,
-        how: `registered an MR through the REG_MR ioctl, but an RDMA WRITE into it completed with ${status}${status === 'IB_WC_SUCCESS' ? ' and the bytes did not arrive' : ''}: the MR is unusable`,
+        how: `registered an MR through the REG_MR ioctl, but an RDMA WRITE into it completed with ${status}${status === 'IB_WC_SUCCESS' ? ' and the bytes did not arrive' : ''} (the same write into an MR registered by the provider's route succeeded): the MR is unusable`,
         object,
         detail,
       };
@@ -515,7 +622,7 @@ function regMrIoctl(ctx: Context): FeatureAnswer {
       supported: recorded ? true : 'unknown',
       how: recorded
         ? `registered an MR through the REG_MR ioctl (${report}; no work request was posted), and destroyed it`
-        : `registered an MR through the REG_MR ioctl, but ${report}; whether this driver checks accesses against them was not tested (${loopback ? 'the loopback RDMA WRITE did not complete' : 'no datapath for this driver here'})`,
+        : `registered an MR through the REG_MR ioctl, but ${report}; whether this driver checks accesses against them was not tested (${hasDatapath(ctx) ? 'the loopback RDMA WRITE did not work' : 'no datapath for this driver here'})`,
       object: recorded ? object : 'UVERBS_METHOD_QUERY_MR',
       detail,
     };
@@ -622,8 +729,8 @@ const CHECKS: [readonly FeatureName[], Check][] = [
   [['MW_TYPE_1'], (c) => mw(c, 1)],
   [['MW_TYPE_2'], (c) => mw(c, 2)],
   [['ODP'], odp],
-  [['FLUSH'], flush],
-  [['ATOMIC_WRITE'], atomicWrite],
+  [['FLUSH'], (c) => flushOrAtomicWrite(c, 'FLUSH')],
+  [['ATOMIC_WRITE'], (c) => flushOrAtomicWrite(c, 'ATOMIC_WRITE')],
   [['CQ_FLAGS'], cqFlags],
   [['CQ_MODERATION'], cqModeration],
   [['COMP_CHANNEL'], compChannel],
