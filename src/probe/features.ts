@@ -91,6 +91,8 @@ export interface FeatureAnswer {
   errno?: string;
   /** The object, method or command whose answer decided it. */
   object?: string;
+  /** The work completion status that decided it, where a looped-back work request did (`IB_WC_REM_ACCESS_ERR`). */
+  completion?: string;
   /** What more the answer found: the ODP operations, the CQ flags accepted, ... */
   detail?: string[];
 }
@@ -381,6 +383,7 @@ function flushOrAtomicWrite(ctx: Context, name: 'FLUSH' | 'ATOMIC_WRITE'): Featu
         supported: true,
         how: `posted ${flush ? 'a FLUSH (global, whole MR)' : 'an ATOMIC_WRITE'} over a looped-back RC pair: it completed${flush ? '' : ' and the 8 bytes arrived'} (the capability flags say ${opcode})`,
         object: device,
+        completion: status,
         detail,
       };
     }
@@ -392,6 +395,7 @@ function flushOrAtomicWrite(ctx: Context, name: 'FLUSH' | 'ATOMIC_WRITE'): Featu
           ? `the capability flags say ${opcode}, but the looped-back ${opcode} did not complete`
           : `the capability flags say ${opcode}, but a looped-back ${opcode} completed with ${status}${arrived ? '' : ' and the bytes did not arrive'}`,
       object: device,
+      ...(status ? { completion: status } : {}),
       detail,
     };
   } catch (error) {
@@ -605,6 +609,7 @@ function regMrIoctl(ctx: Context): FeatureAnswer {
         supported: true,
         how: 'registered an MR through the REG_MR ioctl, RDMA-wrote into it over a looped-back RC pair (the bytes arrived), and destroyed it',
         object,
+        completion: status,
         detail,
       };
     }
@@ -614,6 +619,7 @@ function regMrIoctl(ctx: Context): FeatureAnswer {
         supported: false,
         how: `registered an MR through the REG_MR ioctl, but an RDMA WRITE into it completed with ${status}${status === 'IB_WC_SUCCESS' ? ' and the bytes did not arrive' : ''} (the same write into an MR registered by the provider's route succeeded): the MR is unusable`,
         object,
+        ...(status ? { completion: status } : {}),
         detail,
       };
     }
