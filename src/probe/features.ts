@@ -6,8 +6,9 @@
  * sentence saying how the answer was known.
  *
  * `supported` is `true`, `false` or `'unknown'`: `false` only where the
- * kernel said no (the errno is in `errno`) or the device says it lacks the
- * thing; `'unknown'` where this library could not tell (it has no verb for
+ * kernel said no (the errno is in `errno`), a looped-back work request
+ * failed (its status in `completion`), or the device's own report says it
+ * lacks the thing (`object` is then QUERY_DEVICE); `'unknown'` where this library could not tell (it has no verb for
  * the object, or the call needed a privilege, or the kernel's answer was
  * not one of its "unsupported" spellings). Compare with `=== true` /
  * `=== false`: `'unknown'` is neither.
