@@ -77,6 +77,10 @@ describe('the matrix', () => {
     expect(html).toContain('title="QP_CREATE answered &#60;EOPNOTSUPP&#62; &#38; &#34;more&#34; [EOPNOTSUPP]">no</td>');
     expect(html).toContain('title="it&#39;s &#60;b&#62;unclear&#60;/b&#62;">?</td>');
     expect(escapeHtml(`<>&"'`)).toBe('&#60;&#62;&#38;&#34;&#39;');
+    const loop = { ...answer('REG_MR_IOCTL', false, 'an RDMA WRITE failed'), completion: 'IB_WC_REM_ACCESS_ERR' };
+    expect(renderHtml(buildMatrix([probeJson('7.2', 'rxe0', [loop])]))).toContain(
+      'title="an RDMA WRITE failed [IB_WC_REM_ACCESS_ERR]">no</td>',
+    );
   });
 
   it('a probe of another schema, or one made without --deep, is refused with a clear error', () => {

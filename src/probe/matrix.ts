@@ -6,7 +6,8 @@
  * probe has that this library does not know), cells yes / no / ? (could
  * not tell) and - (the probe did not ask). As text, Markdown, or one
  * standalone HTML page (inline CSS, no scripts, every string escaped; each
- * cell's title says how it was known and the errno).
+ * cell's title says how it was known and the errno or work completion
+ * status that decided it).
  */
 
 import { table } from '../cli/output.js';
@@ -119,7 +120,8 @@ export function renderHtml(m: Matrix): string {
           const text = cell(a);
           const cls =
             a === undefined ? 'absent' : a.supported === true ? 'yes' : a.supported === false ? 'no' : 'unknown';
-          const title = a === undefined ? 'not asked' : `${a.how}${a.errno ? ` [${a.errno}]` : ''}`;
+          const decided = a?.errno ?? a?.completion;
+          const title = a === undefined ? 'not asked' : `${a.how}${decided ? ` [${decided}]` : ''}`;
           return `<td class="${cls}" title="${e(title)}">${e(text)}</td>`;
         })
         .join('');
