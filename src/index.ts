@@ -18,6 +18,14 @@ export {
   UverbsUnsupportedError,
 } from './errors.js';
 export {
+  FEATURE_NAMES,
+  type FeatureAnswer,
+  type FeatureName,
+  type FeatureOptions,
+  type FeatureSupport,
+  features,
+} from './probe/features.js';
+export {
   type Datapath,
   type Provider,
   providerFor,

@@ -5,13 +5,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { cEnumInfo } from '../src/abi/c-enum.js';
+import { ib_uverbs_write_cmds } from '../src/abi/constants.js';
 import * as ids from '../src/abi/ids.js';
+import { uverbs_default_objects, uverbs_methods_device } from '../src/abi/ids.js';
 import { modelDevice, validateWrite } from '../src/abi/kernel-model.js';
 import { UVERBS_METHOD_QUERY_CONTEXT, UVERBS_METHOD_REG_MR } from '../src/abi/methods.js';
 import { WRITE_COMMANDS } from '../src/abi/write-commands.js';
 import { EINVAL, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
 import { KNOWN_METHODS } from '../src/probe/known-methods.js';
-import { attributeProbe, capabilityNames, methodProbe, probe, writeProbe } from '../src/probe/probe.js';
+import { attributeProbe, CALLED, capabilityNames, methodProbe, probe, writeProbe } from '../src/probe/probe.js';
 import { FAKE_DEVICE as DEVICE, FakeKernel } from './support/fake-kernel.js';
 
 const RXE = 14;
@@ -71,7 +73,7 @@ describe('probe over the fake kernel', () => {
   it('reports what the kernel has, and what it lacks', () => {
     const kernel = new FakeKernel({ driverId: RXE, without: [UVERBS_METHOD_REG_MR] });
     const result = probe(DEVICE, kernel);
-    expect(result.schema).toBe(1);
+    expect(result.schema).toBe(2);
     expect(result.device.driver).toBe('rxe');
     const regMr = result.methods.find((m) => m.method === 'UVERBS_METHOD_REG_MR');
     expect(regMr).toMatchObject({ supported: false, errno: 'EPROTONOSUPPORT' });
@@ -82,6 +84,68 @@ describe('probe over the fake kernel', () => {
     expect(result.methods.find((m) => m.method === 'UVERBS_METHOD_WQ_CREATE')?.supported).toBe(false);
     expect(result.writeCommands.find((w) => w.command === 'IB_USER_VERBS_CMD_REG_MR')?.supported).toBe(true);
     expect(result.objects.find((o) => o.object === 'UVERBS_OBJECT_MR')?.supported).toBe(true);
-    expect(kernel.calls.every((c) => c.errno !== 0 || c.syscall === 'write' || c.what.startsWith('0/3'))).toBe(true);
+    // what ran: GET_CONTEXT (0/3), and the read-only methods the probe calls (CALLED), nothing that creates
+    const ran = new Set(['0/3', ...Object.keys(CALLED).map((n) => `0/${KNOWN_METHODS.find((m) => m.name === n)?.id}`)]);
+    expect(ran).toEqual(new Set(['0/3', '0/4', '0/7']));
+    expect(kernel.calls.filter((c) => c.errno === 0 && c.syscall === 'ioctl' && !ran.has(c.what))).toEqual([]);
+  });
+});
+
+/** A fake kernel that also has CREATE_XSRQ (but no OPEN_XRCD), and whose QUERY_PORT_SPEED handler is the driver's EOPNOTSUPP. */
+class RxeLikeKernel extends FakeKernel {
+  override ioctl(fd: number, request: number, arg: bigint): number {
+    const head = this.readUser(arg, 24);
+    if (head) {
+      const v = new DataView(head.buffer, head.byteOffset, 24);
+      const queryPortSpeed =
+        v.getUint16(2, true) === uverbs_default_objects.UVERBS_OBJECT_DEVICE &&
+        v.getUint16(4, true) === uverbs_methods_device.UVERBS_METHOD_QUERY_PORT_SPEED;
+      // the method is there (the bare probe is refused as usual); a real call (with its attributes) reaches the driver
+      if (queryPortSpeed && v.getUint16(6, true) > 0) {
+        this.calls.push({ syscall: 'ioctl', what: 'QUERY_PORT_SPEED', errno: EOPNOTSUPP });
+        return -EOPNOTSUPP;
+      }
+    }
+    return super.ioctl(fd, request, arg);
+  }
+
+  override write(fd: number, address: bigint, length: number): number {
+    const bytes = this.readUser(address, Math.min(length, 8));
+    if (bytes && length === 8) {
+      const command = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(0, true);
+      if (command === ib_uverbs_write_cmds.IB_USER_VERBS_CMD_CREATE_XSRQ) return -ENOSPC;
+    }
+    return super.write(fd, address, length);
+  }
+}
+
+describe('what an id-level answer does not say (probe schema 2)', () => {
+  const result = probe(DEVICE, new RxeLikeKernel({ driverId: RXE }));
+
+  it('CREATE_XSRQ is there but OPEN_XRCD is not: the command says XRC SRQs are not, and points at XRC_SRQ', () => {
+    const xsrq = result.writeCommands.find((w) => w.command === 'IB_USER_VERBS_CMD_CREATE_XSRQ');
+    const xrcd = result.writeCommands.find((w) => w.command === 'IB_USER_VERBS_CMD_OPEN_XRCD');
+    expect(xrcd?.supported).toBe(false);
+    expect(xsrq).toMatchObject({ supported: true, note: expect.stringMatching(/OPEN_XRCD.*XRC_SRQ/) });
+  });
+
+  it('a completion channel has no ioctl method: its object is supported through its write command', () => {
+    expect(result.objects.find((o) => o.object === 'UVERBS_OBJECT_COMP_CHANNEL')).toMatchObject({
+      supported: true,
+      via: ['write'],
+      note: expect.stringContaining('write commands'),
+    });
+    // an object with neither stays unsupported
+    expect(result.objects.find((o) => o.object === 'UVERBS_OBJECT_DM')).toMatchObject({ supported: false, via: [] });
+  });
+
+  it('QUERY_PORT_SPEED is there but the driver declines it: usable false, and the note names the feature', () => {
+    expect(result.methods.find((m) => m.method === 'UVERBS_METHOD_QUERY_PORT_SPEED')).toMatchObject({
+      supported: true,
+      usable: false,
+      note: expect.stringMatching(/driver declines it.*EOPNOTSUPP.*PORT_SPEED_QUERY/),
+    });
+    // a method the driver serves says so
+    expect(result.methods.find((m) => m.method === 'UVERBS_METHOD_QUERY_CONTEXT')?.usable).toBe(true);
   });
 });

@@ -27,6 +27,7 @@ Commands:
   info      device, port and GID attributes (like ibv_devinfo -v)
   probe     which uverbs objects, methods, attributes and commands this kernel accepts
   diff      compare two 'probe --json' results
+  matrix    kernel x feature table across saved 'probe --deep --json' results
   pingpong  RC ping-pong through the native datapath (talks to ibv_rc_pingpong)
   vm        run a command inside a QEMU guest with real rxe/siw devices
 
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./probe.js')).probeCommand(rest);
     case 'diff':
       return (await import('./probe.js')).diffCommand(rest);
+    case 'matrix':
+      return (await import('./matrix.js')).matrixCommand(rest);
     case 'pingpong':
       return (await import('./pingpong.js')).pingpongCommand(rest);
     case 'vm':

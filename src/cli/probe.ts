@@ -1,34 +1,44 @@
 /**
- * `uverbs probe [-d DEV] [--json]` and `uverbs diff A.json B.json [--json]`.
+ * `uverbs probe [-d DEV] [--deep] [--json]` and `uverbs diff A.json B.json [--json]`.
  */
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { diffProbes } from '../probe/diff.js';
-import { type ProbeResult, probe } from '../probe/probe.js';
+import { type FeatureAnswer, features } from '../probe/features.js';
+import { probe } from '../probe/probe.js';
 import { findDevice, listDevices } from '../verbs/device.js';
 import { json, table } from './output.js';
 import { UsageError } from './usage.js';
 
-export const PROBE_HELP = `Usage: uverbs probe [-d DEV] [--json]
+export const PROBE_HELP = `Usage: uverbs probe [-d DEV] [--deep] [--json]
 
 Asks the kernel which uverbs ioctl objects, methods and attributes, and
 which legacy write / write-ex commands, this kernel and driver accept; and
 which capability bits the device reports. Every probe is a command the
 kernel refuses before any handler runs (the errno tells the answer), so
 nothing is created or changed; the capability query opens a device context
-and closes it, as ibv_devinfo does.
+and closes it, as ibv_devinfo does, and calls the few read-only methods
+whose presence does not say the driver serves them (QUERY_PORT_SPEED,
+QUERY_CONTEXT). A line with a note says what its id-level answer does not.
+
+--deep adds the feature table: what a user can do here (QP types, SRQs,
+MWs, ODP, FLUSH, ...), each answered by making the real object and
+destroying it (nothing is left behind), with how it was known: yes, no,
+or ? (could not tell).
 
 Options:
   -d, --device DEV   ib name (rxe0) or uverbs node (uverbs0); default: the first
-      --json         machine-readable output ({"schema": 1, ...}), for 'uverbs diff'
+      --deep         also answer the features by making and destroying objects
+      --json         machine-readable output ({"schema": 2, ...}; --deep adds
+                     "features"), for 'uverbs diff' and 'uverbs matrix'
   -h, --help         this help`;
 
 export const DIFF_HELP = `Usage: uverbs diff A.json B.json [--json]
 
-Compares two 'uverbs probe --json' results: what each supports that the
-other does not (objects, methods, attributes, write commands, capability
-bits).
+Compares two 'uverbs probe --json' results (schema 1 or 2): what each
+supports that the other does not (objects, methods, attributes, write
+commands, capability bits, and features where both were --deep).
 
 Options:
       --json   machine-readable output ({"schema": 1, ...})
@@ -42,6 +52,7 @@ export function probeCommand(argv: string[]): number {
     strict: true,
     options: {
       device: { type: 'string', short: 'd' },
+      deep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -57,15 +68,16 @@ export function probeCommand(argv: string[]): number {
     return 1;
   }
   const r = probe(device);
+  if (values.deep) r.features = features(device);
   if (values.json) {
     process.stdout.write(json(r));
     return 0;
   }
   const out = [`${r.device.name} (driver ${r.device.driver}, kernel ${r.kernel})`, ''];
-  const rows = [['object', 'method', 'supported', 'answer', 'attributes accepted']];
+  const rows = [['object', 'method', 'supported', 'answer', 'attributes accepted', 'note']];
   for (const m of r.methods) {
     const attrs = m.attributes ? `${m.attributes.filter((a) => a.supported).length}/${m.attributes.length}` : '-';
-    rows.push([m.object.replace(/^UVERBS_OBJECT_/, ''), m.method, yes(m.supported), m.errno, attrs]);
+    rows.push([m.object.replace(/^UVERBS_OBJECT_/, ''), m.method, yes(m.supported), m.errno, attrs, m.note ?? '']);
   }
   out.push(table(rows), '');
   const unaccepted = r.methods.flatMap((m) =>
@@ -74,21 +86,44 @@ export function probeCommand(argv: string[]): number {
   if (unaccepted.length) out.push('attributes not accepted:', ...unaccepted.map((a) => `  ${a}`), '');
   out.push(
     table([
-      ['write command', 'supported', 'answer'],
-      ...r.writeCommands.map((w) => [w.command, yes(w.supported), w.errno]),
+      ['write command', 'supported', 'answer', 'note'],
+      ...r.writeCommands.map((w) => [w.command, yes(w.supported), w.errno, w.note ?? '']),
+    ]),
+    '',
+  );
+  out.push(
+    table([
+      ['object', 'supported', 'via', 'note'],
+      ...r.objects.map((o) => [
+        o.object.replace(/^UVERBS_OBJECT_/, ''),
+        yes(o.supported),
+        o.via.join('+') || '-',
+        o.note ?? '',
+      ]),
     ]),
     '',
   );
   out.push(`capabilities (${r.capabilities.raw}, ${r.capabilities.path}): ${r.capabilities.deviceCapFlags.join(' ')}`);
+  if (r.features) out.push('', featureTable(r.features));
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
 
-function load(path: string): ProbeResult {
+/** The feature answers as a table: yes / no / ? and how each was known. */
+export function featureTable(answers: readonly FeatureAnswer[]): string {
+  const mark = (a: FeatureAnswer) => (a.supported === true ? 'yes' : a.supported === false ? 'no' : '?');
+  return table([
+    ['feature', 'supported', 'how'],
+    ...answers.map((a) => [a.name, mark(a), `${a.how}${a.detail?.length ? ` [${a.detail.join('; ')}]` : ''}`]),
+  ]);
+}
+
+/** A JSON file, parsed; UsageError naming the command and the file when it cannot be read. */
+export function loadJson(command: string, path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ProbeResult;
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new UsageError(`uverbs diff: cannot read ${path}: ${(error as Error).message}`);
+    throw new UsageError(`uverbs ${command}: cannot read ${path}: ${(error as Error).message}`);
   }
 }
 
@@ -105,7 +140,7 @@ export function diffCommand(argv: string[]): number {
   }
   if (positionals.length !== 2)
     throw new UsageError(`uverbs diff: two probe files, not ${positionals.length}\n\n${DIFF_HELP}`);
-  const [a, b] = positionals.map(load) as [ProbeResult, ProbeResult];
+  const [a, b] = positionals.map((p) => loadJson('diff', p));
   let d: ReturnType<typeof diffProbes>;
   try {
     d = diffProbes(a, b);

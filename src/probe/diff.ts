@@ -1,13 +1,20 @@
 /**
  * What one probe has that another lacks: methods, attributes, write
- * commands, objects and capability bits, each keyed by the kernel's name.
+ * commands, objects and capability bits, each keyed by the kernel's name;
+ * and, where both probes were deep, the features one has and the other
+ * does not (supported `true` in one, anything else in the other).
+ *
+ * Probes of schema 1 (before features) are read too: their objects are
+ * judged as schema 2 judges them (any supported ioctl method or write
+ * command), so a diff across the two schemas shows the kernels'
+ * differences, not the schemas'.
  */
 
-import type { ProbeResult } from './probe.js';
+import { PROBE_SCHEMA, type ProbedObject, type ProbeResult, type ProbeResultV1, writeObject } from './probe.js';
 
 export const DIFF_SCHEMA = 1;
 
-export type FeatureKind = 'object' | 'method' | 'attribute' | 'write' | 'capability';
+export type FeatureKind = 'object' | 'method' | 'attribute' | 'write' | 'capability' | 'feature';
 
 export interface Feature {
   kind: FeatureKind;
@@ -25,6 +32,40 @@ export interface ProbeDiff {
   onlyA: Feature[];
 }
 
+/**
+ * A parsed `uverbs probe --json` of schema 1 or 2, as schema 2; anything
+ * else is a TypeError saying what it is not.
+ */
+export function readProbe(value: unknown): ProbeResult {
+  const p = value as Partial<ProbeResult | ProbeResultV1> | null;
+  const schema = typeof p === 'object' && p !== null ? p.schema : undefined;
+  if (schema !== 1 && schema !== PROBE_SCHEMA) {
+    throw new TypeError(`not a uverbs probe (schema 1 or ${PROBE_SCHEMA}): schema ${JSON.stringify(schema)}`);
+  }
+  const q = p as ProbeResult | ProbeResultV1;
+  if (
+    typeof q.kernel !== 'string' ||
+    typeof q.device?.name !== 'string' ||
+    !Array.isArray(q.methods) ||
+    !Array.isArray(q.writeCommands) ||
+    !Array.isArray(q.objects) ||
+    !Array.isArray(q.capabilities?.deviceCapFlags) ||
+    (q.schema === PROBE_SCHEMA && q.features !== undefined && !Array.isArray(q.features))
+  ) {
+    throw new TypeError(
+      `not a uverbs probe: schema ${schema} without its kernel, device, methods, objects or capabilities`,
+    );
+  }
+  if (q.schema === PROBE_SCHEMA) return q;
+  const objects = q.objects.map(({ object }): ProbedObject => {
+    const via: ProbedObject['via'] = [];
+    if (q.methods.some((m) => m.object === object && m.supported)) via.push('ioctl');
+    if (q.writeCommands.some((w) => w.supported && writeObject(w.command) === object)) via.push('write');
+    return { object, supported: via.length > 0, via };
+  });
+  return { ...q, schema: PROBE_SCHEMA, objects };
+}
+
 /** Every supported feature of a probe, as `kind name` keys. */
 export function features(p: ProbeResult): Map<string, Feature> {
   const out = new Map<string, Feature>();
@@ -37,20 +78,29 @@ export function features(p: ProbeResult): Map<string, Feature> {
   }
   for (const w of p.writeCommands) if (w.supported) add('write', w.command);
   for (const c of p.capabilities.deviceCapFlags) add('capability', c);
+  for (const f of p.features ?? []) if (f.supported === true) add('feature', f.name);
   return out;
 }
 
-export function diffProbes(a: ProbeResult, b: ProbeResult): ProbeDiff {
-  for (const p of [a, b]) {
-    if (p?.schema !== 1) throw new TypeError(`not a uverbs probe (schema 1): ${JSON.stringify(p?.schema)}`);
-  }
-  const fa = features(a);
-  const fb = features(b);
+export function diffProbes(a: unknown, b: unknown): ProbeDiff {
+  const pa = readProbe(a);
+  const pb = readProbe(b);
+  const fa = features(pa);
+  const fb = features(pb);
+  // features only where both were deep: a plain probe has not asked
+  const deep = pa.features !== undefined && pb.features !== undefined;
+  const keep = ([, f]: [string, Feature]) => deep || f.kind !== 'feature';
   return {
     schema: DIFF_SCHEMA,
-    a: { kernel: a.kernel, device: a.device.name },
-    b: { kernel: b.kernel, device: b.device.name },
-    onlyB: [...fb].filter(([k]) => !fa.has(k)).map(([, f]) => f),
-    onlyA: [...fa].filter(([k]) => !fb.has(k)).map(([, f]) => f),
+    a: { kernel: pa.kernel, device: pa.device.name },
+    b: { kernel: pb.kernel, device: pb.device.name },
+    onlyB: [...fb]
+      .filter(([k]) => !fa.has(k))
+      .filter(keep)
+      .map(([, f]) => f),
+    onlyA: [...fa]
+      .filter(([k]) => !fb.has(k))
+      .filter(keep)
+      .map(([, f]) => f),
   };
 }

@@ -29,6 +29,21 @@
  *
  * The capability bits come from the extended QUERY_DEVICE, which needs a
  * device context: the probe opens one (as ibv_devinfo does) and closes it.
+ *
+ * What an id-level answer does not say is said beside it (schema 2):
+ * - a method the kernel routes may still be declined by the driver's
+ *   handler (QUERY_PORT_SPEED on rxe: the method is there, the driver has
+ *   no op). The few methods that only read ({@link CALLED}) are called
+ *   once on that context where the probe finds them: `usable` is false
+ *   and `note` says why when the call answers an "unsupported" errno.
+ * - a command that needs another one the device lacks (CREATE_XSRQ makes
+ *   XRC SRQs only in an XRC domain, which OPEN_XRCD opens) carries a
+ *   `note` naming it ({@link NEEDS}).
+ * - an object is supported when any of its ioctl methods or write commands
+ *   is: a completion channel has no ioctl method, the write command makes
+ *   it; `via` says which.
+ * The feature answers (`features`, with `probe(..., { deep: true })`) say
+ * what a user can do; see ./features.ts.
  */
 
 import { readFileSync } from 'node:fs';
@@ -46,17 +61,20 @@ import * as ids from '../abi/ids.js';
 import { modelDevice, validateIoctl } from '../abi/kernel-model.js';
 import { encode, type UapiRelease } from '../abi/layout.js';
 import type { AttrSpec, MethodSpec } from '../abi/method-spec.js';
+import { UVERBS_METHOD_QUERY_PORT_SPEED } from '../abi/methods.js';
 import { ib_uverbs_attr, ib_uverbs_ioctl_hdr } from '../abi/structs.js';
 import { EINVAL, ENOSPC, errnoName } from '../errno.js';
-import { invalidArgType, UverbsError } from '../errors.js';
+import { invalidArgType, UverbsError, UverbsUnsupportedError } from '../errors.js';
 import { detectDriverId } from '../transport/driver-id.js';
 import { Scratch } from '../transport/memory.js';
 import { libcSys, type Sys } from '../transport/sys.js';
 import { Context } from '../verbs/context.js';
 import { type DeviceInfo, findDevice, listDevices } from '../verbs/device.js';
+import type { FeatureAnswer } from './features.js';
 import { hasAttributeTable, KNOWN_METHODS } from './known-methods.js';
 
-export const PROBE_SCHEMA = 1;
+/** 2: `usable`/`note` on methods and write commands, `via`/`note` on objects, and `features` (deep). */
+export const PROBE_SCHEMA = 2;
 
 export interface ProbedAttribute {
   name: string;
@@ -79,6 +97,10 @@ export interface ProbedMethod {
   since?: UapiRelease;
   /** Per attribute, where the library has the method's table; absent otherwise. */
   attributes?: ProbedAttribute[];
+  /** For a method the probe also called ({@link CALLED}): whether the driver served the call. */
+  usable?: boolean;
+  /** What the id-level answer does not say, and the feature that answers the user's question. */
+  note?: string;
 }
 
 export interface ProbedWrite {
@@ -86,17 +108,91 @@ export interface ProbedWrite {
   extended: boolean;
   supported: boolean;
   errno: string;
+  /** What the id-level answer does not say ({@link NEEDS}). */
+  note?: string;
+}
+
+export interface ProbedObject {
+  object: string;
+  /** Any of its ioctl methods or write commands is supported. */
+  supported: boolean;
+  /** Which kinds of call the device has for it. */
+  via: ('ioctl' | 'write')[];
+  note?: string;
 }
 
 export interface ProbeResult {
   schema: typeof PROBE_SCHEMA;
   kernel: string;
   device: { name: string; node: string; driver: string; driverId: number | null; driverAbiVersion: number };
-  objects: { object: string; supported: boolean }[];
+  objects: ProbedObject[];
   methods: ProbedMethod[];
   writeCommands: ProbedWrite[];
   /** `IB_UVERBS_DEVICE_*` bits set in the device's capability flags, and the raw value. */
   capabilities: { deviceCapFlags: string[]; raw: string; path: string };
+  /** What a user can do here, each answered by making the thing (`probe(dev, sys, { deep: true })`; ./features.ts). */
+  features?: FeatureAnswer[];
+}
+
+/** A probe as saved by an older release: schema 1 had no notes, no `via` and no features. */
+export interface ProbeResultV1 extends Omit<ProbeResult, 'schema' | 'objects'> {
+  schema: 1;
+  objects: { object: string; supported: boolean }[];
+}
+
+/**
+ * Methods that only read, called once where the probe finds them: the
+ * method being routed does not say the driver has the op behind it
+ * (uverbs_std_types_device.c calls the driver's op, EOPNOTSUPP when it is
+ * NULL), and the feature each answers.
+ */
+export const CALLED: Readonly<Record<string, { call: (ctx: Context) => unknown; feature?: string }>> = {
+  UVERBS_METHOD_QUERY_PORT_SPEED: {
+    call: (ctx) => ctx.dispatch.invoke(UVERBS_METHOD_QUERY_PORT_SPEED, { portNum: 1 }),
+    feature: 'PORT_SPEED_QUERY',
+  },
+  UVERBS_METHOD_QUERY_CONTEXT: { call: (ctx) => ctx.queryContext() },
+};
+
+/**
+ * Write commands whose use needs another command: the one needed, and the
+ * note the needing command carries where the device lacks it.
+ */
+export const NEEDS: Readonly<Record<string, { needs: string; note: string }>> = {
+  IB_USER_VERBS_CMD_CREATE_XSRQ: {
+    needs: 'IB_USER_VERBS_CMD_OPEN_XRCD',
+    note: 'XRC SRQs: no, they need an XRC domain and IB_USER_VERBS_CMD_OPEN_XRCD is not supported (feature XRC_SRQ); the command still makes basic SRQs',
+  },
+  IB_USER_VERBS_CMD_OPEN_QP: {
+    needs: 'IB_USER_VERBS_CMD_OPEN_XRCD',
+    note: 'opens only XRC target QPs, which need an XRC domain, and IB_USER_VERBS_CMD_OPEN_XRCD is not supported (feature QP_XRC)',
+  },
+};
+
+/** Write commands whose names do not end in their object's (the rest: the object named by the suffix). */
+const WRITE_OBJECT: Readonly<Record<string, string>> = {
+  IB_USER_VERBS_CMD_GET_CONTEXT: 'UVERBS_OBJECT_DEVICE',
+  IB_USER_VERBS_CMD_QUERY_DEVICE: 'UVERBS_OBJECT_DEVICE',
+  IB_USER_VERBS_CMD_QUERY_PORT: 'UVERBS_OBJECT_DEVICE',
+  IB_USER_VERBS_EX_CMD_QUERY_DEVICE: 'UVERBS_OBJECT_DEVICE',
+  IB_USER_VERBS_CMD_REG_SMR: 'UVERBS_OBJECT_MR',
+  IB_USER_VERBS_CMD_POLL_CQ: 'UVERBS_OBJECT_CQ',
+  IB_USER_VERBS_CMD_PEEK_CQ: 'UVERBS_OBJECT_CQ',
+  IB_USER_VERBS_CMD_REQ_NOTIFY_CQ: 'UVERBS_OBJECT_CQ',
+  IB_USER_VERBS_CMD_POST_SEND: 'UVERBS_OBJECT_QP',
+  IB_USER_VERBS_CMD_POST_RECV: 'UVERBS_OBJECT_QP',
+  IB_USER_VERBS_CMD_ATTACH_MCAST: 'UVERBS_OBJECT_QP',
+  IB_USER_VERBS_CMD_DETACH_MCAST: 'UVERBS_OBJECT_QP',
+  IB_USER_VERBS_CMD_POST_SRQ_RECV: 'UVERBS_OBJECT_SRQ',
+  IB_USER_VERBS_CMD_CREATE_XSRQ: 'UVERBS_OBJECT_SRQ',
+  IB_USER_VERBS_CMD_BIND_MW: 'UVERBS_OBJECT_MW',
+};
+
+/** The uverbs object a write command acts on. */
+export function writeObject(command: string): string | undefined {
+  if (command in WRITE_OBJECT) return WRITE_OBJECT[command];
+  const m = /_(COMP_CHANNEL|RWQ_IND_TBL|XRCD|FLOW|PD|AH|MR|MW|CQ|QP|SRQ|WQ)$/.exec(command);
+  return m ? `UVERBS_OBJECT_${m[1]}` : undefined;
 }
 
 const { UVERBS_ATTR_F_MANDATORY } = uverbs_attr_flags;
@@ -320,10 +416,21 @@ export function probe(device?: string | DeviceInfo, sys: Sys = libcSys()): Probe
     scratch.free();
     sys.close(fd);
   }
-  const objects = Object.keys(ids.uverbs_default_objects).map((object) => ({
-    object,
-    supported: methods.some((m) => m.object === object && m.supported),
-  }));
+  for (const w of writeCommands) {
+    const need = NEEDS[w.command];
+    if (need && w.supported && !writeCommands.find((x) => x.command === need.needs)?.supported) w.note = need.note;
+  }
+  const objects = Object.keys(ids.uverbs_default_objects).map((object): ProbedObject => {
+    const via: ProbedObject['via'] = [];
+    if (methods.some((m) => m.object === object && m.supported)) via.push('ioctl');
+    if (writeCommands.some((w) => w.supported && writeObject(w.command) === object)) via.push('write');
+    const o: ProbedObject = { object, supported: via.length > 0, via };
+    if (via.length === 1 && via[0] === 'write' && !KNOWN_METHODS.some((m) => m.objectName === object)) {
+      o.note = 'no ioctl methods: its write commands make and use it';
+    }
+    return o;
+  });
+  const caps = capabilities(info, sys, methods);
   return {
     schema: PROBE_SCHEMA,
     kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
@@ -342,12 +449,28 @@ export function probe(device?: string | DeviceInfo, sys: Sys = libcSys()): Probe
     objects,
     methods,
     writeCommands,
-    capabilities: capabilities(info, sys),
+    capabilities: caps,
   };
 }
 
-function capabilities(info: DeviceInfo, sys: Sys): ProbeResult['capabilities'] {
+/** The capability bits; and each method of {@link CALLED} the probe found, called once, its answer on the method. */
+function capabilities(info: DeviceInfo, sys: Sys, methods: ProbedMethod[]): ProbeResult['capabilities'] {
   using ctx = Context.open(info, { sys });
   const flags = ctx.queryDevice().deviceCapFlags;
-  return { deviceCapFlags: capabilityNames(flags), raw: `0x${flags.toString(16)}`, path: ctx.lastPath ?? 'write-ex' };
+  const path = ctx.lastPath ?? 'write-ex';
+  for (const m of methods) {
+    const called = CALLED[m.method];
+    if (!called || !m.supported) continue;
+    try {
+      called.call(ctx);
+      m.usable = true;
+    } catch (error) {
+      if (!(error instanceof UverbsUnsupportedError)) throw error;
+      m.usable = false;
+      m.note =
+        `the kernel has the method, but the driver declines it: a call answered ${error.code}` +
+        (called.feature ? ` (feature ${called.feature})` : '');
+    }
+  }
+  return { deviceCapFlags: capabilityNames(flags), raw: `0x${flags.toString(16)}`, path };
 }
