@@ -1,0 +1,511 @@
+/**
+ * Fault injection (needs a kernel with CONFIG_FAULT_INJECTION,
+ * CONFIG_FAILSLAB and debugfs: `uverbs vm --kernel debug`).
+ *
+ * The fail-nth sweep: for each verb (context open; alloc/dealloc of PD, MW;
+ * reg/dereg of MR; create/destroy of comp channel, CQ, SRQ, QP, AH), with
+ * n = 1, 2, ...: N is written to /proc/thread-self/fail-nth on the thread
+ * that makes the call (koffi's calls run on the main thread) immediately
+ * before the verb, so the n-th fault site the kernel consults on that
+ * thread fails; read back after it, 0 means the fault was injected. The
+ * sweep of a verb stops when the verb completes without reaching its n-th
+ * site. Each injected failure must surface as a UverbsError (its class,
+ * code and errno are counted), or the verb must have succeeded anyway (the
+ * kernel tolerated the failure: counted as `success`); an object whose
+ * create threw was not created (`rdma res` counts unchanged), one whose
+ * destroy threw is still open and closes afterwards, every object made
+ * before the verb is still open, and closing everything works.
+ *
+ * The probability sweep: failslab's own filter restricted to this thread
+ * (task-filter, /proc/self/make-it-fail set only around each verb call),
+ * interval 1, times -1, at probabilities 1% to 50%, over a lifecycle
+ * scenario; the same assertions.
+ *
+ * failslab's settings are saved before and restored after; its
+ * ignore-gfp-wait is turned off (sleeping allocations, which is what
+ * uverbs makes, are otherwise never failed) and verbose set to 0.
+ */
+
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { UverbsError } from '../errors.js';
+import type { CompletionChannel } from '../verbs/completion-channel.js';
+import type { CompletionQueue } from '../verbs/completion-queue.js';
+import { Context } from '../verbs/context.js';
+import type { KernelObject } from '../verbs/kernel-object.js';
+import type { ProtectionDomain } from '../verbs/protection-domain.js';
+import { compare, count, type FaultRow, newPart, type PartResult } from './report.js';
+import { type ResourceReader, sameCounts, showCounts } from './resources.js';
+import { expectThat } from './scenario.js';
+
+export const FAILSLAB = '/sys/kernel/debug/failslab';
+export const FAIL_NTH = '/proc/thread-self/fail-nth';
+const MAKE_IT_FAIL = '/proc/self/make-it-fail';
+
+/** Fault injection was asked for on a kernel without it. */
+export class FaultInjectionUnavailableError extends Error {
+  readonly code = 'ERR_UVERBS_FAULT_INJECTION_UNAVAILABLE';
+  /** The files that are not there. */
+  readonly missing: string[];
+  constructor(missing: string[], hint: string) {
+    super(
+      `fault injection needs ${missing.join(' and ')}, which this kernel does not have${hint}; ` +
+        "boot a kernel built with CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS: 'uverbs vm --kernel debug'",
+    );
+    this.missing = missing;
+  }
+  override get name(): string {
+    return 'FaultInjectionUnavailableError';
+  }
+}
+
+/** Throws {@link FaultInjectionUnavailableError} unless failslab's debugfs files and fail-nth exist. */
+export function requireFaultInjection(root = { failslab: FAILSLAB, failNth: FAIL_NTH }): void {
+  const missing = [root.failslab, root.failNth].filter((p) => !existsSync(p));
+  if (missing.length === 0) return;
+  const debugfs =
+    missing.includes(root.failslab) &&
+    !existsSync('/sys/kernel/debug/block') &&
+    !existsSync('/sys/kernel/debug/tracing');
+  throw new FaultInjectionUnavailableError(
+    missing,
+    debugfs ? ' (is debugfs mounted? mount -t debugfs none /sys/kernel/debug)' : '',
+  );
+}
+
+const SETTINGS = [
+  'probability',
+  'interval',
+  'times',
+  'space',
+  'verbose',
+  'task-filter',
+  'ignore-gfp-wait',
+  'cache-filter',
+];
+
+/** failslab's settings, to put back. */
+function saveFailslab(): Map<string, string> {
+  const saved = new Map<string, string>();
+  for (const s of SETTINGS) {
+    const path = `${FAILSLAB}/${s}`;
+    if (existsSync(path)) saved.set(s, readFileSync(path, 'utf8').trim());
+  }
+  return saved;
+}
+
+function setFailslab(values: Record<string, string | number>): void {
+  for (const [k, v] of Object.entries(values)) {
+    const path = `${FAILSLAB}/${k}`;
+    if (existsSync(path)) writeFileSync(path, String(v));
+  }
+}
+
+/** The thread's fail-nth file, kept open (opening it allocates: not between arming and the verb). */
+class FailNth {
+  readonly #fd = openSync(FAIL_NTH, 'r+');
+  readonly #buffer = Buffer.alloc(32);
+  arm(n: number): void {
+    writeSync(this.#fd, String(n), 0);
+  }
+  /** 0: the armed fault was injected; N > 0: N more sites would have been needed. */
+  read(): number {
+    const got = readSync(this.#fd, this.#buffer, 0, this.#buffer.byteLength, 0);
+    return Number(this.#buffer.toString('utf8', 0, got).trim());
+  }
+  disarm(): void {
+    try {
+      writeSync(this.#fd, '0', 0);
+    } catch {
+      // kernels that refuse 0: the count was read back positive, and runs out harmlessly in our own syscalls
+    }
+  }
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+/** What a failure surfaced as: `UverbsError ENOMEM`, `UverbsUnsupportedError EOPNOTSUPP`, or an untyped error's name. */
+export function surfacedAs(error: unknown): string {
+  if (error instanceof UverbsError) return `${error.name} ${error.code} (${error.syscall} ${error.method})`;
+  const e = error as { name?: string; code?: string };
+  return `UNTYPED ${e?.name ?? typeof error}${e?.code ? ` ${e.code}` : ''}`;
+}
+
+/** One verb of the sweep: `setup` makes what it needs (unfaulted), `act` is the verb (faulted). */
+interface Verb {
+  readonly name: string;
+  /** Objects made first; `act` gets them. Returns undefined when this device has no such object. */
+  setup(ctx: Context): KernelObject[];
+  /** The verb; for a create, returns what it made. */
+  act(deps: KernelObject[], ctx: Context, device: string): KernelObject | undefined;
+  /** A destroy verb: `act` closes the last of `deps`. */
+  readonly destroys?: true;
+}
+
+const CAP = { maxSendWr: 4, maxRecvWr: 4, maxSendSge: 1, maxRecvSge: 1 };
+const pdOf = (ctx: Context) => ctx.allocPd();
+const cqOf = (ctx: Context) => ctx.createCq({ cqe: 8 });
+const ah = (pd: ProtectionDomain) => {
+  const { gid, index } = pd.context.findGid({ type: 'RoCEv2', family: 'ipv4' });
+  return pd.createAh({ dgid: gid, sgidIndex: index, port: 1 });
+};
+const qpSetup = (ctx: Context) => [pdOf(ctx), cqOf(ctx)];
+const qp = (pd: ProtectionDomain, cq: CompletionQueue) => pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
+const last = <T>(deps: KernelObject[]) => deps[deps.length - 1] as T;
+
+export const VERBS: readonly Verb[] = [
+  { name: 'context open', setup: () => [], act: (_d, _c, device) => Context.open(device) },
+  { name: 'PD alloc', setup: () => [], act: (_d, ctx) => ctx.allocPd() },
+  {
+    name: 'PD dealloc',
+    setup: (ctx) => [pdOf(ctx)],
+    act: (d) => void last<ProtectionDomain>(d).close(),
+    destroys: true,
+  },
+  {
+    name: 'MR reg',
+    setup: (ctx) => [pdOf(ctx)],
+    act: (d) => (d[0] as ProtectionDomain).registerMemory(4096, { localWrite: true }),
+  },
+  {
+    name: 'MR dereg',
+    setup: (ctx) => {
+      const pd = pdOf(ctx);
+      return [pd, pd.registerMemory(4096, { localWrite: true })];
+    },
+    act: (d) => void last<KernelObject>(d).close(),
+    destroys: true,
+  },
+  { name: 'comp channel create', setup: () => [], act: (_d, ctx) => ctx.createCompletionChannel() },
+  {
+    name: 'comp channel destroy',
+    setup: (ctx) => [ctx.createCompletionChannel()],
+    act: (d) => void last<CompletionChannel>(d).close(),
+    destroys: true,
+  },
+  { name: 'CQ create', setup: () => [], act: (_d, ctx) => cqOf(ctx) },
+  { name: 'CQ destroy', setup: (ctx) => [cqOf(ctx)], act: (d) => void last<KernelObject>(d).close(), destroys: true },
+  { name: 'QP create (RC)', setup: qpSetup, act: (d) => qp(d[0] as ProtectionDomain, d[1] as CompletionQueue) },
+  {
+    name: 'QP destroy',
+    setup: (ctx) => {
+      const [pd, cq] = qpSetup(ctx) as [ProtectionDomain, CompletionQueue];
+      return [pd, cq, qp(pd, cq)];
+    },
+    act: (d) => void last<KernelObject>(d).close(),
+    destroys: true,
+  },
+  {
+    name: 'SRQ create',
+    setup: (ctx) => [pdOf(ctx)],
+    act: (d) => (d[0] as ProtectionDomain).createSrq({ maxWr: 8, maxSge: 1 }),
+  },
+  {
+    name: 'SRQ destroy',
+    setup: (ctx) => {
+      const pd = pdOf(ctx);
+      return [pd, pd.createSrq({ maxWr: 8, maxSge: 1 })];
+    },
+    act: (d) => void last<KernelObject>(d).close(),
+    destroys: true,
+  },
+  { name: 'MW alloc', setup: (ctx) => [pdOf(ctx)], act: (d) => (d[0] as ProtectionDomain).allocMw(1) },
+  {
+    name: 'MW dealloc',
+    setup: (ctx) => {
+      const pd = pdOf(ctx);
+      return [pd, pd.allocMw(1)];
+    },
+    act: (d) => void last<KernelObject>(d).close(),
+    destroys: true,
+  },
+  { name: 'AH create', setup: (ctx) => [pdOf(ctx)], act: (d) => ah(d[0] as ProtectionDomain) },
+  {
+    name: 'AH destroy',
+    setup: (ctx) => {
+      const pd = pdOf(ctx);
+      return [pd, ah(pd)];
+    },
+    act: (d) => void last<KernelObject>(d).close(),
+    destroys: true,
+  },
+];
+
+export interface FaultOptions {
+  /** fail-nth values tried per verb at most. */
+  readonly maxNth: number;
+  /** Probabilities (percent) of the probability sweep, and rounds of the scenario at each. */
+  readonly probabilities: readonly number[];
+  readonly rounds: number;
+  /** Called with a progress line. */
+  readonly progress?: (line: string) => void;
+}
+
+/** The fail-nth and probability sweeps; the table of injected failures goes to `rows`. */
+export function faultCheck(
+  device: string,
+  resources: ResourceReader | undefined,
+  options: FaultOptions,
+  rows: FaultRow[],
+): PartResult {
+  requireFaultInjection();
+  const part = newPart('fault-injection');
+  const saved = saveFailslab();
+  const nth = new FailNth();
+  try {
+    setFailslab({
+      probability: 0,
+      'ignore-gfp-wait': 'N',
+      'cache-filter': 'N',
+      verbose: 0,
+      'task-filter': 'N',
+      times: -1,
+      interval: 1,
+      space: 0,
+    });
+    for (const verb of VERBS) {
+      options.progress?.(`fault injection: ${verb.name}`);
+      rows.push(sweepVerb(part, device, verb, nth, resources, options.maxNth));
+    }
+    probabilitySweep(part, device, resources, options, rows);
+  } finally {
+    nth.disarm();
+    nth.close();
+    setFailslab(Object.fromEntries(saved));
+  }
+  return part;
+}
+
+function sweepVerb(
+  part: PartResult,
+  device: string,
+  verb: Verb,
+  nth: FailNth,
+  resources: ResourceReader | undefined,
+  maxNth: number,
+): FaultRow {
+  const row = { verb: verb.name, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
+  const baseline = resources?.();
+  for (let n = 1; n <= maxNth; n++) {
+    row.tried = n;
+    const ctx = Context.open(device);
+    let deps: KernelObject[];
+    try {
+      deps = verb.setup(ctx);
+    } catch (error) {
+      ctx.close();
+      if ((error as UverbsError).unsupported || (error as Error).name === 'UverbsGidNotFoundError') {
+        row.tried = 0;
+        row.surfaced[`not on this device: ${surfacedAs(error)}`] = 1;
+        return row;
+      }
+      throw error;
+    }
+    const before = verb.destroys ? undefined : resources?.();
+    let made: KernelObject | undefined;
+    let thrown: unknown;
+    let left: number;
+    nth.arm(n);
+    try {
+      made = verb.act(deps, ctx, device);
+    } catch (error) {
+      thrown = error;
+    } finally {
+      left = nth.read();
+      nth.disarm();
+    }
+    const injected = left === 0;
+    const name = `${verb.name}, fail-nth ${n}`;
+    if (!injected) {
+      // the verb needed fewer than n fault sites: the sweep of this verb is complete
+      if (thrown !== undefined) {
+        compare(part, {
+          case: name,
+          kind: 'verb',
+          predicted: 0,
+          actual: (thrown as UverbsError).errno ?? -1,
+          note: `failed with no fault injected: ${surfacedAs(thrown)}`,
+        });
+      }
+      made?.close();
+      ctx.close();
+      break;
+    }
+    row.injected++;
+    const what = thrown === undefined ? 'success' : surfacedAs(thrown);
+    row.surfaced[what] = (row.surfaced[what] ?? 0) + 1;
+    expectThat(
+      part,
+      `${name}: surfaces as a typed UverbsError or succeeds`,
+      thrown === undefined || thrown instanceof UverbsError,
+      `surfaced as ${what}: ${(thrown as Error)?.stack ?? String(thrown)}`,
+    );
+    if (verb.destroys) {
+      const target = deps[deps.length - 1] as KernelObject;
+      if (thrown !== undefined) {
+        expectThat(
+          part,
+          `${name}: a destroy that threw leaves the object open`,
+          !target.closed,
+          'the library marked it closed',
+        );
+      } else {
+        expectThat(part, `${name}: a destroy that returned closed the object`, target.closed, 'still open');
+      }
+    } else if (thrown !== undefined && before && resources) {
+      const after = resources();
+      expectThat(
+        part,
+        `${name}: a create that threw made nothing`,
+        sameCounts(before, after),
+        `rdma res before ${showCounts(before)}, after ${showCounts(after)}`,
+      );
+    }
+    const others = verb.destroys ? deps.slice(0, -1) : deps;
+    expectThat(
+      part,
+      `${name}: every object made before is still open`,
+      others.every((o) => !o.closed) && !ctx.closed,
+      'one was closed',
+    );
+    // everything closes, one by one, children first
+    let closing: unknown;
+    try {
+      made?.close();
+      for (const o of [...deps].reverse()) o.close();
+      ctx.close();
+    } catch (error) {
+      closing = error;
+      try {
+        ctx.close();
+      } catch {
+        // reported below
+      }
+    }
+    expectThat(
+      part,
+      `${name}: closing everything works`,
+      closing === undefined,
+      `closing threw ${surfacedAs(closing)}`,
+    );
+  }
+  if (row.tried === maxNth) count(part, `fail-nth limit reached: ${verb.name}`);
+  if (baseline && resources) {
+    const after = resources();
+    expectThat(
+      part,
+      `${verb.name}: rdma res back at baseline after the sweep`,
+      sameCounts(baseline, after),
+      `before ${showCounts(baseline)}, after ${showCounts(after)}`,
+    );
+  }
+  return row;
+}
+
+/** The lifecycle scenario under failslab's probability, restricted to this thread around each verb call. */
+function probabilitySweep(
+  part: PartResult,
+  device: string,
+  resources: ResourceReader | undefined,
+  options: FaultOptions,
+  rows: FaultRow[],
+): void {
+  const failFd = openSync(MAKE_IT_FAIL, 'r+');
+  const baseline = resources?.();
+  try {
+    for (const p of options.probabilities) {
+      options.progress?.(`fault injection: probability ${p}%`);
+      setFailslab({ probability: p, interval: 1, times: -1, 'task-filter': 'Y' });
+      const row = { verb: `lifecycle at ${p}%`, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
+      const faulty = <T>(what: string, fn: () => T): T | undefined => {
+        row.tried++;
+        writeSync(failFd, '1', 0);
+        let result: T | undefined;
+        let thrown: unknown;
+        try {
+          result = fn();
+        } catch (error) {
+          thrown = error;
+        } finally {
+          writeSync(failFd, '0', 0);
+        }
+        if (thrown !== undefined) {
+          row.injected++;
+          const as = `${what}: ${surfacedAs(thrown)}`;
+          row.surfaced[as] = (row.surfaced[as] ?? 0) + 1;
+          expectThat(
+            part,
+            `probability ${p}%: ${what} surfaces as a typed UverbsError`,
+            thrown instanceof UverbsError,
+            `surfaced as ${surfacedAs(thrown)}`,
+          );
+        }
+        return result;
+      };
+      for (let round = 0; round < options.rounds; round++) {
+        const ctx = faulty('context open', () => Context.open(device));
+        if (!ctx) continue;
+        const live: KernelObject[] = [];
+        const keep = <T extends KernelObject>(o: T | undefined) => {
+          if (o) live.push(o);
+          return o;
+        };
+        const pd = keep(faulty('PD alloc', () => ctx.allocPd()));
+        const ch = keep(faulty('comp channel create', () => ctx.createCompletionChannel()));
+        const cq = keep(faulty('CQ create', () => ctx.createCq(ch ? { cqe: 8, channel: ch } : { cqe: 8 })));
+        if (pd) {
+          keep(faulty('MR reg', () => pd.registerMemory(4096, { localWrite: true })));
+          const srq = keep(faulty('SRQ create', () => pd.createSrq({ maxWr: 8, maxSge: 1 })));
+          if (cq)
+            keep(
+              faulty('QP create (RC)', () =>
+                pd.createQp(
+                  srq
+                    ? { type: 'RC', sendCq: cq, recvCq: cq, srq, cap: CAP }
+                    : { type: 'RC', sendCq: cq, recvCq: cq, cap: CAP },
+                ),
+              ),
+            );
+        }
+        expectThat(
+          part,
+          `probability ${p}%: every object made is still open`,
+          live.every((o) => !o.closed),
+          'one was closed',
+        );
+        // destroys under fault too: one that throws must leave the object open; then it closes unfaulted
+        for (const o of [...live].reverse()) {
+          if (o.closed) continue;
+          faulty(`${o.constructor.name} close`, () => o.close());
+        }
+        let closing: unknown;
+        try {
+          for (const o of [...live].reverse()) o.close();
+          ctx.close();
+        } catch (error) {
+          closing = error;
+        }
+        expectThat(
+          part,
+          `probability ${p}%: closing everything works`,
+          closing === undefined,
+          `closing threw ${surfacedAs(closing)}`,
+        );
+      }
+      rows.push(row);
+    }
+  } finally {
+    writeSync(failFd, '0', 0);
+    closeSync(failFd);
+    setFailslab({ probability: 0, 'task-filter': 'N' });
+  }
+  if (baseline && resources) {
+    const after = resources();
+    expectThat(
+      part,
+      'probability sweep: rdma res back at baseline',
+      sameCounts(baseline, after),
+      `before ${showCounts(baseline)}, after ${showCounts(after)}`,
+    );
+  }
+}
