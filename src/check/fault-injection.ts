@@ -26,7 +26,16 @@
  * uverbs makes, are otherwise never failed) and verbose set to 0.
  */
 
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { UverbsError } from '../errors.js';
 import type { CompletionChannel } from '../verbs/completion-channel.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
@@ -40,6 +49,10 @@ import { expectThat } from './scenario.js';
 export const FAILSLAB = '/sys/kernel/debug/failslab';
 export const FAIL_NTH = '/proc/thread-self/fail-nth';
 const MAKE_IT_FAIL = '/proc/self/make-it-fail';
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
 
 /** Fault injection was asked for on a kernel without it. */
 export class FaultInjectionUnavailableError extends Error {
@@ -107,10 +120,19 @@ class FailNth {
   arm(n: number): void {
     writeSync(this.#fd, String(n), 0);
   }
-  /** 0: the armed fault was injected; N > 0: N more sites would have been needed. */
+  /**
+   * 0: the armed fault was injected; N > 0: N more sites would have been
+   * needed. -1: the read itself failed, which happens when its own
+   * copy_to_user was the armed site (fail_usercopy counts too): the verb
+   * did not reach it.
+   */
   read(): number {
-    const got = readSync(this.#fd, this.#buffer, 0, this.#buffer.byteLength, 0);
-    return Number(this.#buffer.toString('utf8', 0, got).trim());
+    try {
+      const got = readSync(this.#fd, this.#buffer, 0, this.#buffer.byteLength, 0);
+      return Number(this.#buffer.toString('utf8', 0, got).trim());
+    } catch {
+      return -1;
+    }
   }
   disarm(): void {
     try {
@@ -288,6 +310,7 @@ function sweepVerb(
   const baseline = resources?.();
   for (let n = 1; n <= maxNth; n++) {
     row.tried = n;
+    const fds = fdCount();
     const ctx = Context.open(device);
     let deps: KernelObject[];
     try {
@@ -388,6 +411,8 @@ function sweepVerb(
       closing === undefined,
       `closing threw ${surfacedAs(closing)}`,
     );
+    const fdsAfter = fdCount();
+    expectThat(part, `${name}: no file descriptor left open`, fdsAfter === fds, `${fdsAfter - fds} more than before`);
   }
   if (row.tried === maxNth) count(part, `fail-nth limit reached: ${verb.name}`);
   if (baseline && resources) {
