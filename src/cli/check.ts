@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { type CheckOptions, checkFailed, DEFAULT_SEED, renderCheck, runCheck } from '../check/index.js';
+import { findDevice, listDevices } from '../verbs/device.js';
 import { json } from './output.js';
 import { UsageError } from './usage.js';
 
@@ -94,15 +95,14 @@ export function checkCommand(argv: string[]): number {
     return 0;
   }
   const progress = args.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
-  let report: ReturnType<typeof runCheck>;
-  try {
-    report = runCheck({ ...args.options, ...(progress ? { progress } : {}) });
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_INVALID_ARG_TYPE' && args.options.device !== undefined) {
+  const device = args.options.device === undefined ? listDevices()[0] : findDevice(args.options.device);
+  if (device === undefined) {
+    if (args.options.device !== undefined)
       throw new UsageError(`uverbs check: no uverbs device '${args.options.device}'`);
-    }
-    throw error;
+    process.stderr.write('uverbs check: no uverbs devices\n');
+    return 1;
   }
+  const report = runCheck({ ...args.options, device: device.name, ...(progress ? { progress } : {}) });
   if (!report.dmesg.watched && !args.quiet)
     process.stderr.write(`uverbs check: dmesg not watched: ${report.dmesg.reason}\n`);
   process.stdout.write(args.json ? json(report) : renderCheck(report));
