@@ -2,7 +2,8 @@
  * Fault injection (needs a kernel with CONFIG_FAULT_INJECTION,
  * CONFIG_FAILSLAB and debugfs: `uverbs vm --kernel debug`).
  *
- * The fail-nth sweep: for each verb (context open; alloc/dealloc of PD, MW;
+ * The fail-nth sweep: for each verb (context open of the device node sysfs
+ * named; alloc/dealloc of PD, MW;
  * reg/dereg of MR; create/destroy of comp channel, CQ, SRQ, QP, AH), with
  * n = 1, 2, ...: N is written to /proc/thread-self/fail-nth on the thread
  * that makes the call (koffi's calls run on the main thread) immediately
@@ -40,6 +41,7 @@ import { UverbsError } from '../errors.js';
 import type { CompletionChannel } from '../verbs/completion-channel.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
 import { Context } from '../verbs/context.js';
+import type { DeviceInfo } from '../verbs/device.js';
 import type { KernelObject } from '../verbs/kernel-object.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
 import { compare, count, type FaultRow, newPart, type PartResult } from './report.js';
@@ -159,7 +161,7 @@ interface Verb {
   /** Objects made first; `act` gets them. Returns undefined when this device has no such object. */
   setup(ctx: Context): KernelObject[];
   /** The verb; for a create, returns what it made. */
-  act(deps: KernelObject[], ctx: Context, device: string): KernelObject | undefined;
+  act(deps: KernelObject[], ctx: Context, device: DeviceInfo): KernelObject | undefined;
   /** A destroy verb: `act` closes the last of `deps`. */
   readonly destroys?: true;
 }
@@ -265,7 +267,7 @@ export interface FaultOptions {
 
 /** The fail-nth and probability sweeps; the table of injected failures goes to `rows`. */
 export function faultCheck(
-  device: string,
+  device: DeviceInfo,
   resources: ResourceReader | undefined,
   options: FaultOptions,
   rows: FaultRow[],
@@ -300,7 +302,7 @@ export function faultCheck(
 
 function sweepVerb(
   part: PartResult,
-  device: string,
+  device: DeviceInfo,
   verb: Verb,
   nth: FailNth,
   resources: ResourceReader | undefined,
@@ -430,7 +432,7 @@ function sweepVerb(
 /** The lifecycle scenario under failslab's probability, restricted to this thread around each verb call. */
 function probabilitySweep(
   part: PartResult,
-  device: string,
+  device: DeviceInfo,
   resources: ResourceReader | undefined,
   options: FaultOptions,
   rows: FaultRow[],

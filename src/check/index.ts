@@ -108,7 +108,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       case 'fault-injection':
         results.push(
           faultCheck(
-            info.name,
+            info,
             resources,
             { maxNth: options.maxNth ?? 64, probabilities: [1, 5, 10, 25, 50], rounds: 4, progress },
             faults,

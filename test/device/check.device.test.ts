@@ -1,11 +1,12 @@
 /**
  * `uverbs check` on the device under test: a run with a budget that keeps
  * it under a minute in the TCG guest is clean (no disagreement, no kernel
- * warning, `rdma res` back at baseline), and a run with a planted
- * disagreement (a prediction hook that expects the wrong errno for one
- * matrix case) reports it with the command's bytes and fails, both through
- * the API and through the CLI's exit status. Fault injection is refused on
- * a kernel without failslab.
+ * warning, `rdma res` back at baseline); a run with a planted disagreement
+ * (a prediction hook that expects the wrong errno for one matrix case)
+ * reports it with the command's bytes and fails (`checkFailed`, which the
+ * CLI's exit status is); the CLI's clean run exits 0 with versioned JSON.
+ * Fault injection is refused on a kernel without failslab; on one with it
+ * (the debug kernel) the fault-injection sweeps run clean.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ const name = TEST_DEVICE as string;
 const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 // the budget: fuzz and cycles each stop at 15 s of wall clock in the TCG guest
 const BUDGET = { iterations: 1500, budgetMs: 15_000 };
+const FAULT_INJECTION = existsSync('/sys/kernel/debug/failslab') && existsSync('/proc/thread-self/fail-nth');
 
 describe.runIf(TEST_DEVICE)(`uverbs check on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
   it('is clean: every part agrees, the kernel log has no warning, rdma res is back at baseline', () => {
@@ -58,6 +60,22 @@ describe.runIf(TEST_DEVICE)(`uverbs check on ${TEST_DEVICE} (kernel ${VM_KERNEL}
     );
   }, 60_000);
 
+  // only on a kernel with fault injection (uverbs vm --kernel debug): elsewhere vitest reports it skipped
+  it.skipIf(!FAULT_INJECTION)(
+    'with fault injection: every injected failure surfaces typed, nothing leaks, the kernel log stays clean',
+    () => {
+      const report = runCheck({ device: name, parts: [], faultInjection: true, maxNth: 48 });
+      process.stderr.write(renderCheck(report));
+      expect(report.parts.map((p) => p.part)).toEqual(['fault-injection']);
+      expect(report.parts[0]?.disagreements).toEqual([]);
+      // the sweep reached the kernel: faults were injected into most verbs
+      expect(report.faults?.filter((f) => f.injected > 0).length).toBeGreaterThan(5);
+      expect(report.dmesg).toEqual({ watched: true, warnings: [] });
+      expect(report.resources).toMatchObject({ checked: true, atBaseline: true });
+    },
+    600_000,
+  );
+
   it('the CLI: clean exits 0 with a versioned JSON object; --fault-injection without failslab is a clear error', () => {
     const run = spawnSync(
       process.execPath,
@@ -73,7 +91,7 @@ describe.runIf(TEST_DEVICE)(`uverbs check on ${TEST_DEVICE} (kernel ${VM_KERNEL}
       schema: 1,
       device: name,
     });
-    if (existsSync('/sys/kernel/debug/failslab') && existsSync('/proc/thread-self/fail-nth')) return;
+    if (FAULT_INJECTION) return;
     expect(() => runCheck({ device: name, faultInjection: true })).toThrow(FaultInjectionUnavailableError);
     const refused = spawnSync(process.execPath, [cli, 'check', '-d', name, '--fault-injection'], { encoding: 'utf8' });
     expect(refused.status).toBe(1);
