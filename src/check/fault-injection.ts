@@ -503,7 +503,19 @@ function probabilitySweep(
         // destroys under fault too: one that throws must leave the object open; then it closes unfaulted
         for (const o of [...live].reverse()) {
           if (o.closed) continue;
-          faulty(`${o.constructor.name} close`, () => o.close());
+          let threw = true;
+          faulty(`${o.constructor.name} close`, () => {
+            o.close();
+            threw = false;
+          });
+          if (threw) {
+            expectThat(
+              part,
+              `probability ${p}%: a ${o.constructor.name} close that threw leaves it open`,
+              !o.closed,
+              'the library marked it closed',
+            );
+          }
         }
         let closing: unknown;
         try {
