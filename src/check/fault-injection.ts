@@ -38,6 +38,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { UverbsError } from '../errors.js';
+import type { Sys } from '../transport/sys.js';
 import type { CompletionChannel } from '../verbs/completion-channel.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
 import { Context } from '../verbs/context.js';
@@ -120,7 +121,7 @@ class FailNth {
   readonly #fd = openSync(FAIL_NTH, 'r+');
   readonly #buffer = Buffer.alloc(32);
   arm(n: number): void {
-    writeSync(this.#fd, String(n), 0);
+    writeSync(this.#fd, String(n));
   }
   /**
    * 0: the armed fault was injected; N > 0: N more sites would have been
@@ -138,7 +139,7 @@ class FailNth {
   }
   disarm(): void {
     try {
-      writeSync(this.#fd, '0', 0);
+      writeSync(this.#fd, '0');
     } catch {
       // kernels that refuse 0: the count was read back positive, and runs out harmlessly in our own syscalls
     }
@@ -156,12 +157,12 @@ export function surfacedAs(error: unknown): string {
 }
 
 /** One verb of the sweep: `setup` makes what it needs (unfaulted), `act` is the verb (faulted). */
-interface Verb {
+export interface Verb {
   readonly name: string;
   /** Objects made first; `act` gets them. Returns undefined when this device has no such object. */
   setup(ctx: Context): KernelObject[];
   /** The verb; for a create, returns what it made. */
-  act(deps: KernelObject[], ctx: Context, device: DeviceInfo): KernelObject | undefined;
+  act(deps: KernelObject[], ctx: Context, open: () => Context): KernelObject | undefined;
   /** A destroy verb: `act` closes the last of `deps`. */
   readonly destroys?: true;
 }
@@ -178,7 +179,7 @@ const qp = (pd: ProtectionDomain, cq: CompletionQueue) => pd.createQp({ type: 'R
 const last = <T>(deps: KernelObject[]) => deps[deps.length - 1] as T;
 
 export const VERBS: readonly Verb[] = [
-  { name: 'context open', setup: () => [], act: (_d, _c, device) => Context.open(device) },
+  { name: 'context open', setup: () => [], act: (_d, _c, open) => open() },
   { name: 'PD alloc', setup: () => [], act: (_d, ctx) => ctx.allocPd() },
   {
     name: 'PD dealloc',
@@ -300,20 +301,34 @@ export function faultCheck(
   return part;
 }
 
-function sweepVerb(
+/** Where a fault is armed: fail-nth, or a stand-in (the host tests' fake kernel). */
+export interface FaultSite {
+  arm(n: number): void;
+  /** 0: the armed fault was injected; otherwise it was not reached. */
+  read(): number;
+  disarm(): void;
+}
+
+/**
+ * The fail-nth sweep of one verb (see the module's comment); `sys` opens
+ * the contexts through another system-call layer (a test's fake kernel).
+ */
+export function sweepVerb(
   part: PartResult,
   device: DeviceInfo,
   verb: Verb,
-  nth: FailNth,
+  nth: FaultSite,
   resources: ResourceReader | undefined,
   maxNth: number,
+  sys?: Sys,
 ): FaultRow {
+  const open = () => Context.open(device, sys ? { sys } : {});
   const row = { verb: verb.name, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
   const baseline = resources?.();
   for (let n = 1; n <= maxNth; n++) {
     row.tried = n;
     const fds = fdCount();
-    const ctx = Context.open(device);
+    const ctx = open();
     let deps: KernelObject[];
     try {
       deps = verb.setup(ctx);
@@ -332,7 +347,7 @@ function sweepVerb(
     let left: number;
     nth.arm(n);
     try {
-      made = verb.act(deps, ctx, device);
+      made = verb.act(deps, ctx, open);
     } catch (error) {
       thrown = error;
     } finally {
@@ -446,7 +461,7 @@ function probabilitySweep(
       const row = { verb: `lifecycle at ${p}%`, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
       const faulty = <T>(what: string, fn: () => T): T | undefined => {
         row.tried++;
-        writeSync(failFd, '1', 0);
+        writeSync(failFd, '1');
         let result: T | undefined;
         let thrown: unknown;
         try {
@@ -454,7 +469,7 @@ function probabilitySweep(
         } catch (error) {
           thrown = error;
         } finally {
-          writeSync(failFd, '0', 0);
+          writeSync(failFd, '0');
         }
         if (thrown !== undefined) {
           row.injected++;
@@ -534,7 +549,7 @@ function probabilitySweep(
       rows.push(row);
     }
   } finally {
-    writeSync(failFd, '0', 0);
+    writeSync(failFd, '0');
     closeSync(failFd);
     setFailslab({ probability: 0, 'task-filter': 'N' });
   }
