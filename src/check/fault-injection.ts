@@ -78,8 +78,10 @@ export class FaultInjectionUnavailableError extends Error {
 export function requireFaultInjection(root = { failslab: FAILSLAB, failNth: FAIL_NTH }): void {
   const missing = [root.failslab, root.failNth].filter((p) => !existsSync(p));
   if (missing.length === 0) return;
+  // the kernel has fault injection (fail-nth) but failslab is not to be seen: debugfs may not be mounted
   const debugfs =
-    missing.includes(root.failslab) &&
+    missing.length === 1 &&
+    missing[0] === root.failslab &&
     !existsSync('/sys/kernel/debug/block') &&
     !existsSync('/sys/kernel/debug/tracing');
   throw new FaultInjectionUnavailableError(
