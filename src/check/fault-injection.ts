@@ -325,6 +325,18 @@ export function sweepVerb(
   sys?: Sys,
 ): FaultRow {
   const open = () => Context.open(device, sys ? { sys } : {});
+  // the verb's code runs twice unarmed first: once armed, a first run would have V8 compile it (and map
+  // memory for that) between arming and the verb's first fault site, and a fault there is V8's, fatal
+  for (let i = 0; i < 2; i++) {
+    const ctx = open();
+    try {
+      verb.act(verb.setup(ctx), ctx, open)?.close();
+    } catch {
+      // an unsupported verb: the sweep below says so
+    } finally {
+      ctx.close();
+    }
+  }
   const row = { verb: verb.name, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
   const baseline = resources?.();
   for (let n = 1; n <= maxNth; n++) {
