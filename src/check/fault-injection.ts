@@ -27,6 +27,7 @@
  * uverbs makes, are otherwise never failed) and verbose set to 0.
  */
 
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -37,16 +38,18 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { join } from 'node:path';
 import { UverbsError } from '../errors.js';
+import { packageRoot } from '../transport/native.js';
 import type { Sys } from '../transport/sys.js';
 import type { CompletionChannel } from '../verbs/completion-channel.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
 import { Context } from '../verbs/context.js';
-import type { DeviceInfo } from '../verbs/device.js';
+import { type DeviceInfo, resolveDevice } from '../verbs/device.js';
 import type { KernelObject } from '../verbs/kernel-object.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
 import { compare, count, type FaultRow, newPart, type PartResult } from './report.js';
-import { type ResourceReader, sameCounts, showCounts } from './resources.js';
+import { type ResourceReader, rdmaResReader, sameCounts, showCounts } from './resources.js';
 import { expectThat } from './scenario.js';
 
 export const FAILSLAB = '/sys/kernel/debug/failslab';
@@ -278,7 +281,7 @@ export function faultCheck(
   requireFaultInjection();
   const part = newPart('fault-injection');
   const saved = saveFailslab();
-  const nth = new FailNth();
+  const baseline = resources?.();
   try {
     setFailslab({
       probability: 0,
@@ -292,15 +295,121 @@ export function faultCheck(
     });
     for (const verb of VERBS) {
       options.progress?.(`fault injection: ${verb.name}`);
-      rows.push(sweepVerb(part, device, verb, nth, resources, options.maxNth));
+      rows.push(inChildren(part, ['verb', device.name, verb.name, String(options.maxNth)], `fail-nth`));
     }
-    probabilitySweep(part, device, resources, options, rows);
+    for (const p of options.probabilities) {
+      options.progress?.(`fault injection: probability ${p}%`);
+      rows.push(inChildren(part, ['probability', device.name, String(p), String(options.rounds)], `round`));
+    }
+    if (baseline && resources) {
+      const after = resources();
+      expectThat(
+        part,
+        'fault injection: rdma res back at baseline',
+        sameCounts(baseline, after),
+        `before ${showCounts(baseline)}, after ${showCounts(after)}`,
+      );
+    }
   } finally {
-    nth.disarm();
-    nth.close();
     setFailslab(Object.fromEntries(saved));
   }
   return part;
+}
+
+/** What a child sweep hands back on stdout. */
+interface ChildResult {
+  readonly row: FaultRow;
+  readonly part: PartResult;
+}
+
+/**
+ * Runs a sweep in child processes (fault-child.ts): an armed fault can
+ * fall in Node's own runtime (V8 maps memory for its heap and code between
+ * arming and the verb's syscall) and kill the process; then the death is
+ * counted in the row, with the step it happened at (the child's last
+ * `at N` on stderr), and a new child goes on from the next step.
+ */
+function inChildren(part: PartResult, args: string[], step: string): FaultRow {
+  const script = join(packageRoot(), 'dist', 'src', 'check', 'fault-child.js');
+  let merged: FaultRow | undefined;
+  let from = 1;
+  for (let deaths = 0; ; ) {
+    const run = spawnSync(process.execPath, [script, ...args, String(from)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (run.status === 0) {
+      const child = JSON.parse(run.stdout) as ChildResult;
+      merged = mergeRow(merged, child.row);
+      part.agreements += child.part.agreements;
+      part.disagreements.push(...child.part.disagreements);
+      for (const [k, v] of Object.entries(child.part.counts)) count(part, k, v);
+      return merged;
+    }
+    const at = [...run.stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
+    const fatal =
+      run.stderr
+        .split('\n')
+        .find((l) => /Fatal|Error|error/.test(l))
+        ?.trim() ?? `exit ${run.status ?? run.signal}`;
+    const name = args[0] === 'verb' ? args[2] : `lifecycle at ${args[2]}%`;
+    merged = mergeRow(merged, {
+      verb: name as string,
+      tried: Number(at ?? from),
+      injected: 0,
+      surfaced: { [`the process died (${run.signal ?? run.status}: ${fatal}) at ${step} ${at ?? '?'}`]: 1 },
+    });
+    count(part, 'child deaths (fault in the runtime)');
+    deaths++;
+    if (at === undefined || deaths >= 20) {
+      compare(part, {
+        case: `${name}: the sweep could not go on`,
+        kind: 'verb',
+        predicted: 0,
+        actual: 0,
+        note: `the child died ${deaths} times; last: ${run.stderr.slice(-2000)}`,
+      });
+      return merged;
+    }
+    from = Number(at) + 1;
+  }
+}
+
+function mergeRow(a: FaultRow | undefined, b: FaultRow): FaultRow {
+  if (!a) return b;
+  const surfaced = { ...a.surfaced };
+  for (const [k, v] of Object.entries(b.surfaced)) surfaced[k] = (surfaced[k] ?? 0) + v;
+  return { verb: a.verb, tried: Math.max(a.tried, b.tried), injected: a.injected + b.injected, surfaced };
+}
+
+/** The child's side: one verb's fail-nth sweep from step `from`, or one probability's rounds; JSON on stdout. */
+export function runChild(argv: string[]): ChildResult {
+  const [mode, deviceName, what, limit, fromText] = argv as [string, string, string, string, string];
+  const device = resolveDevice(deviceName);
+  const reader = rdmaResReader(device.name);
+  const resources = typeof reader === 'function' ? reader : undefined;
+  const part = newPart('fault-injection');
+  const from = Number(fromText);
+  const at = (n: number) => writeSync(2, `at ${n}\n`);
+  if (mode === 'verb') {
+    const verb = VERBS.find((v) => v.name === what);
+    if (!verb) throw new Error(`no verb ${what}`);
+    const nth = new FailNth();
+    try {
+      return { row: sweepVerb(part, device, verb, nth, resources, Number(limit), undefined, from, at), part };
+    } finally {
+      nth.disarm();
+      nth.close();
+    }
+  }
+  const rows: FaultRow[] = [];
+  probabilitySweep(
+    part,
+    device,
+    resources,
+    { maxNth: 0, probabilities: [Number(what)], rounds: Number(limit) },
+    rows,
+    from,
+    at,
+  );
+  return { row: rows[0] as FaultRow, part };
 }
 
 /** Where a fault is armed: fail-nth, or a stand-in (the host tests' fake kernel). */
@@ -323,6 +432,8 @@ export function sweepVerb(
   resources: ResourceReader | undefined,
   maxNth: number,
   sys?: Sys,
+  from = 1,
+  onArm?: (n: number) => void,
 ): FaultRow {
   const open = () => Context.open(device, sys ? { sys } : {});
   // the verb's code runs twice unarmed first: once armed, a first run would have V8 compile it (and map
@@ -339,7 +450,7 @@ export function sweepVerb(
   }
   const row = { verb: verb.name, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
   const baseline = resources?.();
-  for (let n = 1; n <= maxNth; n++) {
+  for (let n = from; n <= maxNth; n++) {
     row.tried = n;
     const fds = fdCount();
     const ctx = open();
@@ -359,6 +470,7 @@ export function sweepVerb(
     let made: KernelObject | undefined;
     let thrown: unknown;
     let left: number;
+    onArm?.(n);
     nth.arm(n);
     try {
       made = verb.act(deps, ctx, open);
@@ -465,6 +577,8 @@ function probabilitySweep(
   resources: ResourceReader | undefined,
   options: FaultOptions,
   rows: FaultRow[],
+  from = 1,
+  onRound?: (round: number) => void,
 ): void {
   const failFd = openSync(MAKE_IT_FAIL, 'r+');
   const baseline = resources?.();
@@ -498,7 +612,8 @@ function probabilitySweep(
         }
         return result;
       };
-      for (let round = 0; round < options.rounds; round++) {
+      for (let round = from; round <= options.rounds; round++) {
+        onRound?.(round);
         const ctx = faulty('context open', () => Context.open(device));
         if (!ctx) continue;
         const live: KernelObject[] = [];
