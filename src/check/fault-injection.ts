@@ -585,7 +585,8 @@ function probabilitySweep(
   try {
     for (const p of options.probabilities) {
       options.progress?.(`fault injection: probability ${p}%`);
-      setFailslab({ probability: p, interval: 1, times: -1, 'task-filter': 'Y' });
+      // the filter first: with probability set and no filter, every task's allocations would fail
+      setFailslab({ 'task-filter': 'Y', interval: 1, times: -1, probability: p });
       const row = { verb: `lifecycle at ${p}%`, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
       const faulty = <T>(what: string, fn: () => T): T | undefined => {
         row.tried++;
