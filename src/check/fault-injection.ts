@@ -484,7 +484,10 @@ export function sweepVerb(
     const name = `${verb.name}, fail-nth ${n}`;
     if (!injected) {
       // the verb needed fewer than n fault sites: the sweep of this verb is complete
-      if (thrown !== undefined) {
+      if (thrown instanceof UverbsError && thrown.unsupported) {
+        // the device has no such verb (siw: MWs): what came before were faults in reaching that answer
+        row.surfaced[`not on this device: ${surfacedAs(thrown)}`] = 1;
+      } else if (thrown !== undefined) {
         compare(part, {
           case: name,
           kind: 'verb',
