@@ -6,6 +6,15 @@
  * and the error types.
  */
 
+export {
+  CHECK_SCHEMA,
+  type CheckOptions,
+  type CheckReport,
+  checkFailed,
+  FaultInjectionUnavailableError,
+  renderCheck,
+  runCheck,
+} from './check/index.js';
 export { errnoName } from './errno.js';
 export {
   type CallPath,

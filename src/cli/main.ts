@@ -30,6 +30,7 @@ Commands:
   matrix    kernel x feature table across saved 'probe --deep --json' results
   pingpong  RC ping-pong through the native datapath (talks to ibv_rc_pingpong)
   vm        run a command inside a QEMU guest with real rxe/siw devices
+  check     conformance and robustness run: ABI matrix, fuzz, lifetimes, limits
 
 Run 'uverbs COMMAND --help' for a command's options; 'uverbs --version' (-V)
 prints this package's version.`;
@@ -61,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./pingpong.js')).pingpongCommand(rest);
     case 'vm':
       return (await import('./vm.js')).vmCommand(rest);
+    case 'check':
+      return (await import('./check.js')).checkCommand(rest);
     case '-V':
     case '--version':
       process.stdout.write(`${await version()}\n`);

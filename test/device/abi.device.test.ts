@@ -20,6 +20,7 @@ import {
 } from '../../src/abi/methods.js';
 import { siw_ureq_reg_mr, siw_uresp_reg_mr } from '../../src/abi/siw.js';
 import { WRITE_COMMANDS } from '../../src/abi/write-commands.js';
+import { MATRIX_CASES, matrixCommand } from '../../src/check/abi-matrix.js';
 import { EINVAL, ENOENT } from '../../src/errno.js';
 import { UserMemory } from '../../src/transport/memory.js';
 import { driverIdOf, type Opened, openDevice, TEST_DEVICE, VM_KERNEL } from './support.js';
@@ -104,42 +105,14 @@ describe.runIf(TEST_DEVICE)(`ABI core on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, 
       modelDevice(driverIdOf(ibdev), [UVERBS_METHOD_QUERY_PORT], [], {
         readUser: () => undefined,
       });
-    /** Edits the encoded QUERY_PORT(port 1) command in place: header at 0, PORT_NUM attr at 24, RESP attr at 40. */
-    type Mutate = (v: DataView) => void;
-    const cases: [string, Mutate, number][] = [
-      ['well formed', () => {}, 0],
-      ['length off by 16', (v) => v.setUint16(0, v.getUint16(0, true) + 16, true), 22],
-      ['reserved1 nonzero', (v) => v.setUint32(8, 1, true), 93],
-      ['reserved2 nonzero', (v) => v.setUint32(20, 1, true), 93],
-      ['wrong driver_id', (v) => v.setUint32(16, v.getUint32(16, true) + 1, true), 22],
-      ['unknown method', (v) => v.setUint16(4, 0x0ff0, true), 93],
-      ['unknown attribute marked mandatory', (v) => v.setUint16(24, 0x0777, true), 93],
-      [
-        'unknown attribute, optional (ignored: then PORT_NUM is missing)',
-        (v) => {
-          v.setUint16(24, 0x0777, true);
-          v.setUint16(28, 0, true);
-        },
-        22,
-      ],
-      ['duplicate attribute', (v) => v.setUint16(40, v.getUint16(24, true), true), 22],
-      ['attribute reserved nonzero', (v) => v.setUint16(24 + 6, 1, true), 22],
-      ['const attribute of 4 bytes', (v) => v.setUint16(24 + 2, 4, true), 22],
-    ];
-    it.each(cases)('%s', (_, mutate, expected) => {
-      dev.scratch.reset();
-      const header = encodeMethod(
-        UVERBS_METHOD_QUERY_PORT,
-        { portNum: 1 },
-        driverIdOf(ibdev),
-        dev.scratch,
-      ).command.finish();
-      const view = new DataView(header.bytes.buffer, header.bytes.byteOffset, header.bytes.byteLength);
-      mutate(view);
+    // the cases are uverbs check's (src/check/abi-matrix.ts): one list for the suite and the command
+    const cases = MATRIX_CASES.map((c) => [c.name, c] as const);
+    it.each(cases)('%s', (_, c) => {
+      const header = matrixCommand(c, driverIdOf(ibdev), dev.scratch);
       const predicted = validateIoctl(model(), rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.bytes);
       const r = dev.sys.ioctl(dev.fd, rdma_user_ioctl_defines.RDMA_VERBS_IOCTL, header.address);
       const actual = r < 0 ? -r : 0;
-      expect({ actual, predicted }).toEqual({ actual: expected, predicted: expected });
+      expect({ actual, predicted }).toEqual({ actual: c.expected, predicted: c.expected });
     });
 
     // the matrix's handle cells (rdma_core.c, rdma_lookup_get_uobject): no such handle ENOENT, another type's EINVAL
