@@ -169,30 +169,39 @@ describe('socket addresses', () => {
  * `answer` says to the rest.
  */
 class FakeUcma extends FakeKernel {
-  readonly writes: { cmd: number; in: number; out: number; body: Uint8Array }[] = [];
+  readonly writes: { fd: number; cmd: number; in: number; out: number; body: Uint8Array }[] = [];
+  optionValue: Uint8Array | undefined;
   readonly events: Uint8Array[] = [];
   nextId = 100;
   answer: (cmd: number) => number = () => 0;
   opened: { path: string; flags: number } | undefined;
   closed = 0;
 
+  nextFd = 9;
   override open(path?: string, flags?: number): number {
     this.opened = { path: path as string, flags: flags as number };
-    return 9;
+    return this.nextFd++;
   }
   override close(): number {
     this.closed++;
     return 0;
   }
-  override write(_fd: number, address: bigint, length: number): number {
+  override write(fd: number, address: bigint, length: number): number {
     const bytes = this.readUser(address, length) as Uint8Array;
     const hdr = decode(rdma_ucm_cmd_hdr, bytes);
     const body = bytes.slice(8);
-    this.writes.push({ ...hdr, body });
+    this.writes.push({ fd, ...hdr, body });
+    if (hdr.cmd === rdma_user_cm_cmds.RDMA_USER_CM_CMD_SET_OPTION) {
+      const v = new DataView(body.buffer);
+      this.optionValue = this.readUser(v.getBigUint64(0, true), v.getUint32(20, true))?.slice();
+    }
     const errno = this.answer(hdr.cmd);
     if (errno) return -errno;
     const response = new DataView(body.buffer).getBigUint64(hdr.cmd === 0 ? 8 : 0, true);
-    if (hdr.cmd === rdma_user_cm_cmds.RDMA_USER_CM_CMD_CREATE_ID) {
+    if (
+      hdr.cmd === rdma_user_cm_cmds.RDMA_USER_CM_CMD_CREATE_ID ||
+      hdr.cmd === rdma_user_cm_cmds.RDMA_USER_CM_CMD_JOIN_MCAST
+    ) {
       const out = this.readUser(response, 4) as Uint8Array;
       new DataView(out.buffer, out.byteOffset).setUint32(0, this.nextId++, true);
     }
@@ -357,6 +366,76 @@ describe('EventChannel and ConnectionId against a stand-in ucma', () => {
     const older = !releaseHas(release(), '7.2');
     expect(error).toBeInstanceOf(older ? UverbsUnsupportedError : UverbsError);
     expect(error).toMatchObject({ code: 'EINVAL', method: 'RDMA_USER_CM_CMD_WRITE_CM_EVENT' });
+    ch.close();
+  });
+
+  it('SET_OPTION passes the value through library memory, with the size the kernel checks', () => {
+    const sys = new FakeUcma();
+    const ch = EventChannel.open({ sys });
+    const id = ch.createId();
+    id.setOption('REUSEADDR', true);
+    let w = sys.writes.at(-1);
+    let v = new DataView(w?.body.buffer as ArrayBuffer);
+    expect([w?.cmd, v.getUint32(8, true), v.getUint32(12, true), v.getUint32(16, true), v.getUint32(20, true)]).toEqual(
+      [14, id.handle, 0, 1, 4],
+    );
+    expect([...(sys.optionValue as Uint8Array)]).toEqual([1, 0, 0, 0]);
+    id.setOption('TOS', 0x20);
+    w = sys.writes.at(-1);
+    v = new DataView(w?.body.buffer as ArrayBuffer);
+    expect([v.getUint32(16, true), v.getUint32(20, true)]).toEqual([0, 1]);
+    expect([...(sys.optionValue as Uint8Array)]).toEqual([0x20]);
+    expect(() => id.setOption('TOS', 256)).toThrow(RangeError);
+    ch.close();
+  });
+
+  it('MIGRATE_ID is written on the new channel with the old fd; the ID’s events then come from the new one', async () => {
+    const sys = new FakeUcma();
+    const a = EventChannel.open({ sys });
+    const b = EventChannel.open({ sys });
+    const id = a.createId();
+    const uid = decode(rdma_ucm_create_id, sys.writes[0]?.body as Uint8Array).uid;
+    id.migrate(b);
+    const w = sys.writes.at(-1);
+    const v = new DataView(w?.body.buffer as ArrayBuffer);
+    expect([w?.fd, w?.cmd, v.getUint32(8, true), v.getUint32(12, true)]).toEqual([b.fd, 18, id.handle, a.fd]);
+    expect(id.channel).toBe(b);
+    sys.queue(uid, id.handle, rdma_cm_event_type.RDMA_CM_EVENT_ADDR_RESOLVED);
+    const event = await id.next();
+    expect(event.type).toBe('ADDR_RESOLVED');
+    expect(sys.writes.at(-1)?.fd).toBe(b.fd);
+    // closing the old channel leaves the migrated ID alone
+    a.close();
+    expect(id.closed).toBe(false);
+    b.close();
+    expect(id.closed).toBe(true);
+  });
+
+  it('JOIN_MCAST with the group and its own uid, whose MULTICAST_JOIN reaches the ID; LEAVE_MCAST by the group’s id', async () => {
+    const sys = new FakeUcma();
+    const ch = EventChannel.open({ sys });
+    const id = ch.createId({ portSpace: 'UDP' });
+    id.joinMulticast({ address: '239.1.2.3' }, { sendOnly: true });
+    const join = sys.writes.at(-1);
+    const v = new DataView(join?.body.buffer as ArrayBuffer);
+    const mcUid = v.getBigUint64(8, true);
+    expect([join?.cmd, join?.out, v.getUint32(16, true), v.getUint16(20, true), v.getUint16(22, true)]).toEqual([
+      22,
+      4,
+      id.handle,
+      16,
+      1,
+    ]);
+    expect(mcUid).not.toBe(decode(rdma_ucm_create_id, sys.writes[0]?.body as Uint8Array).uid);
+    // the fake answered CREATE_ID-style ids: the membership got 101
+    sys.queue(mcUid, 101, rdma_cm_event_type.RDMA_CM_EVENT_MULTICAST_JOIN);
+    expect((await id.next()).type).toBe('MULTICAST_JOIN');
+    expect(() => id.leaveMulticast({ address: '239.9.9.9' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_STATE' }),
+    );
+    id.leaveMulticast({ address: '239.1.2.3' });
+    const leave = sys.writes.at(-1);
+    expect([leave?.cmd, leave?.out]).toEqual([17, 4]);
     ch.close();
   });
 });

@@ -250,6 +250,8 @@ export class ConnectionId extends KernelObject {
   /** A connect request's parameters (the new ID of an incoming connection), for accept's defaults. */
   #request: CmConnectionParameters | undefined;
   readonly #queue: CmEvent[] = [];
+  /** Multicast groups joined, by address: the kernel's id and the uid of the membership. */
+  readonly #groups = new Map<string, { id: number; uid: bigint }>();
   readonly #waits = new Set<WaitScope>();
 
   private constructor(channel: EventChannel, portSpace: PortSpace, handle: number, uid: bigint | undefined) {
@@ -460,11 +462,22 @@ export class ConnectionId extends KernelObject {
     };
   }
 
-  /** INIT through the connection manager, for a QP still in RESET. */
+  /**
+   * INIT through the connection manager, for a QP still in RESET; a UD QP
+   * then on to RTR and RTS (send PSN 0) at once, as librdmacm does: a
+   * datagram QP needs no peer to be ready.
+   */
   #toInit(qp: QueuePair): void {
     const state = qp.query().state;
-    if (state === 'RESET') this.transitionQp(qp, 'INIT');
-    else if (state !== 'INIT')
+    if (state === 'RESET') {
+      this.transitionQp(qp, 'INIT');
+      if (qp.type === 'UD') {
+        qp.modify({ state: 'RTR' });
+        qp.modify({ state: 'RTS', sqPsn: 0 });
+      }
+    } else if (qp.type === 'UD' && state === 'RTS') {
+      // a datagram QP readied before: nothing to do
+    } else if (state !== 'INIT')
       throw invalidState(`${qp.description} is in ${state}; connect() and accept() take a QP in RESET or INIT`);
   }
 
@@ -474,7 +487,9 @@ export class ConnectionId extends KernelObject {
    * `ESTABLISHED` (the QP then in RTS: on RoCE the library takes it through
    * RTR and RTS when the kernel reports the peer's answer, and confirms
    * with ACCEPT, as librdmacm does), `REJECTED`, `UNREACHABLE` or
-   * `CONNECT_ERROR`. Arguments are checked before any syscall.
+   * `CONNECT_ERROR`. Arguments are checked before any syscall. Should the
+   * kernel refuse the CONNECT itself, the error is thrown and the QP stays
+   * in INIT (a UD QP in RTS), ready for another try.
    */
   connect(options: CmConnectionOptions): void {
     this.assertOpen();
@@ -568,6 +583,48 @@ export class ConnectionId extends KernelObject {
     } finally {
       memory.free();
     }
+  }
+
+  /**
+   * Joins the multicast group `group` (RDMA_USER_CM_CMD_JOIN_MCAST; a UDP
+   * ID bound to a device, e.g. by `resolveAddress()` to the group's
+   * address). `MULTICAST_JOIN` follows, its `datagram` holding the group's
+   * GID (`dgid`) and qkey: attach a UD QP with `qp.attachMulticast(dgid)`
+   * to receive, send to it with that address vector. `sendOnly`: a
+   * send-only full member. A group joined twice is refused before any
+   * syscall.
+   */
+  joinMulticast(group: CmAddress, options: { sendOnly?: boolean } = {}): void {
+    const { storage, size } = encodeAddress(group, 'group');
+    const key = groupKey(storage);
+    if (this.#groups.has(key)) throw invalidState(`${this.description} has joined ${group.address} already`);
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    this.assertOpen();
+    const a = channelAccess(this.#channel);
+    const uid = a.nextUid();
+    const r = this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_JOIN_MCAST, {
+      uid,
+      id: this.handle,
+      addr_size: size,
+      join_flags: options.sendOnly ? 1 : 0,
+      addr: storageFields(storage),
+    }) as { id: number };
+    this.#groups.set(key, { id: r.id, uid });
+    a.setUid(this, uid);
+  }
+
+  /**
+   * Leaves a group `joinMulticast()` joined (RDMA_USER_CM_CMD_LEAVE_MCAST);
+   * a group not joined is refused before any syscall. Detach a QP from it
+   * first (`qp.detachMulticast`).
+   */
+  leaveMulticast(group: CmAddress): void {
+    const { storage } = encodeAddress(group, 'group');
+    const key = groupKey(storage);
+    const joined = this.#groups.get(key);
+    if (joined === undefined) throw invalidState(`${this.description} has not joined ${group.address}`);
+    this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_LEAVE_MCAST, { id: joined.id });
+    this.#groups.delete(key);
   }
 
   /**
@@ -759,6 +816,14 @@ export class ConnectionId extends KernelObject {
     this.#qp = undefined;
     for (const scope of [...this.#waits]) scope.fail(new UverbsClosedError(this.description));
   }
+}
+
+/** A group's identity: the sockaddr's bytes without the port. */
+function groupKey(storage: Uint8Array): string {
+  const copy = storage.slice();
+  copy[2] = 0;
+  copy[3] = 0;
+  return Buffer.from(copy).toString('hex');
 }
 
 interface Resolved {

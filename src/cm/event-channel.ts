@@ -246,7 +246,10 @@ export class EventChannel extends KernelObject {
   /**
    * Closes the fd; the kernel destroys every ID still in it (ucma_close),
    * so the IDs are closed without a DESTROY_ID each, and their waits
-   * reject with `UverbsClosedError`. `cascade` is accepted for symmetry
+   * reject with `UverbsClosedError`. The kernel does so when the file's
+   * last reference goes: at once, or, if a wait was watching the fd, once
+   * the event loop has closed the watch's duplicate of it (a turn later).
+   * Closing each ID first destroys them synchronously. `cascade` is accepted for symmetry
    * with the other objects and changes nothing.
    */
   override close(_options: { cascade?: boolean } = {}): void {
