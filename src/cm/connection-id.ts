@@ -468,7 +468,8 @@ export class ConnectionId extends KernelObject {
    * datagram QP needs no peer to be ready.
    */
   #toInit(qp: QueuePair): void {
-    const state = qp.query().state;
+    // the library's record first: siw on 6.1 reports RESET to every QUERY_QP (its query_qp sets no state)
+    const state = qp.recordedState ?? qp.query().state;
     if (state === 'RESET') {
       this.transitionQp(qp, 'INIT');
       if (qp.type === 'UD') {
@@ -762,12 +763,8 @@ export class ConnectionId extends KernelObject {
         this.#qpToError();
       }
     } else if (type === E.RDMA_CM_EVENT_ESTABLISHED && this.#qp !== undefined && !this.#qp.closed) {
-      // iWARP: the kernel moved the QP to RTS; learn it (posts are checked against the recorded state)
-      try {
-        this.#qp.query();
-      } catch {
-        // the QP's own next call reports whatever is wrong with it
-      }
+      // iWARP: the kernel's CM moved the QP to RTS (siw_accept / siw_connect); RoCE: it is there already
+      this.#qp.recordKernelState('RTS');
     } else if (type === E.RDMA_CM_EVENT_REJECTED) {
       this.#qpToError();
     }

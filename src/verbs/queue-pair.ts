@@ -527,6 +527,19 @@ export class QueuePair extends KernelObject {
     if (state !== undefined) this.#state = state;
   }
 
+  /** @internal the state the library's record holds; undefined when it does not vouch for one. */
+  get recordedState(): QpState | undefined {
+    return this.#state;
+  }
+
+  /**
+   * @internal the kernel moved the QP itself (the iWARP connection manager
+   * takes it to RTS when the connection is made): record it.
+   */
+  recordKernelState(state: QpState): void {
+    this.#state = state;
+  }
+
   /** The MODIFY_QP request for `attributes`, checked (no syscall). */
   #request(attributes: QpAttributes): Record<string, unknown> {
     if (typeof attributes !== 'object' || attributes === null) {

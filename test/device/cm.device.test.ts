@@ -25,6 +25,10 @@ const name = TEST_DEVICE as string;
 const ADDR = '10.0.2.15';
 const WAIT = { timeout: 15_000 };
 const datapath = TEST_DEVICE ? libraryDatapath() : false;
+const roce = TEST_DEVICE !== undefined && deviceKind(name) === 'rxe';
+/** siw on 6.1 answers every QUERY_QP with state RESET: its siw_query_qp sets no state (later kernels report it). */
+const queriedState = (state: string) =>
+  TEST_DEVICE && deviceKind(name) === 'siw' && VM_KERNEL === '6.1' ? 'RESET' : state;
 
 /** The kernel's index of an ib device (`rdma -j dev show`). */
 function deviceIndex(ibdev: string): number {
@@ -107,7 +111,7 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     expect(route.deviceIndex).toBe(deviceIndex(name));
 
     client.connect({ qp: qpc, privateData: new TextEncoder().encode('hello') });
-    expect(qpc.query().state).toBe('INIT');
+    expect(qpc.query().state).toBe(queriedState('INIT'));
     const request = await server.event('CONNECT_REQUEST', WAIT);
     expect(request.listener).toBe(server);
     expect(request.id).not.toBe(server);
@@ -119,7 +123,7 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     expect(es.status).toBe(0);
     const ic = qpc.query();
     const is = qps.query();
-    expect([ic.state, is.state]).toEqual(['RTS', 'RTS']);
+    expect([ic.state, is.state]).toEqual([queriedState('RTS'), queriedState('RTS')]);
     process.stderr.write(
       `cm ${name} ${VM_KERNEL}: client qp ${qpc.qpNum} -> dest ${ic.destQpn}, server qp ${qps.qpNum} -> dest ${is.destQpn}; ` +
         `ESTABLISHED conn ${JSON.stringify(ec.connection)} / ${JSON.stringify(es.connection)}\n`,
@@ -157,10 +161,9 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     expect(ourCmIds()).toEqual([]);
   }, 60_000);
 
-  // iWARP (siw) has no datagram QPs: registered on RoCE only
-  it.runIf(TEST_DEVICE !== undefined && deviceKind(name) === 'rxe')(
-    'UDP port space (udaddy-style): the connect request and ESTABLISHED carry the peers’ QP numbers and qkey',
-    async () => {
+  // iWARP (siw) has no datagram QPs: registered on RoCE only (nothing the kernel refused to skip on)
+  if (roce)
+    it('UDP port space (udaddy-style): the connect request and ESTABLISHED carry the peers’ QP numbers and qkey', async () => {
       const { ctx, pd, cq } = rig();
       cleanup.push(() => ctx.close());
       const ch = EventChannel.open();
@@ -189,13 +192,10 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
       );
       expect(established.datagram?.qpNum).toBe(qps.qpNum);
       expect(established.datagram?.qkey).toBe(qps.query().qkey);
-    },
-    60_000,
-  );
+    }, 60_000);
 
-  it.runIf(TEST_DEVICE !== undefined && deviceKind(name) === 'rxe')(
-    'multicast (UDP): JOIN_MCAST, then MULTICAST_JOIN with the group GID and qkey; a UD QP attaches to it; LEAVE_MCAST',
-    async () => {
+  if (roce)
+    it('multicast (UDP): JOIN_MCAST, then MULTICAST_JOIN with the group GID and qkey; a UD QP attaches to it; LEAVE_MCAST', async () => {
       const { ctx, pd, cq } = rig();
       cleanup.push(() => ctx.close());
       const ch = EventChannel.open();
@@ -223,9 +223,7 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
       qp.detachMulticast(joined.datagram?.dgid as Uint8Array);
       id.leaveMulticast(group);
       expect(() => id.leaveMulticast(group)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
-    },
-    60_000,
-  );
+    }, 60_000);
 
   it('connect to a port nobody listens on: the kernel answers with an event and its status', async () => {
     const { ctx, qp } = rig();
@@ -234,13 +232,19 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     cleanup.push(() => ch.close());
     const client = await resolvedClient(ch, 7479);
     const q = qp();
+    if (deviceKind() === 'siw') {
+      // iWARP connects over TCP in the CONNECT itself (siw_connect): the refusal is its errno
+      expect(() => client.connect({ qp: q })).toThrow(
+        expect.objectContaining({ code: 'ECONNREFUSED', syscall: 'write', method: 'RDMA_USER_CM_CMD_CONNECT' }),
+      );
+      expect(q.recordedState).toBe('INIT');
+      return;
+    }
     client.connect({ qp: q });
     const event = await client.next(WAIT);
     process.stderr.write(`cm ${name} ${VM_KERNEL}: connect to a closed port: ${event.type} status ${event.status}\n`);
-    // IB CM (RoCE): REJECTED with reason 8, IB_CM_REJ_INVALID_SERVICE_ID; iWARP: REJECTED, -ECONNREFUSED
-    expect({ type: event.type, status: event.status }).toEqual(
-      deviceKind() === 'rxe' ? { type: 'REJECTED', status: 8 } : { type: 'REJECTED', status: -111 },
-    );
+    // IB CM (RoCE): REJECTED with reason 8, IB_CM_REJ_INVALID_SERVICE_ID
+    expect({ type: event.type, status: event.status }).toEqual({ type: 'REJECTED', status: 8 });
     // as librdmacm does, a rejected connection's QP goes to ERR
     expect(q.query().state).toBe('ERR');
   }, 60_000);
@@ -285,7 +289,7 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
       expect.objectContaining({ code: 'EINVAL', method: 'RDMA_USER_CM_CMD_ACCEPT', syscall: 'write' }),
     );
     expect(conn.qp).toBe(qps);
-    expect(qps.query().state).toBe('RTS');
+    expect(qps.query().state).toBe(queriedState('RTS'));
   }, 60_000);
 
   it('destroying an ID with a QP attached: DESTROY_ID succeeds, the QP is left as it was, the peer sees DISCONNECTED', async () => {
@@ -298,13 +302,25 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     client.close();
     expect(client.closed).toBe(true);
     expect(qpc.closed).toBe(false);
-    expect(qpc.query().state).toBe('RTS');
+    if (!roce && VM_KERNEL === '6.1') {
+      // 6.1's siw tells the peer nothing when the active side's ID is destroyed (seen: no event in 15 s)
+      await expect(conn.next({ timeout: 3000 })).rejects.toBeInstanceOf(UverbsTimeoutError);
+      return;
+    }
     const event = await conn.event('DISCONNECTED', WAIT);
+    const after = qpc.query().state;
+    process.stderr.write(
+      `cm ${name} ${VM_KERNEL}: QP after DESTROY_ID of its connected ID: ${after}; peer ${event.type} ${event.status}\n`,
+    );
+    // RoCE: the IB CM never touches a user QP, it stays in RTS; iWARP: the kernel's iWARP CM takes it down with the ID
+    expect(after).toBe(deviceKind() === 'rxe' ? 'RTS' : queriedState('ERR'));
     expect(event.status).toBe(0);
   }, 60_000);
 
   it('the fd closed with IDs live: the kernel destroys them, the library’s IDs are closed, waits end', async () => {
-    const before = ourCmIds().length;
+    // IDs of earlier tests' channels go once their files are released (see below)
+    expect(await settle(ourCmIds, [])).toEqual([]);
+    const before = 0;
     // an earlier test's fd watch may still be closing its duplicate fd: count once the loop has turned
     await new Promise((resolve) => setTimeout(resolve, 100));
     const fds = fdCount();
