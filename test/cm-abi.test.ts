@@ -438,4 +438,24 @@ describe('EventChannel and ConnectionId against a stand-in ucma', () => {
     expect([leave?.cmd, leave?.out]).toEqual([17, 4]);
     ch.close();
   });
+
+  it('next() with an aborted signal rejects with its reason before anything is read; with events queued it takes them in order', async () => {
+    const sys = new FakeUcma();
+    const ch = EventChannel.open({ sys });
+    const id = ch.createId();
+    const uid = decode(rdma_ucm_create_id, sys.writes[0]?.body as Uint8Array).uid;
+    const n = sys.writes.length;
+    const reason = new Error('stop');
+    await expect(id.next({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(sys.writes.length).toBe(n);
+    sys.queue(uid, id.handle, rdma_cm_event_type.RDMA_CM_EVENT_ADDR_RESOLVED);
+    sys.queue(uid, id.handle, rdma_cm_event_type.RDMA_CM_EVENT_ROUTE_RESOLVED);
+    const seen: string[] = [];
+    for await (const e of id) {
+      seen.push(String(e.type));
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual(['ADDR_RESOLVED', 'ROUTE_RESOLVED']);
+    ch.close();
+  });
 });

@@ -17,7 +17,7 @@
  */
 
 import { cEnum } from './c-enum.js';
-import { type AnyLayout, array, be16, be32, bytes, inner, layout, nested, u8, u16, u32, u64 } from './layout.js';
+import { type AnyLayout, array, be16, be32, be64, bytes, inner, layout, nested, u8, u16, u32, u64 } from './layout.js';
 import { ib_uverbs_ah_attr } from './structs.js';
 
 const CM_H = 'rdma/rdma_user_cm.h';
@@ -287,7 +287,8 @@ export const rdma_ucm_query_route_resp = layout('rdma_ucm_query_route_resp', CM_
 });
 
 export const rdma_ucm_query_addr_resp = layout('rdma_ucm_query_addr_resp', CM_H, 280, {
-  node_guid: u64(0),
+  /** Declared `__aligned_u64`; ucma_query_addr copies the device's `__be64` node GUID into it unchanged. */
+  node_guid: be64(0),
   port_num: u8(8),
   reserved: u8(9),
   pkey: u16(10),

@@ -13,6 +13,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventChannel } from '../../src/cm/event-channel.js';
 import { UverbsClosedError, UverbsTimeoutError, UverbsUnsupportedError } from '../../src/errors.js';
@@ -104,6 +105,8 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     const bound = server.query();
     expect(bound.source).toEqual({ family: 'IPv4', address: ADDR, port });
     expect(bound.deviceIndex, 'rdma_cm bound the address to the device under test').toBe(deviceIndex(name));
+    const guid = readFileSync(`/sys/class/infiniband/${name}/node_guid`, 'utf8').trim().replaceAll(':', '');
+    expect(bound.nodeGuid.toString(16).padStart(16, '0')).toBe(guid);
 
     const client = await resolvedClient(ch, port);
     const route = client.query();
