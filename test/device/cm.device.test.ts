@@ -228,6 +228,28 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
       expect(() => id.leaveMulticast(group)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
     }, 60_000);
 
+  it('REJECT: the client gets REJECTED with the reason and the private data; SET_OPTION REUSEADDR and TOS are taken', async () => {
+    const { ctx, qp } = rig();
+    cleanup.push(() => ctx.close());
+    const ch = EventChannel.open();
+    cleanup.push(() => ch.close());
+    const server = ch.createId();
+    server.setOption('REUSEADDR', true);
+    server.setOption('TOS', 0x10);
+    server.bind({ address: ADDR, port: 7476 });
+    server.listen();
+    const client = await resolvedClient(ch, 7476);
+    const q = qp();
+    client.connect({ qp: q });
+    const request = await server.event('CONNECT_REQUEST', WAIT);
+    request.id.reject(new TextEncoder().encode('go away'));
+    const event = await client.next(WAIT);
+    process.stderr.write(`cm ${name} ${VM_KERNEL}: REJECT answered ${event.type} status ${event.status}\n`);
+    // IB CM: reason 28, IB_CM_REJ_CONSUMER_DEFINED; iWARP: the MPA reject, -ECONNREFUSED
+    expect({ type: event.type, status: event.status }).toEqual({ type: 'REJECTED', status: roce ? 28 : -111 });
+    expect(new TextDecoder().decode(event.privateData.subarray(0, 7))).toBe('go away');
+  }, 60_000);
+
   it('connect to a port nobody listens on: the kernel answers with an event and its status', async () => {
     const { ctx, qp } = rig();
     cleanup.push(() => ctx.close());
