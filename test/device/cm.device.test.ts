@@ -245,8 +245,8 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     request.id.reject(new TextEncoder().encode('go away'));
     const event = await client.next(WAIT);
     process.stderr.write(`cm ${name} ${VM_KERNEL}: REJECT answered ${event.type} status ${event.status}\n`);
-    // IB CM: reason 28, IB_CM_REJ_CONSUMER_DEFINED; iWARP: the MPA reject, -ECONNREFUSED
-    expect({ type: event.type, status: event.status }).toEqual({ type: 'REJECTED', status: roce ? 28 : -111 });
+    // IB CM: reason 28, IB_CM_REJ_CONSUMER_DEFINED; iWARP (siw): the MPA reject, -ECONNRESET
+    expect({ type: event.type, status: event.status }).toEqual({ type: 'REJECTED', status: roce ? 28 : -104 });
     expect(new TextDecoder().decode(event.privateData.subarray(0, 7))).toBe('go away');
   }, 60_000);
 
@@ -328,8 +328,9 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     expect(client.closed).toBe(true);
     expect(qpc.closed).toBe(false);
     if (!roce && VM_KERNEL === '6.1') {
-      // 6.1's siw tells the peer nothing when the active side's ID is destroyed (seen: no event in 15 s)
-      await expect(conn.next({ timeout: 3000 })).rejects.toBeInstanceOf(UverbsTimeoutError);
+      // 6.1's siw: whether the peer hears of it varies (one run: DISCONNECTED at once; another: nothing in
+      // 15 s), so only what the kernel says for sure is checked: DESTROY_ID succeeded, the QP is still there
+      expect(qpc.query().state).toBe(queriedState('ERR'));
       return;
     }
     const event = await conn.event('DISCONNECTED', WAIT);
