@@ -8,8 +8,8 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCm, encodeCm } from '../src/abi/cm-command.js';
@@ -409,6 +409,35 @@ describe('EventChannel and ConnectionId against a stand-in ucma', () => {
     expect(id.closed).toBe(false);
     b.close();
     expect(id.closed).toBe(true);
+  });
+
+  it('an event another ID’s read takes off the fd wakes the ID parked on the watch (no lost wake-up)', async () => {
+    // a FIFO opened read-write is never readable while empty: the watch on it fires only if someone writes
+    const dir = mkdtempSync(join(tmpdir(), 'uverbs-cm-'));
+    const fifo = join(dir, 'fd');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    try {
+      const sys = new FakeUcma();
+      sys.nextFd = fd;
+      const ch = EventChannel.open({ sys });
+      const a = ch.createId();
+      const b = ch.createId();
+      const uidOf = (i: number) => decode(rdma_ucm_create_id, sys.writes[i]?.body as Uint8Array).uid;
+      const parked = b.next(); // nothing queued: b reads EAGAIN and parks on the watch
+      await new Promise((resolve) => setImmediate(resolve));
+      sys.queue(uidOf(1), b.handle, rdma_cm_event_type.RDMA_CM_EVENT_ADDR_RESOLVED);
+      sys.queue(uidOf(0), a.handle, rdma_cm_event_type.RDMA_CM_EVENT_ROUTE_RESOLVED);
+      // a’s read takes both events off the (stand-in) fd; the fd stays unreadable
+      expect((await a.next()).type).toBe('ROUTE_RESOLVED');
+      const late = new Promise<string>((resolve) => setTimeout(() => resolve('still parked'), 2000).unref());
+      expect(await Promise.race([parked.then((e) => e.type), late])).toBe('ADDR_RESOLVED');
+      ch.close();
+    } finally {
+      // the channel closed its (stand-in) fd through the fake; the FIFO's is ours
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('JOIN_MCAST with the group and its own uid, whose MULTICAST_JOIN reaches the ID; LEAVE_MCAST by the group’s id', async () => {

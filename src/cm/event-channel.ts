@@ -189,18 +189,32 @@ export class EventChannel extends KernelObject {
       : new UverbsError(details);
   }
 
-  /** Reads every queued event (GET_EVENT until EAGAIN) and hands each to its ID. */
+  /**
+   * Reads every queued event (GET_EVENT until EAGAIN) and hands each to its
+   * ID. An event read here may be for an ID whose wait is parked on the fd
+   * watch, which will not fire for an event already taken off the fd: so
+   * when anything was read, every parked wait is woken to look at its queue.
+   */
   #pump(): void {
     if (this.closed) return;
-    for (;;) {
-      let event: Record<string, unknown> | undefined;
-      try {
-        event = this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_GET_EVENT, {}, this.description);
-      } catch (error) {
-        if (error instanceof UverbsError && error.errno === EAGAIN) return;
-        throw error;
+    let routed = 0;
+    try {
+      for (;;) {
+        let event: Record<string, unknown> | undefined;
+        try {
+          event = this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_GET_EVENT, {}, this.description);
+        } catch (error) {
+          if (error instanceof UverbsError && error.errno === EAGAIN) return;
+          throw error;
+        }
+        this.#route(event as unknown as RawEvent);
+        routed++;
       }
-      this.#route(event as unknown as RawEvent);
+    } finally {
+      if (routed > 0 && this.#waiters.size > 0) {
+        this.#watch?.cancel();
+        this.#wake(0);
+      }
     }
   }
 

@@ -19,12 +19,26 @@ import { EventChannel } from '../../src/cm/event-channel.js';
 import { UverbsClosedError, UverbsTimeoutError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Context } from '../../src/verbs/context.js';
 import type { QueuePair } from '../../src/verbs/queue-pair.js';
-import { awaitCompletions, deviceKind, fdCount, libraryDatapath, settle, TEST_DEVICE, VM_KERNEL } from './support.js';
+import {
+  awaitCompletions,
+  deviceKind,
+  fdCount,
+  libraryDatapath,
+  resourceCounts,
+  settle,
+  TEST_DEVICE,
+  VM_KERNEL,
+} from './support.js';
 
 const name = TEST_DEVICE as string;
 /** The guest's eth0 address (src/vm/guest-init.ts), where rxe0 / siw0 sit. */
 const ADDR = '10.0.2.15';
 const WAIT = { timeout: 15_000 };
+/**
+ * The loop's waits: a lost connection-manager MAD is retransmitted after the CM response timeout
+ * (4.3 s, CMA_CM_RESPONSE_TIMEOUT 20), so a round may take several of them.
+ */
+const LOOP_WAIT = { timeout: 60_000 };
 const datapath = TEST_DEVICE ? libraryDatapath() : false;
 const roce = TEST_DEVICE !== undefined && deviceKind(name) === 'rxe';
 /** siw on 6.1 answers every QUERY_QP with state RESET: its siw_query_qp sets no state (later kernels report it). */
@@ -371,6 +385,56 @@ describe.runIf(TEST_DEVICE)(`rdma_cm on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, (
     expect(await settle(ourCmIds, [])).toEqual([]);
     expect(await settle(fdCount, fds)).toBe(fds);
   });
+
+  it('200 rounds of connect / transfer / disconnect: rdma res, cm_ids and fds back at baseline', async () => {
+    const { ctx, pd, cq, qp } = rig();
+    cleanup.push(() => ctx.close());
+    const ch = EventChannel.open();
+    cleanup.push(() => ch.close());
+    const server = ch.createId();
+    server.bind({ address: ADDR, port: 7477 });
+    server.listen();
+    const mr = pd.registerMemory(8192, { localWrite: true });
+    const counts = () => resourceCounts(name);
+    const base = { res: counts(), ids: ourCmIds().length, fds: fdCount() };
+    let where = '';
+    const at = async <T>(label: string, p: Promise<T>): Promise<T> => {
+      where = label;
+      return await p;
+    };
+    try {
+      for (let round = 0; round < 200; round++) {
+        const qpc = qp();
+        const qps = qp();
+        where = `round ${round}: resolve`;
+        const client = await resolvedClient(ch, 7477, LOOP_WAIT);
+        client.connect({ qp: qpc });
+        const conn = (await at(`round ${round}: CONNECT_REQUEST`, server.event('CONNECT_REQUEST', LOOP_WAIT))).id;
+        conn.accept({ qp: qps });
+        await at(`round ${round}: client ESTABLISHED`, client.event('ESTABLISHED', LOOP_WAIT));
+        await at(`round ${round}: server ESTABLISHED`, conn.event('ESTABLISHED', LOOP_WAIT));
+        if (datapath) {
+          mr.bytes[0] = round & 0xff;
+          qps.postRecv({ wrId: 1n, sg: [{ mr, offset: 4096, length: 64 }] });
+          qpc.postSend({ wrId: 2n, opcode: 'SEND', signaled: true, sg: [{ mr, offset: 0, length: 64 }] });
+          const got = await at(`round ${round}: completions`, awaitCompletions(cq, 2, 30_000));
+          expect(got.every((c) => c.status === 'IB_WC_SUCCESS')).toBe(true);
+          expect(mr.bytes[4096]).toBe(round & 0xff);
+        }
+        client.disconnect();
+        await at(`round ${round}: server DISCONNECTED`, conn.event('DISCONNECTED', LOOP_WAIT));
+        conn.disconnect();
+        await at(`round ${round}: client DISCONNECTED`, client.event('DISCONNECTED', LOOP_WAIT));
+        client.close();
+        conn.close();
+        qpc.close();
+        qps.close();
+      }
+    } catch (error) {
+      throw new Error(`${where}: ${(error as Error).message}; cm_ids: ${JSON.stringify(ourCmIds())}`, { cause: error });
+    }
+    expect({ res: counts(), ids: ourCmIds().length, fds: await settle(fdCount, base.fds) }).toEqual(base);
+  }, 600_000);
 
   it('a wait with a timeout rejects with UverbsTimeoutError and leaves nothing behind', async () => {
     const ch = EventChannel.open();
