@@ -15,6 +15,21 @@ export {
   renderCheck,
   runCheck,
 } from './check/index.js';
+export type { CmAddress, CmSocketAddress } from './cm/address.js';
+export {
+  type CmAddressInfo,
+  type CmConnectionOptions,
+  type CmConnectionParameters,
+  type CmDatagramParameters,
+  type CmEvent,
+  type CmEventType,
+  type CmOption,
+  ConnectionId,
+  type ConnectionIdOptions,
+  type PortSpace,
+  UverbsCmEventError,
+} from './cm/connection-id.js';
+export { EventChannel, type EventChannelOptions, RDMA_CM_PATH } from './cm/event-channel.js';
 export { errnoName } from './errno.js';
 export {
   type CallPath,

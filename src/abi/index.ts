@@ -12,6 +12,7 @@ export * from './kernel-model.js';
 export * from './layout.js';
 export * from './method-spec.js';
 export * from './methods.js';
+export * from './rdma-cm.js';
 export * as rxe from './rxe.js';
 export * as siw from './siw.js';
 export * from './structs.js';

@@ -507,6 +507,39 @@ export class QueuePair extends KernelObject {
     if (attributes.state !== undefined) this.#state = attributes.state;
   }
 
+  /**
+   * @internal MODIFY_QP with a request the connection manager built from
+   * the kernel's own INIT_QP_ATTR answer (`ib_uverbs_modify_qp` fields,
+   * snake_case, `attr_mask` included), recording the state it moves to
+   * exactly as `modify()` does.
+   */
+  modifyFromKernel(request: Record<string, unknown>, state: QpState | undefined): void {
+    this.assertOpen();
+    try {
+      this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_MODIFY_QP, {
+        ...request,
+        qp_handle: this.handle,
+      } as never);
+    } catch (error) {
+      if (state !== undefined) this.#state = undefined;
+      throw error;
+    }
+    if (state !== undefined) this.#state = state;
+  }
+
+  /** @internal the state the library's record holds; undefined when it does not vouch for one. */
+  get recordedState(): QpState | undefined {
+    return this.#state;
+  }
+
+  /**
+   * @internal the kernel moved the QP itself (the iWARP connection manager
+   * takes it to RTS when the connection is made): record it.
+   */
+  recordKernelState(state: QpState): void {
+    this.#state = state;
+  }
+
   /** The MODIFY_QP request for `attributes`, checked (no syscall). */
   #request(attributes: QpAttributes): Record<string, unknown> {
     if (typeof attributes !== 'object' || attributes === null) {
