@@ -399,9 +399,11 @@ function inChildren(part: PartResult, args: string[], step: string): FaultRow {
     }
     // a child that died armed left failslab as it had set it: probability to 0 first, then the filter off
     setFailslab({ probability: 0, 'task-filter': 'N' });
-    const at = [...run.stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
+    // a child that could not even be started (spawnSync's own failure: no stdout, no stderr) is counted the same way
+    const stderr = run.stderr ?? (run.error ? `Error: ${run.error.message}` : '');
+    const at = [...stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
     const fatal =
-      run.stderr
+      stderr
         .split('\n')
         .find((l) => /Fatal|Error|error/.test(l))
         ?.trim() ?? `exit ${run.status ?? run.signal}`;
@@ -420,7 +422,7 @@ function inChildren(part: PartResult, args: string[], step: string): FaultRow {
         kind: 'verb',
         predicted: 0,
         actual: 0,
-        note: `the child died ${deaths} times; last: ${run.stderr.slice(-2000)}`,
+        note: `the child died ${deaths} times; last: ${stderr.slice(-2000)}`,
       });
       return merged;
     }
