@@ -63,8 +63,11 @@ describe('uverbs check: the fail-nth sweep against a fake kernel', () => {
       }
       expect(row.injected, row.verb).toBeGreaterThan(0);
       expect(row.tried, row.verb).toBe(row.injected + 1);
+      // a destroy that fails asks the kernel again (kernel-object.ts): the fake's ENOMEM came before
+      // anything happened, so the second destroy does it, and close() returns with the object closed
+      const destroy = VERBS.find((v) => v.name === row.verb)?.destroys === true;
       expect(
-        Object.keys(row.surfaced).every((s) => /^Uverbs\w*Error ENOMEM/.test(s)),
+        Object.keys(row.surfaced).every((s) => (destroy ? s === 'success' : /^Uverbs\w*Error ENOMEM/.test(s))),
         JSON.stringify(row),
       ).toBe(true);
     }

@@ -154,6 +154,60 @@ class FailNth {
   }
 }
 
+/**
+ * The probability sweep's switch: /proc/self/make-it-fail (the main
+ * thread's task) set around each verb call. make-it-fail lives in the task
+ * and is copied to every task cloned from it (dup_task_struct resets only
+ * fail-nth), so a thread Node or V8 starts while the main thread is armed
+ * (a platform worker, libuv's pool) stays armed after the main thread is
+ * disarmed, and so does any process spawned while armed. `disarm()` clears
+ * the main thread, then every thread of this process that appeared since
+ * the last look (their /proc/self/task/TID/make-it-fail), counting them.
+ */
+class MakeItFail {
+  readonly #fd = openSync(MAKE_IT_FAIL, 'r+');
+  readonly #known = new Set(readdirSync('/proc/self/task'));
+  /** Threads that appeared while armed and were disarmed here. */
+  inherited = 0;
+  arm(): void {
+    writeSync(this.#fd, '1');
+  }
+  disarm(): void {
+    writeSync(this.#fd, '0');
+    const tasks = readdirSync('/proc/self/task');
+    if (tasks.length === this.#known.size && tasks.every((t) => this.#known.has(t))) return;
+    for (const tid of tasks) {
+      if (this.#known.has(tid)) continue;
+      this.#known.add(tid);
+      try {
+        if (readFileSync(`/proc/self/task/${tid}/make-it-fail`, 'utf8').trim() !== '0') {
+          writeFileSync(`/proc/self/task/${tid}/make-it-fail`, '0');
+          this.inherited++;
+        }
+      } catch {
+        // the thread is gone
+      }
+    }
+  }
+  /** Threads of this process still armed (none may be when anything is spawned). */
+  armedThreads(): string[] {
+    return readdirSync('/proc/self/task').filter((tid) => {
+      try {
+        return readFileSync(`/proc/self/task/${tid}/make-it-fail`, 'utf8').trim() !== '0';
+      } catch {
+        return false;
+      }
+    });
+  }
+  close(): void {
+    try {
+      this.disarm();
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+}
+
 /** What a failure surfaced as: `UverbsError ENOMEM`, `UverbsUnsupportedError EOPNOTSUPP`, or an untyped error's name. */
 export function surfacedAs(error: unknown): string {
   if (error instanceof UverbsError) return `${error.name} ${error.code} (${error.syscall} ${error.method})`;
@@ -343,9 +397,13 @@ function inChildren(part: PartResult, args: string[], step: string): FaultRow {
       for (const [k, v] of Object.entries(child.part.counts)) count(part, k, v);
       return merged;
     }
-    const at = [...run.stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
+    // a child that died armed left failslab as it had set it: probability to 0 first, then the filter off
+    setFailslab({ probability: 0, 'task-filter': 'N' });
+    // a child that could not even be started (spawnSync's own failure: no stdout, no stderr) is counted the same way
+    const stderr = run.stderr ?? (run.error ? `Error: ${run.error.message}` : '');
+    const at = [...stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
     const fatal =
-      run.stderr
+      stderr
         .split('\n')
         .find((l) => /Fatal|Error|error/.test(l))
         ?.trim() ?? `exit ${run.status ?? run.signal}`;
@@ -364,7 +422,7 @@ function inChildren(part: PartResult, args: string[], step: string): FaultRow {
         kind: 'verb',
         predicted: 0,
         actual: 0,
-        note: `the child died ${deaths} times; last: ${run.stderr.slice(-2000)}`,
+        note: `the child died ${deaths} times; last: ${stderr.slice(-2000)}`,
       });
       return merged;
     }
@@ -583,7 +641,7 @@ function probabilitySweep(
   from = 1,
   onRound?: (round: number) => void,
 ): void {
-  const failFd = openSync(MAKE_IT_FAIL, 'r+');
+  const failFd = new MakeItFail();
   const baseline = resources?.();
   try {
     for (const p of options.probabilities) {
@@ -593,7 +651,7 @@ function probabilitySweep(
       const row = { verb: `lifecycle at ${p}%`, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
       const faulty = <T>(what: string, fn: () => T): T | undefined => {
         row.tried++;
-        writeSync(failFd, '1');
+        failFd.arm();
         let result: T | undefined;
         let thrown: unknown;
         try {
@@ -601,7 +659,7 @@ function probabilitySweep(
         } catch (error) {
           thrown = error;
         } finally {
-          writeSync(failFd, '0');
+          failFd.disarm();
         }
         if (thrown !== undefined) {
           row.injected++;
@@ -682,10 +740,22 @@ function probabilitySweep(
       rows.push(row);
     }
   } finally {
-    writeSync(failFd, '0');
-    closeSync(failFd);
-    setFailslab({ probability: 0, 'task-filter': 'N' });
+    // the probability goes to 0 before the filter goes off: in the other order every task could fail for a moment
+    try {
+      failFd.close();
+    } finally {
+      setFailslab({ probability: 0, 'task-filter': 'N' });
+    }
   }
+  if (failFd.inherited > 0)
+    count(part, 'threads started while armed (inherited make-it-fail, disarmed)', failFd.inherited);
+  const armed = failFd.armedThreads();
+  expectThat(
+    part,
+    'probability sweep: no thread of the process is left armed (make-it-fail is inherited by what it spawns)',
+    armed.length === 0,
+    `threads ${armed.join(', ')} still have make-it-fail set`,
+  );
   if (baseline && resources) {
     const after = resources();
     expectThat(

@@ -5,6 +5,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { decode } from '../abi/layout.js';
 import {
@@ -16,7 +17,7 @@ import {
 } from '../abi/methods.js';
 import { ib_uverbs_gid_entry } from '../abi/structs.js';
 import { WRITE_COMMANDS } from '../abi/write-commands.js';
-import { EOPNOTSUPP } from '../errno.js';
+import { ENOMEM, EOPNOTSUPP } from '../errno.js';
 import {
   type CallPath,
   checkPort,
@@ -131,7 +132,7 @@ export class Context extends KernelObject {
   /** @internal */
   readonly dispatch: Dispatcher;
   readonly #fd: number;
-  readonly #scratch: Scratch;
+  readonly #scratch!: Scratch;
   /**
    * Every ring mapped from the fd and not yet known unmapped: each mapping
    * keeps the uverbs file open in the kernel, so a takedown unmaps them all
@@ -148,9 +149,11 @@ export class Context extends KernelObject {
     this.device = device;
     SYSTEMS.set(this, sys);
     this.#fd = fd;
-    this.release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-    this.#scratch = new Scratch(sys);
+    let scratch: Scratch | undefined;
     try {
+      this.release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+      scratch = new Scratch(sys);
+      this.#scratch = scratch;
       this.driverId = detectDriverId(sys, fd, this.#scratch);
       this.provider = this.driverId === undefined ? undefined : providerFor(this.driverId);
       this.dispatch = new Dispatcher(sys, fd, this.driverId ?? 0, this.#scratch, {
@@ -167,9 +170,10 @@ export class Context extends KernelObject {
       this.numCompVectors = Number(r.outputs.numCompVectors ?? 1);
       this.#legacyAsyncFd = r.outputs.asyncFd as number | undefined;
     } catch (error) {
-      this.#scratch.free();
+      scratch?.free();
+      if (this.#legacyAsyncFd !== undefined) sys.close(this.#legacyAsyncFd);
       sys.close(fd);
-      throw error;
+      throw openFailure(error, device);
     }
   }
 
@@ -181,6 +185,7 @@ export class Context extends KernelObject {
    * `path: 'open'` and the node in `file`.
    */
   static open(device: string | DeviceInfo, options: OpenOptions = {}): Context {
+    // every failure after the argument check is a UverbsError, with nothing left open (the constructor closes what it made)
     if (typeof device !== 'string' && (device === null || typeof device !== 'object' || !('path' in device))) {
       throw invalidArgType('device', 'a device name or a DeviceInfo', device);
     }
@@ -410,4 +415,31 @@ export class Context extends KernelObject {
     if (r >= 0) return undefined;
     return new UverbsError({ errno: -r, syscall: 'close', object: this.device.name, method: 'close', path: 'ioctl' });
   }
+}
+
+/**
+ * What a failure inside `Context.open` surfaces as: a UverbsError as it is;
+ * anything else (an fs read of the kernel's release, the addon's mapping of
+ * the scratch arena failing for want of memory: ERR_UVERBS_NATIVE with no
+ * errno) as a UverbsError with the errno it carries (ENOMEM where it has
+ * none) and the original as `cause`.
+ */
+function openFailure(error: unknown, device: DeviceInfo): unknown {
+  if (error instanceof UverbsError || !(error instanceof Error)) return error;
+  const e = error as NodeJS.ErrnoException;
+  const errno =
+    typeof e.errno === 'number' && e.errno !== 0
+      ? Math.abs(e.errno)
+      : ((constants.errno as Record<string, number>)[e.code ?? ''] ?? ENOMEM);
+  const typed = new UverbsError({
+    errno,
+    syscall: e.syscall ?? 'mmap',
+    object: device.name,
+    method: 'open',
+    path: 'open',
+    file: device.path,
+    detail: error.message,
+  });
+  typed.cause = error;
+  return typed;
 }

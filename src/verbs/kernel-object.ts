@@ -15,7 +15,8 @@
  * object stays open and usable.
  */
 
-import { invalidArgType, UverbsClosedError } from '../errors.js';
+import { EBUSY, ENOENT } from '../errno.js';
+import { invalidArgType, UverbsClosedError, UverbsError } from '../errors.js';
 
 export abstract class KernelObject implements Disposable {
   /** Objects that must close before this one: children and users, in creation order. */
@@ -74,11 +75,24 @@ export abstract class KernelObject implements Disposable {
   }
 
   /**
-   * Releases the kernel object itself; called once, after every dependent
-   * is closed. Throwing means the object still exists (the kernel refused,
+   * Releases the kernel object itself; called after every dependent is
+   * closed. Throwing means the object still exists (the kernel refused,
    * e.g. EBUSY) and stays open. Returning an error means it is gone all the
    * same (close(2) releases an fd even when it reports an error): the
    * object is marked closed, then the error is thrown.
+   *
+   * A destroy can also fail after the kernel carried it out: uverbs
+   * destroys the object and removes its handle before the method's handler
+   * copies the response out (ib_uverbs_run_method: uobj_destroy, then the
+   * handler), so a failed copy (EFAULT) or anything after it reports an
+   * object that is gone. So on a kernel error other than EBUSY (a refusal
+   * before anything happened) `close()` asks the kernel again with a second
+   * call of `destroy()`: the handle's lookup failing with ENOENT means the
+   * object is gone (it is closed, {@link released} runs, `close()` does not
+   * throw, and what the lost response carried, the events reported, is
+   * unknown); the second destroy succeeding means it was there and is gone
+   * now; any other answer means it is still there: the first error is
+   * thrown and the object stays open.
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: most objects return nothing; an fd owner returns the error of a close(2) that released the fd anyway
   protected abstract destroy(): void | Error;
@@ -119,14 +133,36 @@ export abstract class KernelObject implements Disposable {
   /** Host-side cleanup for an object the kernel already destroyed along with its parent. */
   protected released(): void {}
 
+  /**
+   * Closes this object (see the class comment). A dependent this object
+   * takes down (a context's PDs, CQs, QPs, ...) whose own close throws
+   * does not stop it: the context's fd is closed all the same, which
+   * destroys them in the kernel, every one of them is marked closed, and
+   * then the first such failure is thrown (`closed` is true).
+   */
   close(options: { cascade?: boolean } = {}): void {
     if (this.#closed) return;
+    let failed: unknown;
     // (a copy, newest first, only when there is something to walk: most objects have no dependents)
     if ((options.cascade ?? true) && this.#dependents.size > 0) {
-      for (const dependent of [...this.#dependents].reverse()) dependent.close();
+      for (const dependent of [...this.#dependents].reverse()) {
+        try {
+          dependent.close();
+        } catch (error) {
+          // one that is gone anyway (marked closed) or that this object's destroy takes down: go on
+          if (!dependent.#closed && !this.takesDown(dependent)) throw error;
+          failed ??= error;
+        }
+      }
     }
-    const error = this.destroy();
+    let error: Error | undefined;
+    try {
+      error = this.destroy() ?? undefined;
+    } catch (first) {
+      if (!this.#goneAfter(first)) throw first;
+    }
     this.#markClosed();
+    error ??= failed as Error | undefined;
     if (this.#dependents.size === 0) {
       if (error) throw error;
       return;
@@ -139,6 +175,20 @@ export abstract class KernelObject implements Disposable {
       }
     }
     if (error) throw error;
+  }
+
+  /** After `destroy()` threw `first`: whether the kernel says the object is gone (see {@link destroy}). */
+  #goneAfter(first: unknown): boolean {
+    if (!(first instanceof UverbsError) || first.unsupported || first.errno === EBUSY) return false;
+    if (first.syscall !== 'ioctl' && first.syscall !== 'write') return false;
+    try {
+      this.destroy();
+      return true;
+    } catch (second) {
+      if (!(second instanceof UverbsError) || second.errno !== ENOENT) return false;
+    }
+    this.released();
+    return true;
   }
 
   #markClosed(): void {
