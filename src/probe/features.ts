@@ -85,7 +85,7 @@ export const FEATURE_NAMES = [
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
-/** `true`: made and destroyed (or the device's own report, where `how` says so); `false`: the kernel or device said no; `'unknown'`: could not tell. */
+/** `true`: shown to work (made and destroyed, a work request completed, a node opened, or the device's own report, as `how` says); `false`: the kernel or device said no; `'unknown'`: could not tell. */
 export type FeatureSupport = true | false | 'unknown';
 
 export interface FeatureAnswer {
