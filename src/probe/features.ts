@@ -51,12 +51,12 @@ import { uhwFor } from '../providers/index.js';
 import { UserMemory } from '../transport/memory.js';
 import { libcSys, type Sys } from '../transport/sys.js';
 import { Context, sysOf } from '../verbs/context.js';
-import { type DeviceInfo, findDevice, listDevices } from '../verbs/device.js';
+import type { DeviceInfo } from '../verbs/device.js';
 import type { AccessFlags, MemoryRegion } from '../verbs/memory-region.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
 import type { SendWr } from '../verbs/work-request.js';
 import { IDENTITY_ONLY } from './known-methods.js';
-import { methodProbe, writeHas, writeProbe } from './probe.js';
+import { deviceArg, methodProbe, writeHas, writeProbe } from './probe.js';
 
 /** Every feature `features()` answers, by its stable name. */
 export const FEATURE_NAMES = [
@@ -785,8 +785,9 @@ const CHECKS: [readonly FeatureName[], Check][] = [
  * Asks `device` (ib name, uverbs node or `DeviceInfo`; default: the first
  * device) each feature of {@link FEATURE_NAMES} by making and destroying
  * real objects, one context per feature; see the module comment for what
- * each answer means. Throws only for a device that cannot be opened (or a
- * bad argument); a feature the kernel refuses is an answer, not an error.
+ * each answer means. Throws only for a device that cannot be opened (a
+ * name that names none: ENODEV listing the devices there are) or a bad
+ * argument; a feature the kernel refuses is an answer, not an error.
  */
 export function features(device?: string | DeviceInfo, options: FeatureOptions = {}): FeatureAnswer[] {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
@@ -794,8 +795,7 @@ export function features(device?: string | DeviceInfo, options: FeatureOptions =
   for (const n of only) {
     if (!FEATURE_NAMES.includes(n)) throw invalidArgValue('options.only', `names an unknown feature: ${n}`, n);
   }
-  const info = typeof device === 'object' ? device : device === undefined ? listDevices()[0] : findDevice(device);
-  if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', device);
+  const info = deviceArg(device);
   const sys = options.sys ?? libcSys();
   const out: FeatureAnswer[] = [];
   for (const [names, check] of CHECKS) {
