@@ -7,8 +7,18 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { ib_uverbs_write_cmds } from '../src/abi/constants.js';
-import { uverbs_default_objects, uverbs_methods_mr, uverbs_methods_pd, uverbs_methods_srq } from '../src/abi/ids.js';
+import {
+  ib_uverbs_device_cap_flags as CAP,
+  ib_uverbs_ex_write_cmds,
+  ib_uverbs_write_cmds,
+} from '../src/abi/constants.js';
+import {
+  uverbs_default_objects,
+  uverbs_methods_mr,
+  uverbs_methods_pd,
+  uverbs_methods_qp,
+  uverbs_methods_srq,
+} from '../src/abi/ids.js';
 import { methodKey } from '../src/abi/method-spec.js';
 import { EBUSY, EFAULT, EOPNOTSUPP, EPERM } from '../src/errno.js';
 import * as api from '../src/index.js';
@@ -271,6 +281,52 @@ describe('REG_MR_IOCTL when a step after the registration fails', () => {
       expect.objectContaining({ name: 'REG_MR_IOCTL', supported: 'unknown', errno: 'EFAULT' }),
     ]);
     expect([k.opened, k.closed, k.mappings.size]).toEqual([1, 1, 0]);
+  });
+});
+
+/** An rxe-like fake whose capability flags claim FLUSH and ATOMIC_WRITE, but whose QP create answers EOPNOTSUPP (so the loopback cannot be set up). */
+class NoQpKernel extends CountingKernel {
+  override write(fd: number, address: bigint, length: number): number {
+    const r = super.write(fd, address, length);
+    const head = this.readUser(address, 16);
+    if (r < 0 || !head) return r;
+    const v = new DataView(head.buffer, head.byteOffset, 16);
+    if (v.getUint32(0, true) === (0x8000_0000 | ib_uverbs_ex_write_cmds.IB_USER_VERBS_EX_CMD_QUERY_DEVICE) >>> 0) {
+      // struct ib_uverbs_ex_query_device_resp.device_cap_flags_ex (offset 224)
+      const resp = this.readUser(v.getBigUint64(8, true), 232);
+      if (resp) {
+        new DataView(resp.buffer, resp.byteOffset, 232).setBigUint64(
+          224,
+          (CAP.IB_UVERBS_DEVICE_FLUSH_GLOBAL as bigint) | (CAP.IB_UVERBS_DEVICE_ATOMIC_WRITE as bigint),
+          true,
+        );
+      }
+    }
+    return r;
+  }
+  override ioctl(fd: number, request: number, arg: bigint): number {
+    const head = this.readUser(arg, 24);
+    const v = head && new DataView(head.buffer, head.byteOffset, 24);
+    if (
+      v &&
+      v.getUint16(2, true) === uverbs_default_objects.UVERBS_OBJECT_QP &&
+      v.getUint16(4, true) === uverbs_methods_qp.UVERBS_METHOD_QP_CREATE
+    ) {
+      return -EOPNOTSUPP;
+    }
+    return super.ioctl(fd, request, arg);
+  }
+}
+
+describe('FLUSH and ATOMIC_WRITE on a driver with a datapath', () => {
+  it('a loopback that cannot be set up (QP create refused) is unknown, not blamed on FLUSH / ATOMIC_WRITE', () => {
+    const k = new NoQpKernel();
+    const answers = features(FAKE_DEVICE, { sys: k, only: ['FLUSH', 'ATOMIC_WRITE'] });
+    for (const a of answers) {
+      expect(a).toMatchObject({ supported: 'unknown', how: expect.stringContaining('could not be set up') });
+    }
+    expect(answers.map((a) => a.name)).toEqual(['FLUSH', 'ATOMIC_WRITE']);
+    expect(k.leftAtClose).toEqual(k.leftAtClose.map(() => ({})));
   });
 });
 

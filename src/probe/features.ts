@@ -346,8 +346,11 @@ const PEER: AccessFlags = {
 /**
  * FLUSH and ATOMIC_WRITE: the device's capability bits; where they say
  * yes, checked by doing it: on rxe (the library's datapath) one such work
- * request over a looped-back RC pair into an MR a peer may flush (yes when
- * it completes, and for ATOMIC_WRITE when the 8 bytes arrived); elsewhere
+ * request over a looped-back RC pair into an MR a peer may flush, after a
+ * control RDMA WRITE on the same pair (yes when it completes, and for
+ * ATOMIC_WRITE when the 8 bytes arrived; no when it fails after the
+ * control succeeded; unknown when the control failed or the loopback
+ * could not be set up: that is not the operation's answer); elsewhere
  * by registering an MR with IB_UVERBS_ACCESS_FLUSH_GLOBAL (FLUSH), or not
  * at all (ATOMIC_WRITE: the device's report is the answer, and `how` says so).
  */
@@ -384,55 +387,75 @@ function flushOrAtomicWrite(ctx: Context, name: 'FLUSH' | 'ATOMIC_WRITE'): Featu
     );
   }
   const opcode = flush ? 'FLUSH' : 'ATOMIC_WRITE';
+  let statuses: string[] | undefined;
+  let controlLanded = false;
+  let arrived = flush;
   try {
     using pd = ctx.allocPd();
     using target = pd.registerMemory(4096, PEER);
+    // the control: an RDMA WRITE into a write-registered MR first, so a loopback that does not work here
+    // (no link, no route) is told apart from a device that refuses the operation
+    using control = pd.registerMemory(4096, { localWrite: true, remoteWrite: true });
     const remote = { addr: target.address, rkey: target.rkey };
-    const statuses = loopback(
+    statuses = loopback(
       pd,
-      () => [
+      (source) => [
+        {
+          opcode: 'RDMA_WRITE',
+          sg: [{ mr: source, length: 8 }],
+          remote: { addr: control.address, rkey: control.rkey },
+        },
         flush
           ? { opcode: 'FLUSH', remote, flush: { type: 'global', level: 'mr' } }
           : { opcode: 'ATOMIC_WRITE', remote, data: PATTERN },
       ],
       PEER,
     );
-    const status = statuses?.[0];
-    const arrived = flush || landed(target.bytes);
-    if (status === 'IB_WC_SUCCESS' && arrived) {
-      return {
-        name,
-        supported: true,
-        how: `posted ${flush ? 'a FLUSH (global, whole MR)' : 'an ATOMIC_WRITE'} over a looped-back RC pair: it completed${flush ? '' : ' and the 8 bytes arrived'} (the capability flags say ${opcode})`,
-        object: device,
-        completion: status,
-        detail,
-      };
-    }
+    controlLanded = landed(control.bytes);
+    arrived = flush || landed(target.bytes);
+  } catch (error) {
+    // the loopback's own objects (PD, MRs, CQ, QPs, GID, connect) or the posting: not the operation's answer
     return {
       name,
-      supported: status === undefined ? 'unknown' : false,
-      how:
-        status === undefined
-          ? `the capability flags say ${opcode}, but the looped-back ${opcode} did not complete`
-          : `the capability flags say ${opcode}, but a looped-back ${opcode} completed with ${status}${arrived ? '' : ' and the bytes did not arrive'}`,
-      object: device,
-      ...(status ? { completion: status } : {}),
+      supported: 'unknown',
+      how: `the capability flags say ${opcode}; the loopback to test it could not be set up (${(error as Error).message})`,
+      object: error instanceof UverbsError ? error.method : device,
+      ...(error instanceof UverbsError ? { errno: error.code } : {}),
       detail,
     };
-  } catch (error) {
-    if (!(error instanceof UverbsError)) {
-      // no RoCE v2 GID here: the device's report stands, untested
-      return {
-        name,
-        supported: 'unknown',
-        how: `the capability flags say ${opcode}; the loopback to test it could not be set up (${(error as Error).message})`,
-        object: device,
-        detail,
-      };
-    }
-    return refused(name, error, `tried a looped-back ${opcode}`);
   }
+  const [controlStatus, status] = statuses ?? [];
+  if (statuses === undefined || controlStatus !== 'IB_WC_SUCCESS' || !controlLanded) {
+    return {
+      name,
+      supported: 'unknown',
+      how:
+        statuses === undefined
+          ? `the capability flags say ${opcode}, but the looped-back work requests did not complete`
+          : `the capability flags say ${opcode}, but the control RDMA WRITE before it completed with ${controlStatus}${controlLanded ? '' : ' and its bytes did not arrive'}: the loopback does not work here, so it could not tell`,
+      object: device,
+      ...(controlStatus ? { completion: controlStatus } : {}),
+      detail,
+    };
+  }
+  if (status === 'IB_WC_SUCCESS' && arrived) {
+    return {
+      name,
+      supported: true,
+      how: `posted ${flush ? 'a FLUSH (global, whole MR)' : 'an ATOMIC_WRITE'} over a looped-back RC pair after a control RDMA WRITE: it completed${flush ? '' : ' and the 8 bytes arrived'} (the capability flags say ${opcode})`,
+      object: device,
+      completion: status,
+      detail,
+    };
+  }
+  return {
+    name,
+    supported: false,
+    how: `the capability flags say ${opcode}, but a looped-back ${opcode} completed with ${status}${arrived ? '' : ' and the bytes did not arrive'} (a control RDMA WRITE before it succeeded)`,
+    object: device,
+    ...(status ? { completion: status } : {}),
+    detail,
+  };
 }
 
 /** CQ create flags: each flag the library knows, on a CQ of its own; `detail` lists the accepted ones. */
