@@ -330,6 +330,17 @@ describe('FLUSH and ATOMIC_WRITE on a driver with a datapath', () => {
   });
 });
 
+describe('DM, counters and flows on a kernel whose driver id is not known', () => {
+  it('the ioctl-only objects are unknown (no probe can be built), not an error', () => {
+    const k = new FakeKernel({ ioctl: false });
+    const answers = features(FAKE_DEVICE, { sys: k, only: ['DM', 'COUNTERS'] });
+    expect(answers).toEqual([
+      expect.objectContaining({ name: 'DM', supported: 'unknown', how: expect.stringContaining('driver id') }),
+      expect.objectContaining({ name: 'COUNTERS', supported: 'unknown', how: expect.stringContaining('driver id') }),
+    ]);
+  });
+});
+
 describe('RDMA_CM (the node check, until the rdma_cm client answers it)', () => {
   it('a node that is not there: no, ENOENT; one that opens: yes', () => {
     expect(rdmaCmFeature('/nonexistent/rdma_cm')).toMatchObject({ name: 'RDMA_CM', supported: false, errno: 'ENOENT' });

@@ -728,7 +728,14 @@ function noVerbs(ctx: Context, name: FeatureName, method: string): FeatureAnswer
     errno = refusal(ctx, writeProbe(index, true), true);
   } else {
     const spec = IDENTITY_ONLY.find((m) => m.name === method);
-    if (spec === undefined || ctx.driverId === undefined) throw new Error(`${method}: no probe`);
+    if (spec === undefined || ctx.driverId === undefined) {
+      return {
+        name,
+        supported: 'unknown',
+        how: `the driver id of this device is not known (a kernel without the ioctl framework, or it would not say), so no probe of ${method} could be built; this library has no verbs to make one`,
+        object: method,
+      };
+    }
     const p = methodProbe(spec, ctx.driverId);
     has = p.has;
     errno = refusal(ctx, p.bytes, false);
