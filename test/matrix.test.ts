@@ -83,6 +83,33 @@ describe('the matrix', () => {
     );
   });
 
+  it('text and Markdown: control characters in a probe are escaped, never sent to the terminal', () => {
+    const evil = probeJson('6.1\u001b[2J', 'rxe0\u0007', [answer('QP_UD', true), answer('NEW\u001b]0;x\u0007', true)]);
+    for (const out of [renderText(buildMatrix([evil])), renderMarkdown(buildMatrix([evil]))]) {
+      // no control character but the line breaks
+      expect([...out].filter((ch) => ch !== '\n' && (ch < ' ' || (ch >= '\u007f' && ch <= '\u009f')))).toEqual([]);
+      expect(out).toContain('6.1\\x1b[2J rxe0\\x07');
+      expect(out).toContain('NEW\\x1b]0;x\\x07');
+    }
+  });
+
+  it('the legend says what yes means for every kind of answer (not only "made and destroyed")', () => {
+    for (const out of [renderText(m), renderMarkdown(m)]) {
+      expect(out).toMatch(/yes: .*work request completed.*device's own report.*how/);
+    }
+  });
+
+  it('a feature entry that is not { name, supported, how }, or a device without its driver, is refused naming what', () => {
+    const entry = (f: unknown) => buildMatrix([{ ...A, features: [f] }], ['f.json']);
+    expect(() => entry({ name: 7, supported: true, how: 'x' })).toThrow(/f\.json: .*feature/);
+    expect(() => entry({ name: 'QP_UD', supported: 'yes', how: 'x' })).toThrow(/f\.json: .*feature/);
+    expect(() => entry({ name: 'QP_UD', supported: true })).toThrow(/f\.json: .*feature/);
+    expect(() => entry({ name: 'QP_UD', supported: true, how: 'x', errno: 5 })).toThrow(/f\.json: .*feature/);
+    expect(() => entry({ name: 'QP_UD', supported: true, how: 'x', detail: [1] })).toThrow(/f\.json: .*feature/);
+    expect(() => entry(null)).toThrow(/f\.json: .*feature/);
+    expect(() => readProbe({ ...A, device: { ...A.device, driver: 3 } })).toThrow(/driver/);
+  });
+
   it('a probe of another schema, or one made without --deep, is refused with a clear error', () => {
     expect(() => buildMatrix([{ ...A, schema: 3 }], ['new.json'])).toThrow(
       'new.json: not a uverbs probe (schema 1 or 2): schema 3',
@@ -108,6 +135,8 @@ describe('uverbs diff reads schema 1 and 2', () => {
     expect(d.onlyA).toContainEqual({ kind: 'feature', name: 'QP_UD' });
     expect(d.onlyB).toContainEqual({ kind: 'feature', name: 'NEW_<FEATURE>' });
     expect(() => diffProbes(A, { ...B, schema: 7 })).toThrow(/schema 1 or 2/);
+    // the 'feature' kind is new in diff schema 2
+    expect(d.schema).toBe(2);
   });
 });
 
@@ -135,6 +164,23 @@ describe('uverbs matrix (CLI)', () => {
       how: 'QP_CREATE answered <EOPNOTSUPP> & "more"',
       errno: 'EOPNOTSUPP',
     });
+    // completion, object and detail are kept
+    const full = join(dir, 'full.json');
+    const rich = {
+      ...answer('REG_MR_IOCTL', false, 'an RDMA WRITE failed'),
+      completion: 'IB_WC_REM_ACCESS_ERR',
+      object: 'UVERBS_METHOD_REG_MR',
+      detail: ['QUERY_MR reports iova 0x0'],
+    };
+    writeFileSync(full, JSON.stringify(probeJson('7.2', 'rxe0', [rich])));
+    const j2 = JSON.parse((await uverbs('matrix', '--json', full)).stdout);
+    expect(j2.rows.find((r: { feature: string }) => r.feature === 'REG_MR_IOCTL').cells[0]).toEqual({
+      supported: false,
+      how: 'an RDMA WRITE failed',
+      completion: 'IB_WC_REM_ACCESS_ERR',
+      object: 'UVERBS_METHOD_REG_MR',
+      detail: ['QUERY_MR reports iova 0x0'],
+    });
     const help = await uverbs('matrix', '--help');
     expect([help.status, help.stdout]).toEqual([0, expect.stringContaining('Usage: uverbs matrix')]);
     expect((await uverbs('--help')).stdout).toMatch(/^ {2}matrix /m);
@@ -143,6 +189,7 @@ describe('uverbs matrix (CLI)', () => {
   it('usage mistakes: exit 2, the reason on stderr, nothing on stdout', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...A, schema: 9 }));
+    writeFileSync(join(dir, 'badfeature.json'), JSON.stringify({ ...A, features: [{ name: 'QP_UD', supported: 1 }] }));
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ not json');
     for (const [args, reason] of [
@@ -152,6 +199,9 @@ describe('uverbs matrix (CLI)', () => {
       [[bad], /bad\.json: not a uverbs probe \(schema 1 or 2\): schema 9/],
       [['--format', 'pdf', a], /--format must be text, markdown or html/],
       [['--json', '--format', 'html', a], /--json and --format/],
+      [['--json', '-fhtml', a], /--json and --format/],
+      [['--json', '--format=markdown', a], /--json and --format/],
+      [[join(dir, 'badfeature.json')], /badfeature\.json: .*feature/],
       [['--bogus', a], /bogus/],
     ] as [string[], RegExp][]) {
       const r = await uverbs('matrix', ...args);

@@ -11,10 +11,12 @@ import { uverbs_default_objects, uverbs_methods_device } from '../src/abi/ids.js
 import { modelDevice, validateWrite } from '../src/abi/kernel-model.js';
 import { UVERBS_METHOD_QUERY_CONTEXT, UVERBS_METHOD_REG_MR } from '../src/abi/methods.js';
 import { WRITE_COMMANDS } from '../src/abi/write-commands.js';
-import { EINVAL, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
+import { EINVAL, EIO, ENOSPC, EOPNOTSUPP, EPROTONOSUPPORT } from '../src/errno.js';
+import { features } from '../src/probe/features.js';
 import { KNOWN_METHODS } from '../src/probe/known-methods.js';
 import { attributeProbe, CALLED, capabilityNames, methodProbe, probe, writeProbe } from '../src/probe/probe.js';
 import { FAKE_DEVICE as DEVICE, FakeKernel } from './support/fake-kernel.js';
+import { uverbs } from './vm-cli.js';
 
 const RXE = 14;
 
@@ -93,6 +95,8 @@ describe('probe over the fake kernel', () => {
 
 /** A fake kernel that also has CREATE_XSRQ (but no OPEN_XRCD), and whose QUERY_PORT_SPEED handler is the driver's EOPNOTSUPP. */
 class RxeLikeKernel extends FakeKernel {
+  /** What the driver answers a real QUERY_PORT_SPEED. */
+  portSpeedErrno = EOPNOTSUPP;
   override ioctl(fd: number, request: number, arg: bigint): number {
     const head = this.readUser(arg, 24);
     if (head) {
@@ -102,8 +106,8 @@ class RxeLikeKernel extends FakeKernel {
         v.getUint16(4, true) === uverbs_methods_device.UVERBS_METHOD_QUERY_PORT_SPEED;
       // the method is there (the bare probe is refused as usual); a real call (with its attributes) reaches the driver
       if (queryPortSpeed && v.getUint16(6, true) > 0) {
-        this.calls.push({ syscall: 'ioctl', what: 'QUERY_PORT_SPEED', errno: EOPNOTSUPP });
-        return -EOPNOTSUPP;
+        this.calls.push({ syscall: 'ioctl', what: 'QUERY_PORT_SPEED', errno: this.portSpeedErrno });
+        return -this.portSpeedErrno;
       }
     }
     return super.ioctl(fd, request, arg);
@@ -147,5 +151,30 @@ describe('what an id-level answer does not say (probe schema 2)', () => {
     });
     // a method the driver serves says so
     expect(result.methods.find((m) => m.method === 'UVERBS_METHOD_QUERY_CONTEXT')?.usable).toBe(true);
+  });
+});
+
+describe('a called method answering an unexpected errno', () => {
+  it('does not kill the probe: usable stays unset, the note says the errno and that it could not tell', () => {
+    const k = new RxeLikeKernel({ driverId: RXE });
+    k.portSpeedErrno = EIO;
+    const r = probe(DEVICE, k);
+    const m = r.methods.find((x) => x.method === 'UVERBS_METHOD_QUERY_PORT_SPEED');
+    expect(m).toMatchObject({ supported: true, note: expect.stringMatching(/EIO.*could not tell.*PORT_SPEED_QUERY/) });
+    expect(m?.usable).toBeUndefined();
+  });
+});
+
+describe('a device name that names no device', () => {
+  it('probe() and features(): ENODEV naming the devices there are (resolveDevice), not a TypeError', () => {
+    for (const f of [() => probe('nope0', new FakeKernel()), () => features('nope0', { sys: new FakeKernel() })]) {
+      expect(f).toThrow(expect.objectContaining({ code: 'ENODEV', object: 'nope0' }));
+    }
+  });
+
+  it('uverbs probe -d: exit 2, the reason naming the devices there are', async () => {
+    const r = await uverbs('probe', '-d', 'nope0');
+    expect([r.status, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toMatch(/no uverbs device is called 'nope0'; this kernel lists no uverbs devices/);
   });
 });

@@ -20,7 +20,9 @@ hovering a cell shows how it was known and the errno.
 Options:
   -f, --format FMT   text (default), markdown or html
   -o, --output FILE  write there instead of stdout
-      --json         the matrix as JSON ({"schema": 1, ...})
+      --json         the matrix as JSON ({"schema": 1, ...}; each cell the
+                     probe's answer: supported, how, errno, object,
+                     completion, detail)
   -h, --help         this help`;
 
 function asJson(m: Matrix): string {
@@ -31,7 +33,9 @@ function asJson(m: Matrix): string {
       feature: name,
       cells: m.columns.map((c) => {
         const a = c.answers.get(name);
-        return a === undefined ? null : { supported: a.supported, how: a.how, ...(a.errno ? { errno: a.errno } : {}) };
+        if (a === undefined) return null;
+        const { supported, how, errno, object, completion, detail } = a;
+        return { supported, how, errno, object, completion, detail };
       }),
     })),
   });
@@ -57,7 +61,8 @@ export function matrixCommand(argv: string[]): number {
   if (!MATRIX_FORMATS.includes(format)) {
     throw new UsageError(`uverbs matrix: --format must be text, markdown or html, not '${values.format}'`);
   }
-  if (values.json && argv.some((a) => a === '-f' || a.startsWith('--format'))) {
+  // -f, -fhtml, --format, --format=html (any spelling parseArgs takes)
+  if (values.json && argv.some((a) => a.startsWith('-f') || a.startsWith('--format'))) {
     throw new UsageError('uverbs matrix: --json and --format are two outputs: give one');
   }
   if (positionals.length === 0) throw new UsageError(`uverbs matrix: no probe files\n\n${MATRIX_HELP}`);

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { diffProbes } from '../probe/diff.js';
 import { type FeatureAnswer, features } from '../probe/features.js';
 import { probe } from '../probe/probe.js';
-import { findDevice, listDevices } from '../verbs/device.js';
+import { type DeviceInfo, listDevices, resolveDevice } from '../verbs/device.js';
 import { json, table } from './output.js';
 import { UsageError } from './usage.js';
 
@@ -61,11 +61,20 @@ export function probeCommand(argv: string[]): number {
     process.stdout.write(`${PROBE_HELP}\n`);
     return 0;
   }
-  const device = values.device === undefined ? listDevices()[0] : findDevice(values.device);
-  if (device === undefined) {
-    if (values.device !== undefined) throw new UsageError(`uverbs probe: no uverbs device '${values.device}'`);
-    process.stderr.write('uverbs probe: no uverbs devices\n');
-    return 1;
+  let device: DeviceInfo | undefined;
+  if (values.device === undefined) {
+    device = listDevices()[0];
+    if (device === undefined) {
+      process.stderr.write('uverbs probe: no uverbs devices\n');
+      return 1;
+    }
+  } else {
+    try {
+      device = resolveDevice(values.device);
+    } catch (error) {
+      // ENODEV, naming the devices there are
+      throw new UsageError(`uverbs probe: ${(error as Error).message}`);
+    }
   }
   const r = probe(device);
   if (values.deep) r.features = features(device);

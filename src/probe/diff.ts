@@ -12,7 +12,8 @@
 
 import { PROBE_SCHEMA, type ProbedObject, type ProbeResult, type ProbeResultV1, writeObject } from './probe.js';
 
-export const DIFF_SCHEMA = 1;
+/** 2: the `feature` kind (a deep probe's features) is new. */
+export const DIFF_SCHEMA = 2;
 
 export type FeatureKind = 'object' | 'method' | 'attribute' | 'write' | 'capability' | 'feature';
 
@@ -46,6 +47,7 @@ export function readProbe(value: unknown): ProbeResult {
   if (
     typeof q.kernel !== 'string' ||
     typeof q.device?.name !== 'string' ||
+    typeof q.device?.driver !== 'string' ||
     !Array.isArray(q.methods) ||
     !Array.isArray(q.writeCommands) ||
     !Array.isArray(q.objects) ||
@@ -53,9 +55,10 @@ export function readProbe(value: unknown): ProbeResult {
     (q.schema === PROBE_SCHEMA && q.features !== undefined && !Array.isArray(q.features))
   ) {
     throw new TypeError(
-      `not a uverbs probe: schema ${schema} without its kernel, device, methods, objects or capabilities`,
+      `not a uverbs probe: schema ${schema} without its kernel, device (name, driver), methods, objects or capabilities`,
     );
   }
+  if (q.schema === PROBE_SCHEMA) q.features?.forEach(checkFeatureEntry);
   if (q.schema === PROBE_SCHEMA) return q;
   const objects = q.objects.map(({ object }): ProbedObject => {
     const via: ProbedObject['via'] = [];
@@ -64,6 +67,27 @@ export function readProbe(value: unknown): ProbeResult {
     return { object, supported: via.length > 0, via };
   });
   return { ...q, schema: PROBE_SCHEMA, objects };
+}
+
+const SUPPORTED = [true, false, 'unknown'];
+const isString = (v: unknown) => typeof v === 'string';
+
+/** A TypeError unless `f` is a feature answer: `{ name, supported, how }` and strings (and `detail` strings) where given. */
+function checkFeatureEntry(f: unknown, i: number): void {
+  const e = f as Record<string, unknown> | null;
+  const ok =
+    typeof e === 'object' &&
+    e !== null &&
+    isString(e.name) &&
+    SUPPORTED.includes(e.supported as never) &&
+    isString(e.how) &&
+    ['errno', 'object', 'completion'].every((k) => e[k] === undefined || isString(e[k])) &&
+    (e.detail === undefined || (Array.isArray(e.detail) && e.detail.every(isString)));
+  if (!ok) {
+    throw new TypeError(
+      `not a uverbs probe: feature ${i + 1} is not { name, supported: true | false | 'unknown', how } (with string errno, object, completion, detail): ${JSON.stringify(f)?.slice(0, 120)}`,
+    );
+  }
 }
 
 /** Every supported feature of a probe, as `kind name` keys. */

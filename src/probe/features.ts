@@ -13,10 +13,15 @@
  * not one of its "unsupported" spellings). Compare with `=== true` /
  * `=== false`: `'unknown'` is neither.
  *
- * Nothing is left behind: each feature is asked on a context of its own,
- * every object is made with `using` (disposed newest first when a step
- * throws), and closing the context's fd destroys whatever the kernel still
- * holds for it.
+ * Nothing is left behind, and what was made is destroyed, not left to the
+ * close: each feature is asked on a context of its own; every object made
+ * through the library's verbs is made with `using` (disposed newest first,
+ * also when a step throws), and each one made by a raw call (the raw packet
+ * QP, the XRC domain, the REG_MR ioctl's MR) is destroyed by its own raw
+ * destroy before its parents go (test/features.test.ts counts creates less
+ * destroys on the fake kernel at each context's close). Only where a
+ * destroy itself fails is the context's fd closed first, which destroys
+ * whatever the kernel still holds for it.
  */
 
 import { closeSync, constants, openSync } from 'node:fs';
@@ -46,12 +51,12 @@ import { uhwFor } from '../providers/index.js';
 import { UserMemory } from '../transport/memory.js';
 import { libcSys, type Sys } from '../transport/sys.js';
 import { Context, sysOf } from '../verbs/context.js';
-import { type DeviceInfo, findDevice, listDevices } from '../verbs/device.js';
+import type { DeviceInfo } from '../verbs/device.js';
 import type { AccessFlags, MemoryRegion } from '../verbs/memory-region.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
 import type { SendWr } from '../verbs/work-request.js';
 import { IDENTITY_ONLY } from './known-methods.js';
-import { methodProbe, writeHas, writeProbe } from './probe.js';
+import { deviceArg, methodProbe, writeHas, writeProbe } from './probe.js';
 
 /** Every feature `features()` answers, by its stable name. */
 export const FEATURE_NAMES = [
@@ -80,7 +85,7 @@ export const FEATURE_NAMES = [
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
-/** `true`: made and destroyed (or the device's own report, where `how` says so); `false`: the kernel or device said no; `'unknown'`: could not tell. */
+/** `true`: shown to work (made and destroyed, a work request completed, a node opened, or the device's own report, as `how` says); `false`: the kernel or device said no; `'unknown'`: could not tell. */
 export type FeatureSupport = true | false | 'unknown';
 
 export interface FeatureAnswer {
@@ -177,7 +182,13 @@ function rawPacket(ctx: Context): FeatureAnswer {
       },
       uhwFor(ctx.provider, 'createQp'),
     );
-    ctx.dispatch.invoke(UVERBS_METHOD_QP_DESTROY, { handle: r.outputs.handle });
+    try {
+      ctx.dispatch.invoke(UVERBS_METHOD_QP_DESTROY, { handle: r.outputs.handle });
+    } catch (error) {
+      // the PD and CQ cannot go under the QP: the fd goes first (their disposal is then nothing to do)
+      ctx.close({ cascade: false });
+      throw error;
+    }
     return undefined;
   });
 }
@@ -232,14 +243,24 @@ function xrc(ctx: Context): FeatureAnswer[] {
   let how: string;
   let supported: FeatureSupport;
   let errno: string | undefined;
+  let handle: number | undefined;
   try {
     const r = ctx.dispatch.write(OPEN_XRCD, { fd: 0xffff_ffff, oflags: constants.O_CREAT });
-    ctx.dispatch.write(CLOSE_XRCD, { xrcd_handle: r.response?.xrcd_handle as number });
-    supported = 'unknown';
-    how = 'opened and closed an XRC domain; this library has no verbs to make XRC QPs or SRQs in it';
+    handle = r.response?.xrcd_handle as number;
   } catch (error) {
     const a = refused('QP_XRC', error, 'tried to open an XRC domain (which XRC QPs and XRC SRQs need)');
     ({ supported, how, errno } = a);
+  }
+  if (handle !== undefined) {
+    supported = 'unknown';
+    try {
+      ctx.dispatch.write(CLOSE_XRCD, { xrcd_handle: handle });
+      how = 'opened and closed an XRC domain; this library has no verbs to make XRC QPs or SRQs in it';
+    } catch (error) {
+      if (!(error instanceof UverbsError)) throw error;
+      errno = error.code;
+      how = `opened an XRC domain, but ${CLOSE_XRCD.name} answered ${error.code} (the context's close let go of it); this library has no verbs to make XRC QPs or SRQs in it`;
+    }
   }
   return (['QP_XRC', 'XRC_SRQ'] as const).map((name) => ({
     name,
@@ -325,8 +346,11 @@ const PEER: AccessFlags = {
 /**
  * FLUSH and ATOMIC_WRITE: the device's capability bits; where they say
  * yes, checked by doing it: on rxe (the library's datapath) one such work
- * request over a looped-back RC pair into an MR a peer may flush (yes when
- * it completes, and for ATOMIC_WRITE when the 8 bytes arrived); elsewhere
+ * request over a looped-back RC pair into an MR a peer may flush, after a
+ * control RDMA WRITE on the same pair (yes when it completes, and for
+ * ATOMIC_WRITE when the 8 bytes arrived; no when it fails after the
+ * control succeeded; unknown when the control failed or the loopback
+ * could not be set up: that is not the operation's answer); elsewhere
  * by registering an MR with IB_UVERBS_ACCESS_FLUSH_GLOBAL (FLUSH), or not
  * at all (ATOMIC_WRITE: the device's report is the answer, and `how` says so).
  */
@@ -363,55 +387,75 @@ function flushOrAtomicWrite(ctx: Context, name: 'FLUSH' | 'ATOMIC_WRITE'): Featu
     );
   }
   const opcode = flush ? 'FLUSH' : 'ATOMIC_WRITE';
+  let statuses: string[] | undefined;
+  let controlLanded = false;
+  let arrived = flush;
   try {
     using pd = ctx.allocPd();
     using target = pd.registerMemory(4096, PEER);
+    // the control: an RDMA WRITE into a write-registered MR first, so a loopback that does not work here
+    // (no link, no route) is told apart from a device that refuses the operation
+    using control = pd.registerMemory(4096, { localWrite: true, remoteWrite: true });
     const remote = { addr: target.address, rkey: target.rkey };
-    const statuses = loopback(
+    statuses = loopback(
       pd,
-      () => [
+      (source) => [
+        {
+          opcode: 'RDMA_WRITE',
+          sg: [{ mr: source, length: 8 }],
+          remote: { addr: control.address, rkey: control.rkey },
+        },
         flush
           ? { opcode: 'FLUSH', remote, flush: { type: 'global', level: 'mr' } }
           : { opcode: 'ATOMIC_WRITE', remote, data: PATTERN },
       ],
       PEER,
     );
-    const status = statuses?.[0];
-    const arrived = flush || landed(target.bytes);
-    if (status === 'IB_WC_SUCCESS' && arrived) {
-      return {
-        name,
-        supported: true,
-        how: `posted ${flush ? 'a FLUSH (global, whole MR)' : 'an ATOMIC_WRITE'} over a looped-back RC pair: it completed${flush ? '' : ' and the 8 bytes arrived'} (the capability flags say ${opcode})`,
-        object: device,
-        completion: status,
-        detail,
-      };
-    }
+    controlLanded = landed(control.bytes);
+    arrived = flush || landed(target.bytes);
+  } catch (error) {
+    // the loopback's own objects (PD, MRs, CQ, QPs, GID, connect) or the posting: not the operation's answer
     return {
       name,
-      supported: status === undefined ? 'unknown' : false,
-      how:
-        status === undefined
-          ? `the capability flags say ${opcode}, but the looped-back ${opcode} did not complete`
-          : `the capability flags say ${opcode}, but a looped-back ${opcode} completed with ${status}${arrived ? '' : ' and the bytes did not arrive'}`,
-      object: device,
-      ...(status ? { completion: status } : {}),
+      supported: 'unknown',
+      how: `the capability flags say ${opcode}; the loopback to test it could not be set up (${(error as Error).message})`,
+      object: error instanceof UverbsError ? error.method : device,
+      ...(error instanceof UverbsError ? { errno: error.code } : {}),
       detail,
     };
-  } catch (error) {
-    if (!(error instanceof UverbsError)) {
-      // no RoCE v2 GID here: the device's report stands, untested
-      return {
-        name,
-        supported: 'unknown',
-        how: `the capability flags say ${opcode}; the loopback to test it could not be set up (${(error as Error).message})`,
-        object: device,
-        detail,
-      };
-    }
-    return refused(name, error, `tried a looped-back ${opcode}`);
   }
+  const [controlStatus, status] = statuses ?? [];
+  if (statuses === undefined || controlStatus !== 'IB_WC_SUCCESS' || !controlLanded) {
+    return {
+      name,
+      supported: 'unknown',
+      how:
+        statuses === undefined
+          ? `the capability flags say ${opcode}, but the looped-back work requests did not complete`
+          : `the capability flags say ${opcode}, but the control RDMA WRITE before it completed with ${controlStatus}${controlLanded ? '' : ' and its bytes did not arrive'}: the loopback does not work here, so it could not tell`,
+      object: device,
+      ...(controlStatus ? { completion: controlStatus } : {}),
+      detail,
+    };
+  }
+  if (status === 'IB_WC_SUCCESS' && arrived) {
+    return {
+      name,
+      supported: true,
+      how: `posted ${flush ? 'a FLUSH (global, whole MR)' : 'an ATOMIC_WRITE'} over a looped-back RC pair after a control RDMA WRITE: it completed${flush ? '' : ' and the 8 bytes arrived'} (the capability flags say ${opcode})`,
+      object: device,
+      completion: status,
+      detail,
+    };
+  }
+  return {
+    name,
+    supported: false,
+    how: `the capability flags say ${opcode}, but a looped-back ${opcode} completed with ${status}${arrived ? '' : ' and the bytes did not arrive'} (a control RDMA WRITE before it succeeded)`,
+    object: device,
+    ...(status ? { completion: status } : {}),
+    detail,
+  };
 }
 
 /** CQ create flags: each flag the library knows, on a CQ of its own; `detail` lists the accepted ones. */
@@ -636,10 +680,22 @@ function regMrIoctl(ctx: Context): FeatureAnswer {
   } catch (error) {
     return refused(name, error, 'tried the REG_MR ioctl');
   } finally {
-    // a registration left over (a step threw): closing the fd lets go of it (and the PD) first
-    if (registered !== undefined) ctx.close();
-    else pd?.close();
-    memory.free();
+    try {
+      // a registration left over (a step threw): destroyed; where even that fails, the PD cannot be
+      // destroyed under it (EBUSY), so the fd is closed first (cascade: false), which lets go of both
+      if (registered !== undefined) {
+        try {
+          ctx.dispatch.invoke(UVERBS_METHOD_MR_DESTROY, { handle: registered });
+          registered = undefined;
+        } catch {
+          // left to the close
+        }
+      }
+      if (registered !== undefined) ctx.close({ cascade: false });
+      else pd?.close();
+    } finally {
+      memory.free();
+    }
   }
 }
 
@@ -672,7 +728,14 @@ function noVerbs(ctx: Context, name: FeatureName, method: string): FeatureAnswer
     errno = refusal(ctx, writeProbe(index, true), true);
   } else {
     const spec = IDENTITY_ONLY.find((m) => m.name === method);
-    if (spec === undefined || ctx.driverId === undefined) throw new Error(`${method}: no probe`);
+    if (spec === undefined || ctx.driverId === undefined) {
+      return {
+        name,
+        supported: 'unknown',
+        how: `the driver id of this device is not known (a kernel without the ioctl framework, or it would not say), so no probe of ${method} could be built; this library has no verbs to make one`,
+        object: method,
+      };
+    }
     const p = methodProbe(spec, ctx.driverId);
     has = p.has;
     errno = refusal(ctx, p.bytes, false);
@@ -752,8 +815,9 @@ const CHECKS: [readonly FeatureName[], Check][] = [
  * Asks `device` (ib name, uverbs node or `DeviceInfo`; default: the first
  * device) each feature of {@link FEATURE_NAMES} by making and destroying
  * real objects, one context per feature; see the module comment for what
- * each answer means. Throws only for a device that cannot be opened (or a
- * bad argument); a feature the kernel refuses is an answer, not an error.
+ * each answer means. Throws only for a device that cannot be opened (a
+ * name that names none: ENODEV listing the devices there are) or a bad
+ * argument; a feature the kernel refuses is an answer, not an error.
  */
 export function features(device?: string | DeviceInfo, options: FeatureOptions = {}): FeatureAnswer[] {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
@@ -761,8 +825,7 @@ export function features(device?: string | DeviceInfo, options: FeatureOptions =
   for (const n of only) {
     if (!FEATURE_NAMES.includes(n)) throw invalidArgValue('options.only', `names an unknown feature: ${n}`, n);
   }
-  const info = typeof device === 'object' ? device : device === undefined ? listDevices()[0] : findDevice(device);
-  if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', device);
+  const info = deviceArg(device);
   const sys = options.sys ?? libcSys();
   const out: FeatureAnswer[] = [];
   for (const [names, check] of CHECKS) {

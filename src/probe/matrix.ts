@@ -72,21 +72,27 @@ export function cell(answer: FeatureAnswer | undefined): string {
 }
 
 const LEGEND =
-  'yes: made and destroyed (or reported by the device); no: the kernel or device said no; ?: could not tell; -: not asked';
+  "yes: shown to work (an object made and destroyed, a work request completed, a node opened, or the device's own report, as each answer's how says); no: the kernel or device said no; ?: could not tell; -: not asked";
+
+/** A probe's string for a terminal or Markdown: control characters (C0, DEL, C1) as `\xHH`. */
+export function escapeControl(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it escapes
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
 
 function heading(c: MatrixColumn): string {
   return `${c.kernel} ${c.device}`;
 }
 
 export function renderText(m: Matrix): string {
-  const rows = [['feature', ...m.columns.map(heading)]];
-  for (const name of m.rows) rows.push([name, ...m.columns.map((c) => cell(c.answers.get(name)))]);
+  const rows = [['feature', ...m.columns.map(heading)].map(escapeControl)];
+  for (const name of m.rows) rows.push([escapeControl(name), ...m.columns.map((c) => cell(c.answers.get(name)))]);
   return `${table(rows)}\n\n${LEGEND}\n`;
 }
 
-/** Markdown: `|` and backslashes escaped in every cell. */
+/** Markdown: `|` and backslashes escaped in every cell, control characters as `\xHH`. */
 export function renderMarkdown(m: Matrix): string {
-  const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  const esc = (s: string) => escapeControl(s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' '));
   const line = (cells: string[]) => `| ${cells.map(esc).join(' | ')} |`;
   const out = [line(['feature', ...m.columns.map(heading)]), `|${' --- |'.repeat(m.columns.length + 1)}`];
   for (const name of m.rows) out.push(line([name, ...m.columns.map((c) => cell(c.answers.get(name)))]));

@@ -69,7 +69,7 @@ import { detectDriverId } from '../transport/driver-id.js';
 import { Scratch } from '../transport/memory.js';
 import { libcSys, type Sys } from '../transport/sys.js';
 import { Context } from '../verbs/context.js';
-import { type DeviceInfo, findDevice, listDevices } from '../verbs/device.js';
+import { type DeviceInfo, listDevices, resolveDevice } from '../verbs/device.js';
 import type { FeatureAnswer } from './features.js';
 import { hasAttributeTable, KNOWN_METHODS } from './known-methods.js';
 
@@ -396,10 +396,25 @@ export function capabilityNames(flags: bigint): string[] {
   return names;
 }
 
+/**
+ * The device a `device` argument names (ib name, uverbs node, or
+ * `DeviceInfo`; the first device when undefined): a name that names no
+ * device, or no device at all, is {@link resolveDevice}'s ENODEV listing
+ * the devices there are; anything else a TypeError.
+ */
+export function deviceArg(device: string | DeviceInfo | undefined, devices?: DeviceInfo[]): DeviceInfo {
+  if (typeof device === 'object' && device !== null) return device;
+  if (device !== undefined && typeof device !== 'string') {
+    throw invalidArgType('device', 'the name of a uverbs device or a DeviceInfo', device);
+  }
+  const all = devices ?? listDevices();
+  if (device === undefined) return all[0] ?? resolveDevice('(the first device)', all);
+  return resolveDevice(device, all);
+}
+
 /** Probes one device (ib name, uverbs node, or `DeviceInfo`); the first device when none is named. */
 export function probe(device?: string | DeviceInfo, sys: Sys = libcSys()): ProbeResult {
-  const info = typeof device === 'object' ? device : device === undefined ? listDevices()[0] : findDevice(device);
-  if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', device);
+  const info = deviceArg(device);
   const fd = sys.open(info.path, O_RDWR | O_CLOEXEC);
   if (fd < 0)
     throw new UverbsError({ errno: -fd, syscall: 'open', object: info.name, method: info.path, path: 'ioctl' });
@@ -465,7 +480,14 @@ function capabilities(info: DeviceInfo, sys: Sys, methods: ProbedMethod[]): Prob
       called.call(ctx);
       m.usable = true;
     } catch (error) {
-      if (!(error instanceof UverbsUnsupportedError)) throw error;
+      if (!(error instanceof UverbsError)) throw error;
+      if (!(error instanceof UverbsUnsupportedError)) {
+        // neither served nor declined: usable stays unset, the probe goes on
+        m.note =
+          `the kernel has the method, but a call answered ${error.code}, not an "unsupported" answer: could not tell whether the driver serves it` +
+          (called.feature ? ` (feature ${called.feature})` : '');
+        continue;
+      }
       m.usable = false;
       m.note =
         `the kernel has the method, but the driver declines it: a call answered ${error.code}` +
