@@ -341,9 +341,14 @@ describe('DM, counters and flows on a kernel whose driver id is not known', () =
   });
 });
 
-describe('RDMA_CM (the node check, until the rdma_cm client answers it)', () => {
-  it('a node that is not there: no, ENOENT; one that opens: yes', () => {
+describe('RDMA_CM (an rdma_cm_id made and destroyed through the node)', () => {
+  it('a node that is not there: no, ENOENT; one whose CREATE_ID write fails (/dev/full: ENOSPC): unknown, naming the command', () => {
     expect(rdmaCmFeature('/nonexistent/rdma_cm')).toMatchObject({ name: 'RDMA_CM', supported: false, errno: 'ENOENT' });
-    expect(rdmaCmFeature('/dev/null')).toMatchObject({ name: 'RDMA_CM', supported: true });
+    expect(rdmaCmFeature('/dev/full')).toMatchObject({
+      name: 'RDMA_CM',
+      supported: 'unknown',
+      errno: 'ENOSPC',
+      how: expect.stringMatching(/CREATE_ID answered ENOSPC/),
+    });
   });
 });

@@ -24,8 +24,7 @@
  * whatever the kernel still holds for it.
  */
 
-import { closeSync, constants, openSync } from 'node:fs';
-import { O_CLOEXEC } from '../../ioctl/index.js';
+import { constants } from 'node:fs';
 import {
   ib_uverbs_device_cap_flags as CAP,
   ib_uverbs_ex_write_cmds,
@@ -45,6 +44,7 @@ import {
   UVERBS_METHOD_REG_MR,
 } from '../abi/methods.js';
 import type { WriteCommand } from '../abi/write-commands.js';
+import { EventChannel, RDMA_CM_PATH } from '../cm/event-channel.js';
 import { EACCES, EPERM, errnoName } from '../errno.js';
 import { invalidArgType, invalidArgValue, UverbsError, UverbsUnsupportedError } from '../errors.js';
 import { uhwFor } from '../providers/index.js';
@@ -85,7 +85,7 @@ export const FEATURE_NAMES = [
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
-/** `true`: shown to work (made and destroyed, a work request completed, a node opened, or the device's own report, as `how` says); `false`: the kernel or device said no; `'unknown'`: could not tell. */
+/** `true`: shown to work (made and destroyed, a work request completed, an rdma_cm_id made, or the device's own report, as `how` says); `false`: the kernel or device said no; `'unknown'`: could not tell. */
 export type FeatureSupport = true | false | 'unknown';
 
 export interface FeatureAnswer {
@@ -762,27 +762,45 @@ function noVerbs(ctx: Context, name: FeatureName, method: string): FeatureAnswer
   };
 }
 
-const RDMA_CM_NODE = '/dev/infiniband/rdma_cm';
-
 /**
- * RDMA_CM, for now: whether the rdma_cm node exists and opens (the kernel's
- * rdma_ucm module is loaded). Kept apart from the device checks: it asks
- * no device, and the rdma_cm client will answer it with a real cm_id.
+ * RDMA_CM: an rdma_cm_id made through the connection manager's node
+ * (`/dev/infiniband/rdma_cm`, the kernel's rdma_ucm) with this library's
+ * client, and destroyed. Kept apart from the device checks: an ID is tied
+ * to a device only once an address is bound to it, which needs an address
+ * this check does not have.
  */
-export function rdmaCmFeature(node = RDMA_CM_NODE): FeatureAnswer {
-  try {
-    closeSync(openSync(node, constants.O_RDWR | O_CLOEXEC));
-    return { name: 'RDMA_CM', supported: true, how: `opened ${node} and closed it (no cm_id was made)`, object: node };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+export function rdmaCmFeature(node = RDMA_CM_PATH): FeatureAnswer {
+  const no = (error: unknown, what: string): FeatureAnswer => {
+    if (!(error instanceof UverbsError)) throw error;
+    const code = errnoName(error.errno);
     const gone = code === 'ENOENT' || code === 'ENODEV' || code === 'ENXIO';
+    const refused = error instanceof UverbsUnsupportedError;
     return {
       name: 'RDMA_CM',
-      supported: gone ? false : 'unknown',
-      how: gone ? `${node}: ${code} (rdma_ucm is not loaded)` : `${node} did not open: ${code}`,
+      supported: gone || refused ? false : 'unknown',
+      how: gone ? `${node}: ${code} (rdma_ucm is not loaded)` : `${what} answered ${code}`,
       errno: code,
       object: node,
     };
+  };
+  let channel: EventChannel;
+  try {
+    channel = EventChannel.open({ path: node });
+  } catch (error) {
+    return no(error, `opening ${node}`);
+  }
+  try {
+    channel.createId().close();
+    return {
+      name: 'RDMA_CM',
+      supported: true,
+      how: `made an rdma_cm_id (RDMA_PS_TCP) through ${node} and destroyed it`,
+      object: node,
+    };
+  } catch (error) {
+    return no(error, 'RDMA_USER_CM_CMD_CREATE_ID');
+  } finally {
+    channel.close();
   }
 }
 

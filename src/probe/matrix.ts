@@ -72,7 +72,7 @@ export function cell(answer: FeatureAnswer | undefined): string {
 }
 
 const LEGEND =
-  "yes: shown to work (an object made and destroyed, a work request completed, a node opened, or the device's own report, as each answer's how says); no: the kernel or device said no; ?: could not tell; -: not asked";
+  "yes: shown to work (an object made and destroyed, a work request completed, an rdma_cm_id made, or the device's own report, as each answer's how says); no: the kernel or device said no; ?: could not tell; -: not asked";
 
 /** A probe's string for a terminal or Markdown: control characters (C0, DEL, C1) as `\xHH`. */
 export function escapeControl(s: string): string {

@@ -135,6 +135,7 @@ describe.runIf(TEST_DEVICE)(
     byKernel('DM, counters and flows: not on software devices; rdma_cm: the node the guest loaded', () => {
       for (const n of ['DM', 'COUNTERS', 'FLOWS']) expect([n, yes(n)]).toEqual([n, false]);
       expect(yes('RDMA_CM')).toBe(existsSync('/dev/infiniband/rdma_cm'));
+      expect(of('RDMA_CM').how).toMatch(/made an rdma_cm_id/);
       // nothing else here is "could not tell"
       const unknown = answers.filter((a) => a.supported === 'unknown').map((a) => a.name);
       expect(unknown).toEqual(!rxe && seven ? ['REG_MR_IOCTL'] : []);
