@@ -28,16 +28,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UverbsError } from '../errors.js';
 import { packageRoot } from '../transport/native.js';
@@ -49,16 +40,12 @@ import { type DeviceInfo, resolveDevice } from '../verbs/device.js';
 import type { KernelObject } from '../verbs/kernel-object.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
 import { compare, count, type FaultRow, newPart, type PartResult } from './report.js';
-import { type ResourceReader, rdmaResReader, sameCounts, showCounts } from './resources.js';
+import { fdCount, type ResourceReader, rdmaResReader, sameCounts, showCounts } from './resources.js';
 import { expectThat } from './scenario.js';
 
 export const FAILSLAB = '/sys/kernel/debug/failslab';
 export const FAIL_NTH = '/proc/thread-self/fail-nth';
 const MAKE_IT_FAIL = '/proc/self/make-it-fail';
-
-function fdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
 
 /** Fault injection was asked for on a kernel without it. */
 export class FaultInjectionUnavailableError extends Error {
