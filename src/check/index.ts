@@ -93,7 +93,7 @@ export function runPart(name: CheckPartName, fn: () => PartResult): PartResult {
  * options (an unknown device: `UverbsError` ENODEV, as `resolveDevice`),
  * and {@link FaultInjectionUnavailableError} when fault injection is asked
  * for on a kernel without it. A part that throws is reported as that part's
- * disagreement ({@link runPart}) and the other parts still run.
+ * disagreement (see `runPart`) and the other parts still run.
  */
 export function runCheck(options: CheckOptions = {}): CheckReport {
   const seed = options.seed ?? DEFAULT_SEED;
