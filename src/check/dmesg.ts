@@ -80,6 +80,13 @@ export class DmesgWatch {
     return kernelWarnings(this.#drain());
   }
 
+  /** Ends the watch (closes /dev/kmsg) without a result; safe to call twice. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
   /** The watch's result, and its end. */
   finish(earlier: KernelWarning[] = []): DmesgResult {
     if (this.#fd === undefined) return { watched: false, reason: this.#reason as string, warnings: [] };

@@ -28,16 +28,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UverbsError } from '../errors.js';
 import { packageRoot } from '../transport/native.js';
@@ -49,16 +40,12 @@ import { type DeviceInfo, resolveDevice } from '../verbs/device.js';
 import type { KernelObject } from '../verbs/kernel-object.js';
 import type { ProtectionDomain } from '../verbs/protection-domain.js';
 import { compare, count, type FaultRow, newPart, type PartResult } from './report.js';
-import { type ResourceReader, rdmaResReader, sameCounts, showCounts } from './resources.js';
+import { fdCount, type ResourceReader, rdmaResReader, sameCounts, showCounts } from './resources.js';
 import { expectThat } from './scenario.js';
 
 export const FAILSLAB = '/sys/kernel/debug/failslab';
 export const FAIL_NTH = '/proc/thread-self/fail-nth';
 const MAKE_IT_FAIL = '/proc/self/make-it-fail';
-
-function fdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
 
 /** Fault injection was asked for on a kernel without it. */
 export class FaultInjectionUnavailableError extends Error {
@@ -376,45 +363,118 @@ interface ChildResult {
   readonly part: PartResult;
 }
 
+/** How long one child may run before it is killed as hung (ms). */
+const CHILD_TIMEOUT_MS = 600_000;
+
+/** V8's own fatal-error report on stderr: `# Fatal error in ...` (a CHECK), `# Fatal process out of memory`, `FATAL ERROR: ...` (OOM). */
+const V8_FATAL = /^# Fatal error in |^# Fatal process out of memory|^FATAL ERROR: /m;
+
+/**
+ * Whether a child's death is V8's (a fault that fell in Node's runtime):
+ * V8 dies by SIGTRAP or SIGILL (its CHECK failures trap) or SIGABRT (its
+ * out-of-memory), having written its fatal-error report to stderr. Anything
+ * else (an exit status from an uncaught exception: a library bug; SIGSEGV;
+ * SIGKILL, e.g. from a kernel oops or the OOM killer) is not.
+ */
+export function runtimeDeath(run: {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | string | null;
+  readonly stderr: string;
+}): boolean {
+  return (
+    run.status === null &&
+    (run.signal === 'SIGTRAP' || run.signal === 'SIGILL' || run.signal === 'SIGABRT') &&
+    V8_FATAL.test(run.stderr)
+  );
+}
+
 /**
  * Runs a sweep in child processes (fault-child.ts): an armed fault can
  * fall in Node's own runtime (V8 maps memory for its heap and code between
- * arming and the verb's syscall) and kill the process; then the death is
- * counted in the row, with the step it happened at (the child's last
- * `at N` on stderr), and a new child goes on from the next step.
+ * arming and the verb's syscall) and kill the process; such a death (see
+ * {@link runtimeDeath}) is counted in the row, with the step it happened at
+ * (the child's last `at N` on stderr), and a new child goes on from the
+ * next step. Any other death is a disagreement carrying the child's stderr
+ * (and the sweep goes on from the next step too); a child that runs past
+ * `timeoutMs` is killed and is a disagreement, ending the sweep.
  */
-function inChildren(part: PartResult, args: string[], step: string): FaultRow {
-  const script = join(packageRoot(), 'dist', 'src', 'check', 'fault-child.js');
+export function inChildren(
+  part: PartResult,
+  args: string[],
+  step: string,
+  script = join(packageRoot(), 'dist', 'src', 'check', 'fault-child.js'),
+  timeoutMs = CHILD_TIMEOUT_MS,
+): FaultRow {
   let merged: FaultRow | undefined;
   let from = 1;
+  const name = (args[0] === 'verb' ? args[2] : `lifecycle at ${args[2]}%`) as string;
   for (let deaths = 0; ; ) {
-    const run = spawnSync(process.execPath, [script, ...args, String(from)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const run = spawnSync(process.execPath, [script, ...args, String(from)], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    // a child that died or was killed armed left failslab as it had set it: probability to 0 first, then the filter off
+    if (run.status !== 0) setFailslab({ probability: 0, 'task-filter': 'N' });
+    // a child that could not even be started (spawnSync's own failure: no stdout, no stderr) is a death too
+    const stderr = run.stderr ?? (run.error ? `Error: ${run.error.message}` : '');
+    const tail = stderr.slice(-2000);
+    const at = [...stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
+    if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') {
+      compare(part, {
+        case: `${name}: the child hung at ${step} ${at ?? '?'}`,
+        kind: 'verb',
+        predicted: 0,
+        actual: 0,
+        note: `did not finish in ${timeoutMs / 1000} s and was killed; its stderr: ${tail}`,
+      });
+      return mergeRow(merged, { verb: name, tried: Number(at ?? from), injected: 0, surfaced: {} });
+    }
     if (run.status === 0) {
-      const child = JSON.parse(run.stdout) as ChildResult;
+      let child: ChildResult;
+      try {
+        child = JSON.parse(run.stdout) as ChildResult;
+      } catch (error) {
+        compare(part, {
+          case: `${name}: the child's result`,
+          kind: 'verb',
+          predicted: 0,
+          actual: 0,
+          note: `not JSON (${(error as Error).message}); its stderr: ${tail}`,
+        });
+        return merged ?? { verb: name, tried: 0, injected: 0, surfaced: {} };
+      }
       merged = mergeRow(merged, child.row);
       part.agreements += child.part.agreements;
       part.disagreements.push(...child.part.disagreements);
       for (const [k, v] of Object.entries(child.part.counts)) count(part, k, v);
       return merged;
     }
-    // a child that died armed left failslab as it had set it: probability to 0 first, then the filter off
-    setFailslab({ probability: 0, 'task-filter': 'N' });
-    // a child that could not even be started (spawnSync's own failure: no stdout, no stderr) is counted the same way
-    const stderr = run.stderr ?? (run.error ? `Error: ${run.error.message}` : '');
-    const at = [...stderr.matchAll(/^at (\d+)$/gm)].at(-1)?.[1];
+    const how = run.signal ?? `exit ${run.status}`;
+    const runtime = runtimeDeath({ status: run.status, signal: run.signal, stderr });
     const fatal =
       stderr
         .split('\n')
-        .find((l) => /Fatal|Error|error/.test(l))
-        ?.trim() ?? `exit ${run.status ?? run.signal}`;
-    const name = args[0] === 'verb' ? args[2] : `lifecycle at ${args[2]}%`;
+        .find((l) => /Fatal|FATAL|Error|error/.test(l))
+        ?.trim() ?? how;
     merged = mergeRow(merged, {
-      verb: name as string,
+      verb: name,
       tried: Number(at ?? from),
       injected: 0,
-      surfaced: { [`the process died (${run.signal ?? run.status}: ${fatal}) at ${step} ${at ?? '?'}`]: 1 },
+      surfaced: {
+        [`the process died (${how}: ${fatal}) at ${step} ${at ?? '?'}${runtime ? ' (in Node’s runtime)' : ''}`]: 1,
+      },
     });
-    count(part, 'child deaths (fault in the runtime)');
+    if (runtime) count(part, 'child deaths (fault in the runtime)');
+    else
+      compare(part, {
+        case: `${name}: the child died at ${step} ${at ?? '?'} (${how})`,
+        kind: 'verb',
+        predicted: 0,
+        actual: 0,
+        note: `not a fault in Node's runtime (no V8 fatal error); its stderr: ${tail}`,
+      });
     deaths++;
     if (at === undefined || deaths >= 20) {
       compare(part, {
@@ -422,7 +482,7 @@ function inChildren(part: PartResult, args: string[], step: string): FaultRow {
         kind: 'verb',
         predicted: 0,
         actual: 0,
-        note: `the child died ${deaths} times; last: ${stderr.slice(-2000)}`,
+        note: `the child died ${deaths} times; last: ${tail}`,
       });
       return merged;
     }
@@ -478,6 +538,29 @@ export interface FaultSite {
   disarm(): void;
 }
 
+/** `read`, with a read that throws (`rdma` failing) reported as a disagreement instead (undefined: no comparison). */
+function reportingReader(
+  part: PartResult,
+  what: string,
+  read: ResourceReader | undefined,
+): (() => ReturnType<ResourceReader> | undefined) | undefined {
+  if (!read) return undefined;
+  return () => {
+    try {
+      return read();
+    } catch (error) {
+      compare(part, {
+        case: `${what}: rdma res could not be read`,
+        kind: 'verb',
+        predicted: 0,
+        actual: 0,
+        note: (error as Error).message,
+      });
+      return undefined;
+    }
+  };
+}
+
 /**
  * The fail-nth sweep of one verb (see the module's comment); `sys` opens
  * the contexts through another system-call layer (a test's fake kernel).
@@ -494,6 +577,7 @@ export function sweepVerb(
   onArm?: (n: number) => void,
 ): FaultRow {
   const open = () => Context.open(device, sys ? { sys } : {});
+  const readRes = reportingReader(part, verb.name, resources);
   // the verb's code runs twice unarmed first: once armed, a first run would have V8 compile it (and map
   // memory for that) between arming and the verb's first fault site, and a fault there is V8's, fatal
   for (let i = 0; i < 2; i++) {
@@ -507,7 +591,7 @@ export function sweepVerb(
     }
   }
   const row = { verb: verb.name, tried: 0, injected: 0, surfaced: {} as Record<string, number> };
-  const baseline = resources?.();
+  const baseline = readRes?.();
   for (let n = from; n <= maxNth; n++) {
     row.tried = n;
     const fds = fdCount();
@@ -524,7 +608,7 @@ export function sweepVerb(
       }
       throw error;
     }
-    const before = verb.destroys ? undefined : resources?.();
+    const before = verb.destroys ? undefined : readRes?.();
     let made: KernelObject | undefined;
     let thrown: unknown;
     let left: number;
@@ -554,8 +638,18 @@ export function sweepVerb(
           note: `failed with no fault injected: ${surfacedAs(thrown)}`,
         });
       }
-      made?.close();
-      ctx.close();
+      try {
+        made?.close();
+        ctx.close();
+      } catch (error) {
+        compare(part, {
+          case: `${name}: closing after the verb completed`,
+          kind: 'verb',
+          predicted: 0,
+          actual: (error as UverbsError).errno ?? -1,
+          note: `closing threw ${surfacedAs(error)}`,
+        });
+      }
       break;
     }
     row.injected++;
@@ -579,14 +673,15 @@ export function sweepVerb(
       } else {
         expectThat(part, `${name}: a destroy that returned closed the object`, target.closed, 'still open');
       }
-    } else if (thrown !== undefined && before && resources) {
-      const after = resources();
-      expectThat(
-        part,
-        `${name}: a create that threw made nothing`,
-        sameCounts(before, after),
-        `rdma res before ${showCounts(before)}, after ${showCounts(after)}`,
-      );
+    } else if (thrown !== undefined && before && readRes) {
+      const after = readRes();
+      if (after)
+        expectThat(
+          part,
+          `${name}: a create that threw made nothing`,
+          sameCounts(before, after),
+          `rdma res before ${showCounts(before)}, after ${showCounts(after)}`,
+        );
     }
     const others = verb.destroys ? deps.slice(0, -1) : deps;
     expectThat(
@@ -619,14 +714,15 @@ export function sweepVerb(
     expectThat(part, `${name}: no file descriptor left open`, fdsAfter === fds, `${fdsAfter - fds} more than before`);
   }
   if (row.tried === maxNth) count(part, `fail-nth limit reached: ${verb.name}`);
-  if (baseline && resources) {
-    const after = resources();
-    expectThat(
-      part,
-      `${verb.name}: rdma res back at baseline after the sweep`,
-      sameCounts(baseline, after),
-      `before ${showCounts(baseline)}, after ${showCounts(after)}`,
-    );
+  if (baseline && readRes) {
+    const after = readRes();
+    if (after)
+      expectThat(
+        part,
+        `${verb.name}: rdma res back at baseline after the sweep`,
+        sameCounts(baseline, after),
+        `before ${showCounts(baseline)}, after ${showCounts(after)}`,
+      );
   }
   return row;
 }

@@ -8,17 +8,25 @@
  * start. {@link checkFailed} says whether the run found anything.
  */
 
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgValue, UverbsError } from '../errors.js';
 import { probe } from '../probe/probe.js';
 import { Context } from '../verbs/context.js';
-import { findDevice, listDevices } from '../verbs/device.js';
+import { listDevices, resolveDevice } from '../verbs/device.js';
 import { abiCheck, type Predict } from './abi-matrix.js';
 import { DmesgWatch } from './dmesg.js';
 import { exhaustionCheck } from './exhaustion.js';
 import { faultCheck, requireFaultInjection } from './fault-injection.js';
 import { fuzzCheck } from './fuzz.js';
 import { lifetimeCheck } from './lifetime.js';
-import { CHECK_SCHEMA, type CheckPartName, type CheckReport, type FaultRow, type PartResult } from './report.js';
+import {
+  CHECK_SCHEMA,
+  type CheckPartName,
+  type CheckReport,
+  type DmesgResult,
+  type FaultRow,
+  newPart,
+  type PartResult,
+} from './report.js';
 import { rdmaResReader, sameCounts } from './resources.js';
 
 export { MATRIX_CASES, type Predict } from './abi-matrix.js';
@@ -47,6 +55,11 @@ export interface CheckOptions {
   readonly maxNth?: number;
   /** Replaces the model's prediction for a raw command (a test of the check itself plants a disagreement with it). */
   readonly predict?: Predict;
+  /**
+   * Watch the kernel log (default true). When false the report says it was
+   * not asked for, and not watching it does not make the run INCOMPLETE.
+   */
+  readonly dmesg?: boolean;
   /** Progress lines (one per part). */
   readonly progress?: (line: string) => void;
 }
@@ -54,9 +67,33 @@ export interface CheckOptions {
 const ALL: readonly CheckPartName[] = ['abi', 'fuzz', 'lifetime', 'exhaustion'];
 
 /**
+ * Runs one part: an exception out of it (a library or scenario bug, a
+ * refusal the part did not expect) is the part's disagreement, carrying the
+ * error, and the run goes on with the next part.
+ */
+export function runPart(name: CheckPartName, fn: () => PartResult): PartResult {
+  try {
+    return fn();
+  } catch (error) {
+    const part = newPart(name);
+    const e = error as { name?: string; code?: string; stack?: string; message?: string };
+    part.disagreements.push({
+      case: `${name}: the part threw`,
+      kind: 'verb',
+      predicted: 0,
+      actual: error instanceof UverbsError ? error.errno : -1,
+      note: `${e?.stack ?? `${e?.name}: ${e?.message ?? String(error)}`}`.split('\n').slice(0, 8).join('\n'),
+    });
+    return part;
+  }
+}
+
+/**
  * Runs the check. Throws a typed error before touching the device for bad
- * options, and {@link FaultInjectionUnavailableError} when fault injection
- * is asked for on a kernel without it.
+ * options (an unknown device: `UverbsError` ENODEV, as `resolveDevice`),
+ * and {@link FaultInjectionUnavailableError} when fault injection is asked
+ * for on a kernel without it. A part that throws is reported as that part's
+ * disagreement (see `runPart`) and the other parts still run.
  */
 export function runCheck(options: CheckOptions = {}): CheckReport {
   const seed = options.seed ?? DEFAULT_SEED;
@@ -68,8 +105,8 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
   const budgetMs = options.budgetMs ?? 20_000;
   if (typeof budgetMs !== 'number' || !(budgetMs > 0))
     throw invalidArgValue('budgetMs', 'must be a positive number', budgetMs);
-  const info = options.device === undefined ? listDevices()[0] : findDevice(options.device);
-  if (info === undefined) throw invalidArgType('device', 'the name of a uverbs device', options.device);
+  // no name: the first device; none at all is the same ENODEV as an unknown name, listing none
+  const info = options.device === undefined ? (listDevices()[0] ?? resolveDevice('')) : resolveDevice(options.device);
   const parts = new Set<CheckPartName>(options.parts ?? ALL);
   if (options.faultInjection) {
     parts.add('fault-injection');
@@ -80,49 +117,55 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
   const reader = rdmaResReader(info.name);
   const resources = typeof reader === 'function' ? reader : undefined;
   const before = resources?.();
-  const watch = new DmesgWatch();
-  const found = probe(info);
+  const watch = options.dmesg === false ? undefined : new DmesgWatch();
   const results: PartResult[] = [];
   const faults: FaultRow[] = [];
   const warnings = [];
-  for (const name of ['abi', 'fuzz', 'lifetime', 'exhaustion', 'fault-injection'] as const) {
-    if (!parts.has(name)) continue;
-    progress(`check ${info.name}: ${name}`);
-    switch (name) {
-      case 'abi': {
-        using ctx = Context.open(info);
-        results.push(abiCheck(ctx, options.predict));
-        break;
+  let found: ReturnType<typeof probe> | undefined;
+  let dmesg: DmesgResult;
+  try {
+    found = probe(info);
+    for (const name of ['abi', 'fuzz', 'lifetime', 'exhaustion', 'fault-injection'] as const) {
+      if (!parts.has(name)) continue;
+      progress(`check ${info.name}: ${name}`);
+      const probed = found;
+      results.push(
+        runPart(name, () => {
+          switch (name) {
+            case 'abi': {
+              using ctx = Context.open(info);
+              return abiCheck(ctx, options.predict);
+            }
+            case 'fuzz': {
+              using ctx = Context.open(info);
+              return fuzzCheck(ctx, probed, { seed, iterations, budgetMs, predict: options.predict });
+            }
+            case 'lifetime':
+              return lifetimeCheck(info.name, { cycles: Math.max(1, Math.floor(iterations / 10)), budgetMs });
+            case 'exhaustion':
+              return exhaustionCheck(info.name, resources);
+            case 'fault-injection':
+              return faultCheck(
+                info,
+                resources,
+                { maxNth: options.maxNth ?? 64, probabilities: [1, 5, 10, 25, 50], rounds: 4, progress },
+                faults,
+              );
+          }
+        }),
+      );
+      // a warning is attributed to the part during which it was logged
+      for (const w of watch?.check() ?? []) {
+        warnings.push(w);
+        (results[results.length - 1] as PartResult).notes.push(`kernel warning during this part: ${w.message}`);
       }
-      case 'fuzz': {
-        using ctx = Context.open(info);
-        results.push(fuzzCheck(ctx, found, { seed, iterations, budgetMs, predict: options.predict }));
-        break;
-      }
-      case 'lifetime':
-        results.push(lifetimeCheck(info.name, { cycles: Math.max(1, Math.floor(iterations / 10)), budgetMs }));
-        break;
-      case 'exhaustion':
-        results.push(exhaustionCheck(info.name, resources));
-        break;
-      case 'fault-injection':
-        results.push(
-          faultCheck(
-            info,
-            resources,
-            { maxNth: options.maxNth ?? 64, probabilities: [1, 5, 10, 25, 50], rounds: 4, progress },
-            faults,
-          ),
-        );
-        break;
     }
-    // a warning is attributed to the part during which it was logged
-    for (const w of watch.check()) {
-      warnings.push(w);
-      (results[results.length - 1] as PartResult).notes.push(`kernel warning during this part: ${w.message}`);
-    }
+    dmesg = watch
+      ? watch.finish(warnings)
+      : { watched: false, optedOut: true, reason: 'not watched (--no-dmesg)', warnings: [] };
+  } finally {
+    watch?.close();
   }
-  const dmesg = watch.finish(warnings);
   const after = resources?.();
   return {
     schema: CHECK_SCHEMA,

@@ -11,6 +11,7 @@ import { UverbsClosedError } from '../errors.js';
 import type { TraceEvent } from '../transport/dispatch.js';
 import { Context } from '../verbs/context.js';
 import { count, newPart, type PartResult } from './report.js';
+import { fdCount } from './resources.js';
 import { expectErrno, expectThat, ifSupported } from './scenario.js';
 
 const CAP = { maxSendWr: 8, maxRecvWr: 8, maxSendSge: 1, maxRecvSge: 1 };
@@ -20,17 +21,30 @@ export interface LifetimeOptions {
   readonly cycles: number;
   /** Wall-clock budget of the cycles, ms. */
   readonly budgetMs: number;
+  /** Opens a context on the device, with `trace` (default `Context.open(device)`; a test's fake kernel). */
+  readonly open?: (trace?: (e: TraceEvent) => void) => Context;
 }
 
-/** One of every object this device has, on a fresh context; closing the context closes them all. */
+/**
+ * One of every object this device has, on a fresh context; closing the
+ * context closes them all. What the device does not have (an SRQ where
+ * QUERY_DEVICE says max_srq 0, or an unsupported answer) is counted under
+ * `unsupported <what>`.
+ */
 export function everyObject(part: PartResult, ctx: Context): void {
   const pd = ctx.allocPd();
   pd.registerMemory(4096, { localWrite: true });
   const channel = ctx.createCompletionChannel();
   const cq = ctx.createCq({ cqe: 8, channel });
-  const srq = pd.createSrq({ maxWr: 8, maxSge: 1 });
+  const srq = hasSrq(ctx)
+    ? ifSupported(part, 'SRQ', () => pd.createSrq({ maxWr: 8, maxSge: 1 }))
+    : void count(part, 'unsupported SRQ');
   pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
-  ifSupported(part, 'UD QP', () => pd.createQp({ type: 'UD', sendCq: cq, recvCq: cq, srq, cap: CAP }));
+  ifSupported(part, 'UD QP', () =>
+    pd.createQp(
+      srq ? { type: 'UD', sendCq: cq, recvCq: cq, srq, cap: CAP } : { type: 'UD', sendCq: cq, recvCq: cq, cap: CAP },
+    ),
+  );
   ifSupported(part, 'MW type 1', () => pd.allocMw(1));
   ifSupported(part, 'AH', () => {
     const { gid, index } = ctx.findGid({ type: 'RoCEv2', family: 'ipv4' });
@@ -38,21 +52,48 @@ export function everyObject(part: PartResult, ctx: Context): void {
   });
 }
 
+/** Whether the device has SRQs (QUERY_DEVICE's max_srq is not 0). */
+function hasSrq(ctx: Context): boolean {
+  return ctx.queryDevice().maxSrq > 0;
+}
+
+/** Closing an SRQ takes its QP down; skipped, with the reason, on a device without SRQs. */
+export function srqStep(part: PartResult, open: (trace?: (e: TraceEvent) => void) => Context): void {
+  using ctx = open();
+  if (!hasSrq(ctx)) {
+    part.notes.push('SRQ step skipped: the device has no SRQs (QUERY_DEVICE max_srq 0)');
+    count(part, 'unsupported SRQ');
+    return;
+  }
+  const pd = ctx.allocPd();
+  const srq = pd.createSrq({ maxWr: 16, maxSge: 1 });
+  const cq = ctx.createCq({ cqe: 16 });
+  const qp = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, srq, cap: CAP });
+  expectErrno(part, 'SRQ close with a QP on it', 0, () => srq.close());
+  expectThat(part, 'closing the SRQ takes its QP down', qp.closed, 'qp.closed is false');
+}
+
 export function lifetimeCheck(device: string, options: LifetimeOptions): PartResult {
   const part = newPart('lifetime');
+  const open = options.open ?? ((trace?: (e: TraceEvent) => void) => Context.open(device, trace ? { trace } : {}));
   const deadline = Date.now() + options.budgetMs;
   let cycles = 0;
+  const fds = fdCount();
   while (cycles < options.cycles && Date.now() < deadline) {
     const probe = newPart('lifetime');
-    using ctx = Context.open(device);
-    everyObject(cycles === 0 ? part : probe, ctx);
+    {
+      using ctx = open();
+      everyObject(cycles === 0 ? part : probe, ctx);
+    }
     cycles++;
+    // each cycle: closing the context gave back its fd and its objects' (comp channel) fds
+    const now = fdCount();
+    expectThat(part, `lifetime cycle ${cycles}: no fd left open`, now === fds, `${now - fds} more than before`);
   }
   count(part, 'cycles', cycles);
-  part.agreements += cycles;
 
   {
-    using ctx = Context.open(device);
+    using ctx = open();
     const pd = ctx.allocPd();
     const mr = pd.registerMemory(4096, { localWrite: true });
     expectErrno(part, 'PD_DESTROY of a PD with a live MR', EBUSY, () => pd.close({ cascade: false }));
@@ -67,7 +108,7 @@ export function lifetimeCheck(device: string, options: LifetimeOptions): PartRes
     expectErrno(part, 'PD close once it has no MR', 0, () => pd.close({ cascade: false }));
   }
   {
-    using ctx = Context.open(device);
+    using ctx = open();
     const pd = ctx.allocPd();
     const cq = ctx.createCq({ cqe: 8 });
     const qp = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
@@ -79,18 +120,10 @@ export function lifetimeCheck(device: string, options: LifetimeOptions): PartRes
     expectErrno(part, 'QP close', 0, () => qp.close());
     expectErrno(part, 'CQ close once no QP uses it', 0, () => cq.close({ cascade: false }));
   }
-  {
-    using ctx = Context.open(device);
-    const pd = ctx.allocPd();
-    const srq = pd.createSrq({ maxWr: 16, maxSge: 1 });
-    const cq = ctx.createCq({ cqe: 16 });
-    const qp = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, srq, cap: CAP });
-    expectErrno(part, 'SRQ close with a QP on it', 0, () => srq.close());
-    expectThat(part, 'closing the SRQ takes its QP down', qp.closed, 'qp.closed is false');
-  }
+  srqStep(part, open);
   {
     const trace: TraceEvent[] = [];
-    const ctx = Context.open(device, { trace: (e) => trace.push(e) });
+    const ctx = open((e) => trace.push(e));
     const pd = ctx.allocPd();
     const cq = ctx.createCq({ cqe: 8 });
     const qp = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });

@@ -73,6 +73,8 @@ export interface KernelWarning {
 export interface DmesgResult {
   /** Whether /dev/kmsg could be read: when false, `reason` says why, and no warning could be seen. */
   readonly watched: boolean;
+  /** True when the kernel log was not asked for (`dmesg: false`, `--no-dmesg`): not watching it does not make the run incomplete. */
+  readonly optedOut?: boolean;
   readonly reason?: string;
   readonly warnings: KernelWarning[];
 }
@@ -118,13 +120,26 @@ export function showErrno(errno: number): string {
   return `${errnoName(errno)} (${errno})`;
 }
 
-/** True when the run found something: a disagreement, a kernel warning, or resources not back at baseline. */
-export function checkFailed(report: CheckReport): boolean {
-  return (
+/**
+ * `FAIL` when the run found something (a disagreement, a kernel warning,
+ * resources not back at baseline); otherwise `INCOMPLETE` when it could not
+ * look everywhere (the kernel log not watched, unless opted out of; `rdma
+ * res` not checked); otherwise `clean`.
+ */
+export function checkVerdict(report: CheckReport): 'clean' | 'FAIL' | 'INCOMPLETE' {
+  if (
     report.parts.some((p) => p.disagreements.length > 0) ||
     report.dmesg.warnings.length > 0 ||
     report.resources.atBaseline === false
-  );
+  )
+    return 'FAIL';
+  if ((!report.dmesg.watched && !report.dmesg.optedOut) || !report.resources.checked) return 'INCOMPLETE';
+  return 'clean';
+}
+
+/** True unless the run is clean ({@link checkVerdict}): it found something, or could not look everywhere. */
+export function checkFailed(report: CheckReport): boolean {
+  return checkVerdict(report) !== 'clean';
 }
 
 export function hex(bytes: Uint8Array): string {
@@ -159,7 +174,8 @@ export function renderCheck(report: CheckReport): string {
     }
   }
   out.push('');
-  if (!report.dmesg.watched) out.push(`dmesg: NOT WATCHED: ${report.dmesg.reason}`);
+  if (report.dmesg.optedOut) out.push(`dmesg: ${report.dmesg.reason}`);
+  else if (!report.dmesg.watched) out.push(`dmesg: NOT WATCHED: ${report.dmesg.reason}`);
   else if (report.dmesg.warnings.length === 0) out.push('dmesg: no kernel warnings during the run');
   else {
     out.push(`dmesg: ${report.dmesg.warnings.length} kernel warning(s) during the run:`);
@@ -181,7 +197,7 @@ export function renderCheck(report: CheckReport): string {
   const disagreements = report.parts.reduce((n, p) => n + p.disagreements.length, 0);
   const agreements = report.parts.reduce((n, p) => n + p.agreements, 0);
   out.push(
-    `${checkFailed(report) ? 'FAIL' : 'clean'}: ${agreements} agreements, ${disagreements} disagreements, ` +
+    `${checkVerdict(report)}: ${agreements} agreements, ${disagreements} disagreements, ` +
       `${report.dmesg.warnings.length} kernel warnings, ${report.seconds.toFixed(1)} s`,
   );
   return `${out.join('\n')}\n`;

@@ -5,6 +5,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 
 export type ResourceCounts = Record<string, number>;
 export type ResourceReader = () => ResourceCounts;
@@ -47,4 +48,9 @@ export function showCounts(c: ResourceCounts): string {
   return Object.entries(c)
     .map(([k, v]) => `${k} ${v}`)
     .join(' ');
+}
+
+/** The number of file descriptors this process has open (/proc/self/fd). */
+export function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
 }

@@ -12,6 +12,8 @@ import { ib_uverbs_access_flags as A } from '../../src/abi/constants.js';
 import { decode } from '../../src/abi/layout.js';
 import { UVERBS_METHOD_REG_MR } from '../../src/abi/methods.js';
 import { rxe_create_ah_resp } from '../../src/abi/rxe.js';
+import { everyObject } from '../../src/check/lifetime.js';
+import { newPart } from '../../src/check/report.js';
 import { uhwFor } from '../../src/providers/index.js';
 import type { TraceEvent } from '../../src/transport/dispatch.js';
 import { UserMemory } from '../../src/transport/memory.js';
@@ -210,18 +212,10 @@ describe.runIf(TEST_DEVICE)(`AH, MW, SRQ and lifecycles on ${TEST_DEVICE} (kerne
     expect(before).toMatch(/ pd \d+ cq \d+ qp \d+ /);
     for (let i = 0; i < 200; i++) {
       using ctx = Context.open(name);
-      const pd = ctx.allocPd();
-      pd.registerMemory(4096, { localWrite: true });
-      const channel = ctx.createCompletionChannel();
-      const cq = ctx.createCq({ cqe: 8, channel });
-      const srq = pd.createSrq({ maxWr: 8, maxSge: 1 });
-      pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap: CAP });
-      // iWARP has only RC QPs (siw answers EOPNOTSUPP for UD), no MWs and no AHs
-      pd.createQp({ type: iwarp ? 'RC' : 'UD', sendCq: cq, recvCq: cq, srq, cap: CAP });
-      if (!iwarp) {
-        pd.allocMw(1);
-        pd.createAh({ dgid: ctx.queryGid(1, 1).gid, sgidIndex: 1, port: 1 });
-      }
+      // one of every object this device has (the check's own list: iWARP has no UD QPs, MWs or AHs)
+      const part = newPart('lifetime');
+      everyObject(part, ctx);
+      if (!iwarp) expect(part.counts, 'RoCE has every object').toEqual({});
     }
     expect(fdCount()).toBe(fds);
     expect(resources(name)).toBe(before);

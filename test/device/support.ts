@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { rdma_driver_id } from '../../src/abi/constants.js';
+import { parseRdmaRes } from '../../src/check/resources.js';
 import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Dispatcher, type TraceEvent } from '../../src/transport/dispatch.js';
 import { Scratch } from '../../src/transport/memory.js';
@@ -199,9 +200,7 @@ export function kernelErrno(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-export function fdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
+export { fdCount } from '../../src/check/resources.js';
 
 /** This device's line of `rdma res show` (counts of pd, cq, qp, cm_id, mr, ctx); other devices may come and go. */
 export function resources(ibdev: string): string {
@@ -214,8 +213,7 @@ export function resources(ibdev: string): string {
 
 /** This device's `rdma res show` counts by kind (`{ pd, cq, qp, cm_id, mr, ctx, srq }`). */
 export function resourceCounts(ibdev: string): Record<string, number> {
-  const line = resources(ibdev);
-  return Object.fromEntries([...line.matchAll(/ ([a-z_]+) (\d+)/g)].map((m) => [m[1] as string, Number(m[2])]));
+  return parseRdmaRes(execFileSync('rdma', ['res', 'show'], { encoding: 'utf8' }), ibdev) ?? {};
 }
 
 /** Pinned memory of this process in KiB (`VmPin` of /proc/self/status: the MRs' pages). */

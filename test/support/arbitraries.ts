@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import type { AnyLayout, Field, ScalarKind } from '../../src/abi/layout.js';
 import type { AttrSpec, MethodSpec, Payload } from '../../src/abi/method-spec.js';
+import { disjointFields } from '../../src/check/values.js';
 
 export function scalar(kind: ScalarKind): fc.Arbitrary<number | bigint> {
   switch (kind) {
@@ -27,19 +28,6 @@ export function scalar(kind: ScalarKind): fc.Arbitrary<number | bigint> {
     case 's64':
       return fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
   }
-}
-
-/** Fields that do not overlap (one arm of each union), in declaration order. */
-export function disjointFields(layout: AnyLayout): [string, Field][] {
-  const taken: [number, number][] = [];
-  const out: [string, Field][] = [];
-  for (const [key, field] of Object.entries(layout.fields) as [string, Field][]) {
-    const end = field.offset + field.size;
-    if (taken.some(([a, b]) => field.offset < b && a < end)) continue;
-    taken.push([field.offset, end]);
-    out.push([key, field]);
-  }
-  return out;
 }
 
 function fieldValue(field: Field): fc.Arbitrary<unknown> {
