@@ -41,9 +41,9 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import koffi from 'koffi';
 import { cacheDir, PrivateApt, type Progress } from './apt.js';
 import { type KernelFiles, parseKernelConfig } from './custom-kernel.js';
 import { VmSetupError } from './errors.js';
@@ -258,6 +258,8 @@ let libcFlock: ((fd: number, operation: number) => number) | undefined;
 /** flock(2) through libc (koffi): 0, or -errno. */
 function flock(fd: number, operation: number): number {
   if (!libcFlock) {
+    // loaded on first use, not at import: \`uverbs vm --help\` and the other commands load no koffi
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     const f = koffi.load('libc.so.6').func('int flock(int fd, int operation)');
     libcFlock = (fd, operation) => {
       const r = f(fd, operation) as number;
