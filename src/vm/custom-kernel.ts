@@ -168,6 +168,28 @@ function isElf(file: string): boolean {
   }
 }
 
+/** How far into a vmlinux its banner is looked for: it sits in .rodata, within the first few tens of MB. */
+const BANNER_SCAN_LIMIT = 256 * 1024 * 1024;
+
+/** The offset of `needle` in `fd` from byte 0, read in bounded chunks (never the whole file), or -1. */
+function findInFile(fd: number, needle: Buffer, limit: number): number {
+  const chunk = Buffer.alloc(1024 * 1024 + needle.length);
+  let carried = 0; // bytes at the chunk's start kept from the previous read
+  let position = 0; // the file offset of chunk[carried]
+  while (position < limit) {
+    const n = readSync(fd, chunk, carried, chunk.length - carried, position);
+    if (n === 0) return -1;
+    const filled = carried + n;
+    const at = chunk.subarray(0, filled).indexOf(needle);
+    if (at >= 0) return position - carried + at;
+    position += n;
+    // the last needle.length - 1 bytes may begin a match the next read completes
+    carried = Math.min(needle.length - 1, filled);
+    chunk.copy(chunk, 0, filled - carried, filled);
+  }
+  return -1;
+}
+
 /** The release (`uname -r`) a bzImage (its header's version string) or a vmlinux (its banner) names. */
 export function imageRelease(file: string): string | undefined {
   const fd = openSync(file, 'r');
@@ -181,9 +203,12 @@ export function imageRelease(file: string): string | undefined {
       if (at > 0x200 && end > at) return /^(\S+)/.exec(head.toString('latin1', at, end))?.[1];
     }
     if (n >= 4 && head.subarray(0, 4).equals(ELF_MAGIC)) {
-      const image = readFileSync(file);
-      const banner = image.indexOf('Linux version ');
-      if (banner >= 0) return /^Linux version (\S+)/.exec(image.toString('latin1', banner, banner + 200))?.[1];
+      // the banner only, read in bounded chunks: a debug vmlinux is over 100 MB
+      const banner = findInFile(fd, Buffer.from('Linux version ', 'latin1'), BANNER_SCAN_LIMIT);
+      if (banner < 0) return undefined;
+      const text = Buffer.alloc(200);
+      const got = readSync(fd, text, 0, text.length, banner);
+      return /^Linux version (\S+)/.exec(text.toString('latin1', 0, got))?.[1];
     }
     return undefined;
   } finally {

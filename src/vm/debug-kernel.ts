@@ -4,7 +4,10 @@
  * (failslab, fail_page_alloc, fail-nth) and debugfs, the RDMA stack and
  * everything the guest needs built in, and cached under the uverbs cache
  * keyed by the source package's version and {@link DEBUG_CONFIG}'s hash: a
- * second run builds nothing.
+ * second run builds nothing and asks apt nothing (the newest complete build
+ * for the fragment is used, whatever bookworm's current linux-source is);
+ * only a rebuild (`uverbs vm --kernel debug --rebuild-debug`) asks apt for
+ * the current version and builds it.
  *
  * The build runs in a minimal bookworm chroot (debootstrap, like siw.ts's),
  * so the compiler is the one Debian builds 6.1 with (gcc-12), at `nice 19`
@@ -23,7 +26,22 @@
  */
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, PrivateApt, type Progress } from './apt.js';
@@ -149,40 +167,77 @@ function elapsed(since: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-/** Where the debug kernel of the current linux-source version and {@link DEBUG_CONFIG} lives in the cache. */
+/** The first 12 hex digits of {@link DEBUG_CONFIG}'s SHA-256: the end of every build directory's name. */
+export const DEBUG_CONFIG_HASH = createHash('sha256').update(DEBUG_CONFIG).digest('hex').slice(0, 12);
+
+/** Where the debug kernel of bookworm's current linux-source version and {@link DEBUG_CONFIG} lives (asks apt). */
 function debugKernelPlace(progress: Progress) {
   const apt = new PrivateApt(DEBUG_SUITE, { progress });
   const pkg = `linux-source-${DEBUG_SERIES}`;
   const sourceVersion = apt.version(pkg);
-  const hash = createHash('sha256').update(DEBUG_CONFIG).digest('hex').slice(0, 12);
-  const dir = cacheDir('kernels', `debug-${sourceVersion.replace(/:/g, '_')}-${hash}`);
+  const dir = cacheDir('kernels', `debug-${sourceVersion.replace(/:/g, '_')}-${DEBUG_CONFIG_HASH}`);
   return { apt, pkg, sourceVersion, dir };
 }
 
+/** A complete build in `dir`: its build.json, and the files it names present. */
 function readBuild(dir: string): DebugKernelBuild | undefined {
   const record = join(dir, 'build.json');
-  return existsSync(record) ? (JSON.parse(readFileSync(record, 'utf8')) as DebugKernelBuild) : undefined;
+  if (!existsSync(record)) return undefined;
+  const build = JSON.parse(readFileSync(record, 'utf8')) as DebugKernelBuild;
+  const files = [build.bzImage, build.vmlinux, build.config, join(build.modulesDir ?? '', 'modules.dep')];
+  return files.every((f) => typeof f === 'string' && existsSync(f)) ? build : undefined;
 }
-
-/** The debug kernel if it is already built (nothing is built or downloaded; apt's lists may be refreshed). */
-export function cachedDebugKernel(): DebugKernelBuild | undefined {
-  return readBuild(debugKernelPlace(() => {}).dir);
-}
-
-/** How long the whole kernel build (make bzImage or modules) may take: KASAN on two CPUs is most of an hour. */
-const KERNEL_MAKE_TIMEOUT = 6 * 3600;
 
 /**
- * Builds (once) and returns the debug kernel. Each stage prints a progress
- * line with the time since the build began; a build interrupted part way
- * goes on from the stage it reached (make itself is incremental).
+ * The newest complete debug kernel build of {@link DEBUG_CONFIG} in the
+ * cache (kernels/debug-VERSION-HASH with this fragment's HASH; newest by its
+ * build.json's time), or undefined. Reads the cache only: no apt, no
+ * network, nothing built.
  */
-export function buildDebugKernel(progress: Progress = () => {}): DebugKernelBuild {
+export function cachedDebugKernel(): DebugKernelBuild | undefined {
+  const kernels = cacheDir('kernels');
+  let newest: { build: DebugKernelBuild; time: number } | undefined;
+  for (const name of readdirSync(kernels)) {
+    if (!name.startsWith('debug-') || !name.endsWith(`-${DEBUG_CONFIG_HASH}`)) continue;
+    const build = readBuild(join(kernels, name));
+    if (!build) continue;
+    const time = statSync(join(kernels, name, 'build.json')).mtimeMs;
+    if (!newest || time > newest.time) newest = { build, time };
+  }
+  return newest?.build;
+}
+
+/** How long the whole kernel build (make bzImage or modules) may take: KASAN on two CPUs took 20 min 45 s here. */
+const KERNEL_MAKE_TIMEOUT = 6 * 3600;
+
+export interface DebugKernelOptions {
+  /**
+   * Ask apt for bookworm's current linux-source-6.1 and build the debug
+   * kernel from it, even when a build (of it or of an older version) is
+   * cached; make is incremental, so a rebuild of the version already built
+   * redoes only the configuration check, the links and the install.
+   * Default: false (the newest cached build, see {@link cachedDebugKernel}).
+   */
+  rebuild?: boolean;
+}
+
+/**
+ * Builds (once) and returns the debug kernel: the newest cached build
+ * unless `rebuild` is asked, without apt or network. Each stage prints a
+ * progress line with the time since the build began; a build interrupted
+ * part way goes on from the stage it reached (make itself is incremental).
+ */
+export function buildDebugKernel(progress: Progress = () => {}, options: DebugKernelOptions = {}): DebugKernelBuild {
+  if (!options.rebuild) {
+    const cached = cachedDebugKernel();
+    if (cached) return cached;
+  }
   const place = debugKernelPlace(progress);
-  const done = readBuild(place.dir);
-  if (done) return done;
   const unlock = lockBuild(place.dir);
   try {
+    const done = readBuild(place.dir);
+    if (done && !options.rebuild) return done;
+    rmSync(join(place.dir, 'build.json'), { force: true });
     return runBuild(place, progress);
   } finally {
     unlock();
@@ -198,26 +253,54 @@ function alive(pid: number): boolean {
   }
 }
 
+let libcFlock: ((fd: number, operation: number) => number) | undefined;
+
+/** flock(2) through libc (koffi): 0, or -errno. */
+function flock(fd: number, operation: number): number {
+  if (!libcFlock) {
+    // loaded on first use, not at import: \`uverbs vm --help\` and the other commands load no koffi
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const f = koffi.load('libc.so.6').func('int flock(int fd, int operation)');
+    libcFlock = (fd, operation) => {
+      const r = f(fd, operation) as number;
+      return r < 0 ? -koffi.errno() : r;
+    };
+  }
+  return libcFlock(fd, operation);
+}
+
+/** <sys/file.h> */
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
 /**
- * One build at a time: a second `--kernel debug` while the first builds is
- * refused (VmSetupError naming the builder's pid), not run over the same
- * tree. A lock whose process is gone (a build killed part way) is taken over.
+ * One build at a time: an exclusive flock(2) on `build.lock` in `dir`, held
+ * on this process's open file description until the returned function
+ * closes it (or this process dies, however it dies: the kernel drops the
+ * lock, so nothing is ever stale). A second attempt, from another process
+ * or from this one, is refused while the lock is held (VmSetupError naming
+ * the holder's pid, which it writes into the file once it holds the lock,
+ * or `another process` until it has),
+ * never run over the same tree. The file itself stays: removing it would
+ * let a third builder lock a new file while a second holds the old one.
  */
 export function lockBuild(dir: string): () => void {
-  const lock = join(dir, 'building.pid');
-  for (;;) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lock, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+  const lock = join(dir, 'build.lock');
+  // O_CLOEXEC (Node's default): no tool the build starts inherits the lock
+  const fd = openSync(lock, 'a+', 0o600);
+  const r = flock(fd, LOCK_EX | LOCK_NB);
+  if (r !== 0) {
+    closeSync(fd);
+    if (r !== -EWOULDBLOCK) throw new VmSetupError(`cannot lock ${lock}: flock failed with errno ${-r}`);
+    // the holder writes its pid just after it locks: until then the file is empty or names a builder that died
     const pid = Number(readFileSync(lock, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new VmSetupError(`the debug kernel is being built by process ${pid} (in ${dir}): wait for it to finish`);
-    }
-    rmSync(lock, { force: true });
+    const who = Number.isInteger(pid) && pid > 0 && alive(pid) ? `process ${pid}` : 'another process';
+    throw new VmSetupError(`the debug kernel is being built by ${who} (in ${dir}): wait for it to finish`);
   }
+  ftruncateSync(fd, 0);
+  writeSync(fd, String(process.pid), 0);
+  return () => closeSync(fd);
 }
 
 function runBuild(
