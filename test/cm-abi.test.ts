@@ -417,10 +417,11 @@ describe('EventChannel and ConnectionId against a stand-in ucma', () => {
     const fifo = join(dir, 'fd');
     execFileSync('mkfifo', [fifo]);
     const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    let ch: EventChannel | undefined;
     try {
       const sys = new FakeUcma();
       sys.nextFd = fd;
-      const ch = EventChannel.open({ sys });
+      ch = EventChannel.open({ sys });
       const a = ch.createId();
       const b = ch.createId();
       const uidOf = (i: number) => decode(rdma_ucm_create_id, sys.writes[i]?.body as Uint8Array).uid;
@@ -432,8 +433,8 @@ describe('EventChannel and ConnectionId against a stand-in ucma', () => {
       expect((await a.next()).type).toBe('ROUTE_RESOLVED');
       const late = new Promise<string>((resolve) => setTimeout(() => resolve('still parked'), 2000).unref());
       expect(await Promise.race([parked.then((e) => e.type), late])).toBe('ADDR_RESOLVED');
-      ch.close();
     } finally {
+      ch?.close();
       // the channel closed its (stand-in) fd through the fake; the FIFO's is ours
       closeSync(fd);
       rmSync(dir, { recursive: true, force: true });

@@ -798,9 +798,13 @@ export function rdmaCmFeature(node = RDMA_CM_PATH): FeatureAnswer {
       object: node,
     };
   } catch (error) {
-    return no(error, 'RDMA_USER_CM_CMD_CREATE_ID');
+    return no(error, error instanceof UverbsError ? (error.method ?? 'RDMA_USER_CM_CMD_CREATE_ID') : '');
   } finally {
-    channel.close();
+    try {
+      channel.close();
+    } catch {
+      // closing the fd is the kernel's teardown of whatever is left; the answer above stands
+    }
   }
 }
 

@@ -7,9 +7,9 @@
  * on both sides; then the kernel's exact answers to the negative cases.
  *
  * rdma_cm picks the device by address: with rxe0 and siw0 on the same
- * netdev it picks rxe0, so siw runs in a guest with siw alone
- * (`--devs siw`); the first test checks the device rdma_cm bound to is the
- * one under test.
+ * netdev it picks rxe0, so each device's run has the other links on its
+ * netdev taken away (scripts/device-tests; by hand: `--devs siw`); the
+ * first test checks the device rdma_cm bound to is the one under test.
  */
 
 import { execFileSync } from 'node:child_process';
