@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffProbes } from '../../src/probe/diff.js';
+import { DIFF_SCHEMA, diffProbes } from '../../src/probe/diff.js';
 import type { ProbeResult } from '../../src/probe/probe.js';
 
 const DIR = process.env.UVERBS_TEST_RESULTS ?? '.cache/test-results';
@@ -68,7 +68,7 @@ describe('uverbs diff across kernels (rxe0)', () => {
     const out = JSON.parse(
       execFileSync('node', ['dist/src/cli/main.js', 'diff', '--json', a.path, b.path], { encoding: 'utf8' }),
     );
-    expect(out.schema).toBe(1);
+    expect(out.schema).toBe(DIFF_SCHEMA);
     expect(out.onlyB).toContainEqual({ kind: 'capability', name: 'IB_UVERBS_DEVICE_ATOMIC_WRITE' });
   });
 });
