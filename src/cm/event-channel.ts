@@ -23,8 +23,9 @@ import { releaseHas } from '../abi/layout.js';
 import { CM_COMMANDS, type CmCommand } from '../abi/rdma-cm.js';
 import { EAGAIN, EINVAL, ENOSYS, EOPNOTSUPP, EPROTONOSUPPORT } from '../errno.js';
 import { invalidArgType, UverbsError, UverbsUnsupportedError } from '../errors.js';
+import { FdWaiters } from '../transport/fd-waiters.js';
 import { Scratch } from '../transport/memory.js';
-import { libcSys, type Sys, watchReadable } from '../transport/sys.js';
+import { libcSys, type Sys } from '../transport/sys.js';
 import { KernelObject } from '../verbs/kernel-object.js';
 import { type ConnectionId, type ConnectionIdOptions, createId, type RawEvent } from './connection-id.js';
 
@@ -79,8 +80,7 @@ export class EventChannel extends KernelObject {
   readonly #byUid = new Map<bigint, ConnectionId>();
   /** IDs by the kernel's id (events of an ID made by a connect request before ACCEPT carry uid 0). */
   readonly #byKernelId = new Map<number, ConnectionId>();
-  readonly #waiters = new Set<(status: number) => void>();
-  #watch: { cancel(): void } | undefined;
+  readonly #waiters: FdWaiters;
   #uid = 0n;
   readonly #release: string;
 
@@ -91,6 +91,7 @@ export class EventChannel extends KernelObject {
     this.path = path;
     this.#release = release;
     this.#scratch = new Scratch(sys, 4096);
+    this.#waiters = new FdWaiters(fd, this.description);
     access.set(this, {
       sys,
       release,
@@ -105,12 +106,9 @@ export class EventChannel extends KernelObject {
         for (const [k, v] of this.#byKernelId) if (v === id) this.#byKernelId.delete(k);
       },
       pump: () => this.#pump(),
-      waitReadable: (resolve) => this.#addWaiter(resolve),
+      waitReadable: (resolve) => this.#waiters.park(resolve),
       nextUid: () => ++this.#uid,
-      wakeAll: () => {
-        this.#watch?.cancel();
-        this.#wake(0);
-      },
+      wakeAll: () => this.#waiters.wakeAll(),
     });
   }
 
@@ -211,10 +209,7 @@ export class EventChannel extends KernelObject {
         routed++;
       }
     } finally {
-      if (routed > 0 && this.#waiters.size > 0) {
-        this.#watch?.cancel();
-        this.#wake(0);
-      }
+      if (routed > 0 && this.#waiters.size > 0) this.#waiters.wakeAll();
     }
   }
 
@@ -230,31 +225,6 @@ export class EventChannel extends KernelObject {
     }
     // an event of an ID this library no longer has (destroyed: the kernel dropped what was queued)
     target?.deliver(event);
-  }
-
-  #addWaiter(resolve: (status: number) => void): () => void {
-    this.#waiters.add(resolve);
-    try {
-      this.#watch ??= watchReadable(this.fd, this.description, (status) => this.#wake(status));
-    } catch (error) {
-      this.#waiters.delete(resolve);
-      throw error;
-    }
-    return () => {
-      this.#waiters.delete(resolve);
-      if (this.#waiters.size === 0) {
-        // the last waiter gone: nothing watches the fd, nothing holds the event loop
-        this.#watch?.cancel();
-        this.#watch = undefined;
-      }
-    };
-  }
-
-  #wake(status: number): void {
-    this.#watch = undefined;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const resolve of waiters) resolve(status);
   }
 
   /**
@@ -276,11 +246,9 @@ export class EventChannel extends KernelObject {
   }
 
   protected destroy(): Error | undefined {
-    this.#watch?.cancel();
-    this.#watch = undefined;
+    this.#waiters.wakeAll();
     const r = this.#sys.close(this.fd);
     this.#scratch.free();
-    this.#wake(0);
     this.#byUid.clear();
     this.#byKernelId.clear();
     if (r >= 0) return undefined;

@@ -16,8 +16,8 @@ import { decode } from '../abi/layout.js';
 import { UVERBS_METHOD_ASYNC_EVENT_ALLOC } from '../abi/methods.js';
 import { ib_uverbs_async_event_desc } from '../abi/structs.js';
 import { outOfRange, UverbsClosedError, UverbsError } from '../errors.js';
+import { FdWaiters } from '../transport/fd-waiters.js';
 import { UserMemory } from '../transport/memory.js';
-import { watchReadable } from '../transport/sys.js';
 import { type Context, sysOf } from './context.js';
 import { KernelObject } from './kernel-object.js';
 import { checkWaitOptions, type WaitOptions, WaitScope } from './waits.js';
@@ -44,8 +44,7 @@ export class AsyncEventQueue extends KernelObject {
   /** One event descriptor and one `struct pollfd`, reused by every read. */
   readonly #buffer: UserMemory;
   /** One watch on the fd however many wait; every waiter wakes and re-reads (one of them gets the event). */
-  #watch: { cancel(): void } | undefined;
-  readonly #waiters = new Set<(status: number) => void>();
+  readonly #waiters: FdWaiters;
   /** Waits in progress (with their timers and signal listeners). */
   readonly #waits = new Set<WaitScope>();
 
@@ -53,6 +52,7 @@ export class AsyncEventQueue extends KernelObject {
     super(context);
     this.context = context;
     this.fd = fd;
+    this.#waiters = new FdWaiters(fd, this.description);
     this.#buffer = UserMemory.allocate(sysOf(context), ib_uverbs_async_event_desc.size + 8);
   }
 
@@ -106,23 +106,7 @@ export class AsyncEventQueue extends KernelObject {
       for (;;) {
         const event = this.next(0);
         if (event !== undefined) return event;
-        const status = await scope.step<number>((resolve) => {
-          this.#waiters.add(resolve);
-          try {
-            this.#watch ??= watchReadable(this.fd, this.description, (s) => this.#wake(s));
-          } catch (error) {
-            this.#waiters.delete(resolve);
-            throw error;
-          }
-          return () => {
-            this.#waiters.delete(resolve);
-            if (this.#waiters.size === 0) {
-              // the last waiter gone: nothing watches the fd, nothing holds the event loop
-              this.#watch?.cancel();
-              this.#watch = undefined;
-            }
-          };
-        });
+        const status = await scope.step<number>((resolve) => this.#waiters.park(resolve));
         if (this.closed) throw new UverbsClosedError(this.description);
         if (status < 0) throw this.#error(-status, 'poll');
       }
@@ -130,13 +114,6 @@ export class AsyncEventQueue extends KernelObject {
       this.#waits.delete(scope);
       scope.dispose();
     }
-  }
-
-  #wake(status: number): void {
-    this.#watch = undefined;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const resolve of waiters) resolve(status);
   }
 
   /**
@@ -172,9 +149,8 @@ export class AsyncEventQueue extends KernelObject {
   }
 
   protected override released(): void {
-    this.#watch?.cancel();
     // waits in progress wake and find the queue closed
-    this.#wake(0);
+    this.#waiters.wakeAll();
     this.#buffer.free();
   }
 }
