@@ -177,4 +177,10 @@ describe('a device name that names no device', () => {
     expect([r.status, r.stdout]).toEqual([2, '']);
     expect(r.stderr).toMatch(/no uverbs device is called 'nope0'; this kernel lists no uverbs devices/);
   });
+
+  it('uverbs info -d: exit 2, the same reason (one lookup for every command)', async () => {
+    const r = await uverbs('info', '-d', 'nope0');
+    expect([r.status, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toMatch(/^uverbs info: .*no uverbs device is called 'nope0'; this kernel lists no uverbs devices/);
+  });
 });

@@ -5,10 +5,9 @@
 
 import { parseArgs } from 'node:util';
 import { type CheckOptions, checkFailed, DEFAULT_SEED, renderCheck, runCheck } from '../check/index.js';
-import type { UverbsError } from '../errors.js';
-import { type DeviceInfo, listDevices, resolveDevice } from '../verbs/device.js';
+import { type DeviceInfo, listDevices } from '../verbs/device.js';
 import { json } from './output.js';
-import { UsageError } from './usage.js';
+import { deviceOption, UsageError } from './usage.js';
 
 export const CHECK_HELP = `Usage: uverbs check [-d DEV] [--json] [--seed N] [--iterations N] [--seconds N]
                     [--fault-injection] [--no-dmesg] [-q]
@@ -105,14 +104,7 @@ export function checkCommand(argv: string[]): number {
   const progress = args.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
   let device: DeviceInfo | undefined;
   if (args.options.device === undefined) device = listDevices()[0];
-  else {
-    try {
-      device = resolveDevice(args.options.device);
-    } catch (error) {
-      // a name that names no device is a usage mistake; the message lists the devices there are
-      throw new UsageError(`uverbs check: ${(error as UverbsError).message}`);
-    }
-  }
+  else device = deviceOption('check', args.options.device);
   if (device === undefined) {
     process.stderr.write('uverbs check: no uverbs devices\n');
     return 1;

@@ -8,7 +8,7 @@ import { deviceReport, INFO_SCHEMA } from '../probe/info.js';
 import { Context } from '../verbs/context.js';
 import { listDevices } from '../verbs/device.js';
 import { json, show, table } from './output.js';
-import { UsageError } from './usage.js';
+import { deviceOption } from './usage.js';
 
 export const INFO_HELP = `Usage: uverbs info [-d DEV] [-v] [--json]
 
@@ -42,10 +42,8 @@ export function infoCommand(argv: string[]): number {
     return 0;
   }
   const all = listDevices();
-  const devices =
-    values.device === undefined ? all : all.filter((d) => d.name === values.device || d.node === values.device);
+  const devices = values.device === undefined ? all : [deviceOption('info', values.device, all)];
   if (devices.length === 0) {
-    if (values.device !== undefined) throw new UsageError(`uverbs info: no uverbs device '${values.device}'`);
     process.stderr.write('uverbs info: no uverbs devices\n');
     return 1;
   }

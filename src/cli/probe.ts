@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import { diffProbes } from '../probe/diff.js';
 import { type FeatureAnswer, features } from '../probe/features.js';
 import { probe } from '../probe/probe.js';
-import { type DeviceInfo, listDevices, resolveDevice } from '../verbs/device.js';
+import { type DeviceInfo, listDevices } from '../verbs/device.js';
 import { json, table } from './output.js';
-import { UsageError } from './usage.js';
+import { deviceOption, UsageError } from './usage.js';
 
 export const PROBE_HELP = `Usage: uverbs probe [-d DEV] [--deep] [--json]
 
@@ -69,12 +69,7 @@ export function probeCommand(argv: string[]): number {
       return 1;
     }
   } else {
-    try {
-      device = resolveDevice(values.device);
-    } catch (error) {
-      // ENODEV, naming the devices there are
-      throw new UsageError(`uverbs probe: ${(error as Error).message}`);
-    }
+    device = deviceOption('probe', values.device);
   }
   const r = probe(device);
   if (values.deep) r.features = features(device);
