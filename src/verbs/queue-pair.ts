@@ -772,7 +772,12 @@ export class QueuePair extends KernelObject {
     };
   }
 
-  /** QUERY_QP, by the names `modify()` and `connect()` take (see {@link QpInfo}); the QP's state record follows it. */
+  /**
+   * QUERY_QP, by the names `modify()` and `connect()` take (see {@link QpInfo}); the QP's state record
+   * follows it, except to RESET from a state the record vouches for: a QP enters RESET only through
+   * MODIFY_QP, which the record follows, and siw on 6.1 answers RESET to every QUERY_QP (its
+   * siw_query_qp sets no state), which would otherwise refuse every post on a connected siw QP.
+   */
   query(): QpInfo {
     this.assertOpen();
     const r = this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_QUERY_QP, {
@@ -781,7 +786,7 @@ export class QueuePair extends KernelObject {
     });
     const q = r.response as QueryQpResponse;
     const state = nameOf(STATES, q.qp_state) as QpState;
-    this.#state = state;
+    if (state !== 'RESET' || this.#state === undefined) this.#state = state;
     return {
       state,
       pathMtu: mtuOf(q.path_mtu),

@@ -32,9 +32,11 @@ import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
 import { COMPLETION_SIZE } from '../../src/verbs/work-request.js';
 import {
   Calls,
+  deviceKind,
   driverIdOf,
   fdCount,
   handConnected,
+  libraryDatapath,
   openDevice,
   orSkip,
   resourceCounts,
@@ -420,6 +422,24 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
       ctx.close();
     },
   );
+
+  // siw: its RC QPs reach RTS only through the CM, and a full receive queue is datapath.device's ENOMEM test there
+  if (TEST_DEVICE && deviceKind(name) === 'siw' && libraryDatapath())
+    it('14 (siw): posting to a QP that is not in RTS is EINVAL before the ring: the SQ’s slots are as they were', () => {
+      const { ctx, a, mr } = rcPair(16);
+      const sq = a.rings.find((r) => r.name === 'sq');
+      const before = sq?.bytes.slice();
+      let error: unknown;
+      try {
+        a.postSend({ opcode: 'SEND', sg: [{ mr, length: 8 }] });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UverbsError);
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'none', state: 'RESET', path: 'ring' });
+      expect(sq?.bytes).toEqual(before);
+      ctx.close();
+    });
 
   it('15: nothing of ours crosses exec: a child sees no uverbs, channel or event fd (O_CLOEXEC)', () => {
     const ctx = Context.open(name);
