@@ -113,6 +113,24 @@ describe('posting against the QP state', () => {
   });
 });
 
+describe('the state record and QUERY_QP', () => {
+  it('a QUERY_QP that says RESET does not undo a state the record vouches for (siw on 6.1 says RESET to every query); query() still reports it', () => {
+    const { kernel, qp, mr } = rig();
+    qp.modify({ state: 'RTS' });
+    kernel.state = 'RESET'; // what siw_query_qp on 6.1 answers: it sets no state
+    expect(qp.query().state).toBe('RESET');
+    expect(qp.recordedState).toBe('RTS');
+    // the post goes on to the datapath (the fake kernel gave the QP no rings to write)
+    expect(() => qp.postSend({ opcode: 'SEND', sg: [{ mr, length: 8 }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_UVERBS_CLOSED' }),
+    );
+    // any other state it reports is taken
+    kernel.state = 'ERR';
+    qp.query();
+    expect(qp.recordedState).toBe('ERR');
+  });
+});
+
 describe('access rights', () => {
   it('a QP may grant remote write and read without local write; memory may not', () => {
     const { kernel, pd, qp } = rig();

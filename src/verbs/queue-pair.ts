@@ -416,6 +416,11 @@ export class QueuePair extends KernelObject {
   /** The driver's work-queue rings (rxe, siw), mapped while the object lives. */
   readonly rings: readonly Ring[];
   /**
+   * @internal created with `sqSigAll`: siw's datapath then marks every SQE signalled itself (siw
+   * applies the QP's signal-all only to kernel QPs' work requests, siw_verbs.c siw_post_send).
+   */
+  readonly sqSigAll: boolean;
+  /**
    * The state of the library's record: what the last MODIFY_QP moved the
    * QP to, or QUERY_QP last said; undefined after a MODIFY_QP the kernel
    * refused (asked again before it matters).
@@ -441,6 +446,7 @@ export class QueuePair extends KernelObject {
     this.path = path;
     this.driverData = driverData;
     this.rings = rings;
+    this.sqSigAll = options.sqSigAll === true;
   }
 
   /** @internal use `ProtectionDomain.createQp()` */
@@ -766,7 +772,12 @@ export class QueuePair extends KernelObject {
     };
   }
 
-  /** QUERY_QP, by the names `modify()` and `connect()` take (see {@link QpInfo}); the QP's state record follows it. */
+  /**
+   * QUERY_QP, by the names `modify()` and `connect()` take (see {@link QpInfo}); the QP's state record
+   * follows it, except to RESET from a state the record vouches for: a QP enters RESET only through
+   * MODIFY_QP, which the record follows, and siw on 6.1 answers RESET to every QUERY_QP (its
+   * siw_query_qp sets no state), which would otherwise refuse every post on a connected siw QP.
+   */
   query(): QpInfo {
     this.assertOpen();
     const r = this.pd.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_QUERY_QP, {
@@ -775,7 +786,7 @@ export class QueuePair extends KernelObject {
     });
     const q = r.response as QueryQpResponse;
     const state = nameOf(STATES, q.qp_state) as QpState;
-    this.#state = state;
+    if (state !== 'RESET' || this.#state === undefined) this.#state = state;
     return {
       state,
       pathMtu: mtuOf(q.path_mtu),

@@ -32,8 +32,10 @@ import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
 import { COMPLETION_SIZE } from '../../src/verbs/work-request.js';
 import {
   Calls,
+  deviceKind,
   driverIdOf,
   fdCount,
+  handConnected,
   libraryDatapath,
   openDevice,
   orSkip,
@@ -47,7 +49,8 @@ import {
 const child = (script: string) => fileURLToPath(new URL(`./children/${script}`, import.meta.url));
 
 const name = TEST_DEVICE as string;
-const datapath = libraryDatapath();
+// the RC pairs here are connected by hand: rxe; siw's QPs reach RTS only through the CM
+const datapath = handConnected();
 const SGID = 1;
 
 /** A test of posting or polling: registered only where the library has a datapath for the device (rxe; see datapath.device). */
@@ -419,6 +422,24 @@ describe.runIf(TEST_DEVICE)(`reliability on ${TEST_DEVICE} (kernel ${VM_KERNEL})
       ctx.close();
     },
   );
+
+  // siw: its RC QPs reach RTS only through the CM, and a full receive queue is datapath.device's ENOMEM test there
+  if (TEST_DEVICE && deviceKind(name) === 'siw' && libraryDatapath())
+    it('14 (siw): posting to a QP that is not in RTS is EINVAL before the ring: the SQ’s slots are as they were', () => {
+      const { ctx, a, mr } = rcPair(16);
+      const sq = a.rings.find((r) => r.name === 'sq');
+      const before = sq?.bytes.slice();
+      let error: unknown;
+      try {
+        a.postSend({ opcode: 'SEND', sg: [{ mr, length: 8 }] });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UverbsError);
+      expect(error).toMatchObject({ code: 'EINVAL', syscall: 'none', state: 'RESET', path: 'ring' });
+      expect(sq?.bytes).toEqual(before);
+      ctx.close();
+    });
 
   it('15: nothing of ours crosses exec: a child sees no uverbs, channel or event fd (O_CLOEXEC)', () => {
     const ctx = Context.open(name);
