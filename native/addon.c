@@ -14,7 +14,8 @@
  *   completion buffer in memory JS owns: one crossing per batch, no JS
  *   object read or made on the way (rxe_queue.h).
  * - The rxe doorbell is the POST_SEND write with wr_count 0: the driver
- *   then runs the send queue in this process's context.
+ *   then runs the send queue in this process's context. siw's is the same
+ *   write (siw_queue.h); its rings are slots with VALID flags, no indices.
  * - A completion channel or async event fd is watched with a libuv poll
  *   handle on a duplicate of the fd: JS awaits readability, nothing spins,
  *   and the end of the environment (a Worker terminated) closes the handle.
@@ -31,6 +32,7 @@
 #include <uv.h>
 
 #include "rxe_queue.h"
+#include "siw_queue.h"
 
 #define CHECK(env, call)                                                                                              \
   do {                                                                                                                \
@@ -68,7 +70,17 @@ static napi_value throw_errno(napi_env env, const char *syscall, int errno_value
 
 /* ---- mappings: every byte JS sees that is not its own -------------------- */
 
-enum ring_kind { RING_RAW = 0, RING_RXE_CQ = 1, RING_RXE_SQ = 2, RING_RXE_RQ = 3 };
+enum ring_kind {
+  RING_RAW = 0,
+  RING_RXE_CQ = 1,
+  RING_RXE_SQ = 2,
+  RING_RXE_RQ = 3,
+  RING_SIW_CQ = 4,
+  RING_SIW_SQ = 5,
+  RING_SIW_RQ = 6, /* an RQ or an SRQ */
+};
+
+static int is_siw(int kind) { return kind >= RING_SIW_CQ && kind <= RING_SIW_RQ; }
 
 /*
  * One mapping (a driver ring, or anonymous memory for MRs and command
@@ -108,6 +120,7 @@ struct mapping {
   napi_ref buffer; /* weak: the ArrayBuffer to detach at unmap */
   napi_ref keep;   /* strong on the handle until the backing store is gone (see mapping_wrap) */
   struct rxe_queue q;
+  struct siw_queue s; /* a siw ring: its geometry and our index into it */
 };
 
 /*
@@ -179,8 +192,8 @@ static uint32_t min_element(int kind) {
   }
 }
 
-/* Wraps a fresh mapping as [handle, ArrayBuffer, address]; on failure unmaps it. */
-static napi_value mapping_wrap(napi_env env, void *addr, size_t length, int kind) {
+/* Wraps a fresh mapping as [handle, ArrayBuffer, address]; on failure unmaps it. `slots`: a siw ring's slot count. */
+static napi_value mapping_wrap(napi_env env, void *addr, size_t length, int kind, uint32_t slots) {
   struct mapping *m = calloc(1, sizeof(*m));
   if (m == NULL) {
     munmap(addr, length);
@@ -190,7 +203,8 @@ static napi_value mapping_wrap(napi_env env, void *addr, size_t length, int kind
   m->length = length;
   m->kind = kind;
   m->refs = 1;
-  if (kind != RING_RAW && rxe_queue_attach(&m->q, addr, length, min_element(kind)) != 0) {
+  if (is_siw(kind) ? siw_queue_attach(&m->s, addr, length, (enum siw_ring)(kind - RING_SIW_CQ), slots) != 0
+                   : kind != RING_RAW && rxe_queue_attach(&m->q, addr, length, min_element(kind)) != 0) {
     mapping_unref(m);
     napi_throw_error(env, "ERR_UVERBS_RING", "the ring's header does not describe its mapping");
     return NULL;
@@ -272,25 +286,28 @@ static int get_i32(napi_env env, napi_value v, int32_t *out) {
   return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_int32(env, v, out) == napi_ok;
 }
 
-/* mapRing(fd, offset: bigint, length, kind) -> [handle, ArrayBuffer, address]; throws { errno } if mmap fails. */
+/*
+ * mapRing(fd, offset: bigint, length, kind, slots?) -> [handle, ArrayBuffer, address];
+ * throws { errno } if mmap fails. `slots`: a siw ring's slot count (its create response's).
+ */
 static napi_value map_ring(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd, length, kind;
+  int32_t fd, length, kind, slots = 0;
   uint64_t offset;
   bool lossless;
   if (argc < 4 || !get_i32(env, argv[0], &fd) || !get_i32(env, argv[2], &length) || !get_i32(env, argv[3], &kind) ||
       napi_get_value_bigint_uint64(env, argv[1], &offset, &lossless) != napi_ok || !lossless || length <= 0 ||
-      kind < RING_RAW || kind > RING_RXE_RQ)
-    return throw_type(env, "mapRing(fd, offset: bigint, length, kind)");
+      kind < RING_RAW || kind > RING_SIW_RQ || (is_siw(kind) && (argc < 5 || !get_i32(env, argv[4], &slots) || slots <= 0)))
+    return throw_type(env, "mapRing(fd, offset: bigint, length, kind, slots: a siw ring's slot count)");
   /* a driver's ring comes from a character device; a file could shrink under the mapping (SIGBUS on access) */
   struct stat st;
   if (fstat(fd, &st) != 0) return throw_errno(env, "fstat", errno);
   if (!S_ISCHR(st.st_mode)) return throw_errno(env, "mmap", ENODEV);
   void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
   if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
-  return mapping_wrap(env, addr, (size_t)length, kind);
+  return mapping_wrap(env, addr, (size_t)length, kind, (uint32_t)slots);
 }
 
 /*
@@ -311,7 +328,7 @@ static napi_value map_anonymous(napi_env env, napi_callback_info info) {
     return throw_type(env, "mapAnonymous(length: a positive multiple of the page size)");
   void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
-  return mapping_wrap(env, addr, (size_t)length, RING_RAW);
+  return mapping_wrap(env, addr, (size_t)length, RING_RAW, 0);
 }
 
 /*
@@ -334,7 +351,31 @@ static napi_value alloc_ring(napi_env env, napi_callback_info info) {
   struct rxe_queue_buf *buf = addr;
   buf->log2_elem_size = (uint32_t)log2_elem;
   buf->index_mask = (uint32_t)slots - 1;
-  return mapping_wrap(env, addr, length, kind);
+  return mapping_wrap(env, addr, length, kind, 0);
+}
+
+/*
+ * allocSiwRing(slots, kind) -> [handle, ArrayBuffer, address]: a siw ring
+ * of `slots` elements (a CQ's with its siw_cq_ctrl) in zeroed anonymous
+ * memory, for tests that play the driver's side on a host without RDMA.
+ */
+static napi_value alloc_siw_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t slots, kind;
+  if (argc < 2 || !get_i32(env, argv[0], &slots) || !get_i32(env, argv[1], &kind) || slots < 1 ||
+      slots > (1 << 20) || !is_siw(kind))
+    return throw_type(env, "allocSiwRing(slots: 1..2^20, kind: a siw ring kind)");
+  size_t elem = kind == RING_SIW_CQ ? sizeof(struct siw_cqe)
+                : kind == RING_SIW_SQ ? sizeof(struct siw_sqe)
+                                      : sizeof(struct siw_rqe);
+  size_t length = (size_t)slots * elem + (kind == RING_SIW_CQ ? sizeof(struct siw_cq_ctrl) : 0);
+  long page = sysconf(_SC_PAGESIZE);
+  length = (length + (size_t)page - 1) / (size_t)page * (size_t)page;
+  void *addr = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  return mapping_wrap(env, addr, length, kind, (uint32_t)slots);
 }
 
 /*
@@ -471,6 +512,98 @@ static napi_value poll_cq(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(env, napi_create_uint32(env, rxe_poll_cq(&r->q, out, (uint32_t)max), &result));
   return result;
+}
+
+/* ---- siw: slots with VALID flags (siw_queue.h) ------------------------------ */
+
+/*
+ * siwPostSend(sq, desc: BigUint64Array, count, inline: Uint8Array | null, fd, qpHandle)
+ * -> posted (bits 0-15) + status << 16 (siw_post_status) + the doorbell's
+ * errno << 24, as postSend. fd < 0 rings no doorbell.
+ */
+static napi_value siw_post_send_js(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return throw_type(env, "siwPostSend(sq, desc, count, inline, fd, qpHandle)");
+  struct mapping *r = ring_from(env, argv[0], RING_SIW_SQ);
+  if (r == NULL) return NULL;
+  uint64_t *desc;
+  size_t words, inl_len = 0;
+  uint8_t *inl = NULL;
+  int32_t count, fd, qp;
+  if (!typed_bytes(env, argv[1], napi_biguint64_array, (void **)&desc, &words) || !get_i32(env, argv[2], &count) ||
+      count < 0 || count > 0xffff || !get_i32(env, argv[4], &fd) || !get_i32(env, argv[5], &qp))
+    return throw_type(env, "siwPostSend(sq, desc: BigUint64Array, count: 0..65535, inline, fd, qpHandle)");
+  napi_valuetype t;
+  CHECK(env, napi_typeof(env, argv[3], &t));
+  if (t != napi_null && t != napi_undefined && !typed_bytes(env, argv[3], napi_uint8_array, (void **)&inl, &inl_len))
+    return throw_type(env, "The \"inline\" argument must be a Uint8Array or null");
+  enum siw_post_status status;
+  uint32_t n = siw_post_send(&r->s, desc, words, (uint32_t)count, inl, inl_len, &status);
+  uint32_t result = n + ((uint32_t)status << 16);
+  if (n > 0 && fd >= 0) {
+    int e = doorbell(fd, (uint32_t)qp);
+    if (e < 0) result |= (uint32_t)(-e & 0xff) << 24;
+  }
+  napi_value out;
+  CHECK(env, napi_create_uint32(env, result, &out));
+  return out;
+}
+
+/* siwPostRecv(rq, desc: BigUint64Array, count) -> posted + status << 16. An RQ or an SRQ. No syscall. */
+static napi_value siw_post_recv_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_type(env, "siwPostRecv(rq, desc, count)");
+  struct mapping *r = ring_from(env, argv[0], RING_SIW_RQ);
+  if (r == NULL) return NULL;
+  uint64_t *desc;
+  size_t words;
+  int32_t count;
+  if (!typed_bytes(env, argv[1], napi_biguint64_array, (void **)&desc, &words) || !get_i32(env, argv[2], &count) ||
+      count < 0 || count > 0xffff)
+    return throw_type(env, "siwPostRecv(rq, desc: BigUint64Array, count: 0..65535)");
+  enum siw_post_status status;
+  uint32_t n = siw_post_recv(&r->s, desc, words, (uint32_t)count, &status);
+  napi_value out;
+  CHECK(env, napi_create_uint32(env, n + ((uint32_t)status << 16), &out));
+  return out;
+}
+
+/* siwPollCq(cq, out: Uint8Array, max) -> completions copied (struct ib_uverbs_wc, 48 bytes each). */
+static napi_value siw_poll_cq_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_type(env, "siwPollCq(cq, out, max)");
+  struct mapping *r = ring_from(env, argv[0], RING_SIW_CQ);
+  if (r == NULL) return NULL;
+  uint8_t *out;
+  size_t length;
+  int32_t max;
+  if (!typed_bytes(env, argv[1], napi_uint8_array, (void **)&out, &length) || !get_i32(env, argv[2], &max) ||
+      max < 0 || (size_t)max > length / sizeof(struct ib_uverbs_wc))
+    return throw_type(env, "siwPollCq(cq, out: Uint8Array, max: completions that fit in out)");
+  napi_value result;
+  CHECK(env, napi_create_uint32(env, siw_poll_cq(&r->s, out, (uint32_t)max), &result));
+  return result;
+}
+
+/* siwArmCq(cq, solicitedOnly: boolean): the next (solicited) completion signals the CQ's channel. No syscall. */
+static napi_value siw_arm_cq_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return throw_type(env, "siwArmCq(cq, solicitedOnly)");
+  struct mapping *r = ring_from(env, argv[0], RING_SIW_CQ);
+  if (r == NULL) return NULL;
+  bool solicited = false;
+  if (napi_get_value_bool(env, argv[1], &solicited) != napi_ok)
+    return throw_type(env, "siwArmCq(cq, solicitedOnly: boolean)");
+  siw_arm_cq(&r->s, solicited);
+  return NULL;
 }
 
 /* ---- readiness on the event loop ---------------------------------------- */
@@ -811,7 +944,7 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   size_t mapped = ((size_t)length + (size_t)page - 1) / (size_t)page * (size_t)page;
   void *addr = mmap(NULL, mapped, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, (off_t)offset);
   if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
-  return mapping_wrap(env, addr, mapped, RING_RAW);
+  return mapping_wrap(env, addr, mapped, RING_RAW, 0);
 }
 
 /* ---- module ----------------------------------------------------------------- */
@@ -858,6 +991,9 @@ static napi_value layout(napi_env env) {
   set_u32(env, kinds, "rxeCq", RING_RXE_CQ);
   set_u32(env, kinds, "rxeSq", RING_RXE_SQ);
   set_u32(env, kinds, "rxeRq", RING_RXE_RQ);
+  set_u32(env, kinds, "siwCq", RING_SIW_CQ);
+  set_u32(env, kinds, "siwSq", RING_SIW_SQ);
+  set_u32(env, kinds, "siwRq", RING_SIW_RQ);
   set_u32(env, o, "sgeWords", UVERBS_SGE_WORDS);
   set_u32(env, o, "wcSize", sizeof(struct ib_uverbs_wc));
   set_u32(env, o, "sendWqeSize", sizeof(struct rxe_send_wqe));
@@ -865,6 +1001,10 @@ static napi_value layout(napi_env env) {
   set_u32(env, o, "sgeSize", sizeof(struct rxe_sge));
   set_u32(env, o, "statusFull", RXE_POST_FULL);
   set_u32(env, o, "statusBadWr", RXE_POST_BAD_WR);
+  set_u32(env, o, "statusUnsupported", SIW_POST_UNSUPPORTED);
+  set_u32(env, o, "siwSqeSize", sizeof(struct siw_sqe));
+  set_u32(env, o, "siwRqeSize", sizeof(struct siw_rqe));
+  set_u32(env, o, "siwCqeSize", sizeof(struct siw_cqe));
   napi_set_named_property(env, o, "send", send);
   napi_set_named_property(env, o, "recv", recv);
   napi_set_named_property(env, o, "kinds", kinds);
@@ -880,6 +1020,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"postSend", NULL, post_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"postRecv", NULL, post_recv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollCq", NULL, poll_cq, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"allocSiwRing", NULL, alloc_siw_ring, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"siwPostSend", NULL, siw_post_send_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"siwPostRecv", NULL, siw_post_recv_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"siwPollCq", NULL, siw_poll_cq_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"siwArmCq", NULL, siw_arm_cq_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"waitReadable", NULL, wait_readable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cancelWait", NULL, cancel_wait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pinShared", NULL, pin_shared, NULL, NULL, NULL, napi_enumerable, NULL},

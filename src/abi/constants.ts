@@ -424,3 +424,55 @@ export const siw_abi_defines = cEnum('siw_abi_defines', 'rdma/siw-abi.h', {
   SIW_UOBJ_MAX_KEY: 0x08ffff,
   SIW_INVAL_UOBJ_KEY: 0x090000,
 });
+
+/** `siw_sqe.opcode` / `siw_cqe.opcode` (siw's own opcodes; the library maps the uverbs ones onto them). */
+export const siw_opcode = cEnum('siw_opcode', 'rdma/siw-abi.h', {
+  SIW_OP_WRITE: 0,
+  SIW_OP_READ: 1,
+  SIW_OP_READ_LOCAL_INV: 2,
+  SIW_OP_SEND: 3,
+  SIW_OP_SEND_WITH_IMM: 4,
+  SIW_OP_SEND_REMOTE_INV: 5,
+  SIW_OP_FETCH_AND_ADD: 6,
+  SIW_OP_COMP_AND_SWAP: 7,
+  SIW_OP_RECEIVE: 8,
+  SIW_OP_READ_RESPONSE: 9,
+  SIW_OP_INVAL_STAG: 10,
+  SIW_OP_REG_MR: 11,
+  SIW_NUM_OPCODES: 12,
+});
+
+/** The flags of a siw SQE, RQE or CQE: VALID says who owns the slot. */
+export const siw_wqe_flags = cEnum('siw_wqe_flags', 'rdma/siw-abi.h', {
+  SIW_WQE_VALID: 1,
+  SIW_WQE_INLINE: 1 << 1,
+  SIW_WQE_SIGNALLED: 1 << 2,
+  SIW_WQE_SOLICITED: 1 << 3,
+  SIW_WQE_READ_FENCE: 1 << 4,
+  SIW_WQE_REM_INVAL: 1 << 5,
+  SIW_WQE_COMPLETED: 1 << 6,
+});
+
+/** `siw_cq_ctrl.flags`: how a CQ is armed. */
+export const siw_notify_flags = cEnum('siw_notify_flags', 'rdma/siw-abi.h', {
+  SIW_NOTIFY_NOT: 0,
+  SIW_NOTIFY_SOLICITED: 1 << 0,
+  SIW_NOTIFY_NEXT_COMPLETION: 1 << 1,
+  SIW_NOTIFY_MISSED_EVENTS: 1 << 2,
+  SIW_NOTIFY_ALL: 7,
+});
+
+/** `siw_cqe.status`. */
+export const siw_wc_status = cEnum('siw_wc_status', 'rdma/siw-abi.h', {
+  SIW_WC_SUCCESS: 0,
+  SIW_WC_LOC_LEN_ERR: 1,
+  SIW_WC_LOC_PROT_ERR: 2,
+  SIW_WC_LOC_QP_OP_ERR: 3,
+  SIW_WC_WR_FLUSH_ERR: 4,
+  SIW_WC_BAD_RESP_ERR: 5,
+  SIW_WC_LOC_ACCESS_ERR: 6,
+  SIW_WC_REM_ACCESS_ERR: 7,
+  SIW_WC_REM_INV_REQ_ERR: 8,
+  SIW_WC_GENERAL_ERR: 9,
+  SIW_NUM_WC_STATUS: 10,
+});

@@ -571,9 +571,13 @@ function landed(bytes: Uint8Array, at = 0): boolean {
   return PATTERN.every((b, i) => bytes[at + i] === b);
 }
 
-/** Whether the library has a datapath (posting, polling) for this context's driver: rxe. */
+/**
+ * Whether the library can post over a looped-back pair of this context's device: a datapath for
+ * its driver, and RC QPs connected by hand (rxe). iWARP (siw) has a datapath, but its QPs reach
+ * RTS only through the connection manager, which the probe does not use.
+ */
 function hasDatapath(ctx: Context): boolean {
-  return ctx.provider?.datapath !== undefined;
+  return ctx.provider?.datapath !== undefined && !ctx.device.nodeType.startsWith('4');
 }
 
 /**

@@ -71,6 +71,12 @@ export interface Datapath {
   ): (wrIds?: readonly bigint[]) => void;
   /** Copies up to `max` completions (`struct ib_uverbs_wc`) into `out`; returns how many. */
   pollCq(cq: CompletionQueue, out: Uint8Array, max: number): number;
+  /**
+   * Optional: arms the CQ's notification (the next completion, or the next solicited one, signals
+   * its channel once) through the driver's mapped memory, for drivers that arm without a syscall
+   * (siw: its `siw_cq_ctrl` word). Without it, `requestNotify` writes IB_USER_VERBS_CMD_REQ_NOTIFY_CQ.
+   */
+  armCq?(cq: CompletionQueue, solicitedOnly: boolean): void;
 }
 
 /** The calls whose replies describe rings. */

@@ -319,7 +319,7 @@ export class CompletionReader {
  * the wrId's word in one), or puts the prepared ones back when a post gives none; a post that
  * gives none after one that gave none writes nothing.
  */
-function wrIdSetter(
+export function wrIdSetter(
   desc: BigUint64Array,
   sizes: readonly number[],
   at: number,
@@ -344,7 +344,7 @@ function wrIdSetter(
   };
 }
 
-function recvWords(wrs: readonly ResolvedRecv[]): number {
+export function recvWords(wrs: readonly ResolvedRecv[]): number {
   const { recv, sgeWords } = native().layout;
   let words = 0;
   for (const wr of wrs) words += recv.words + wr.sg.length * sgeWords;
@@ -358,7 +358,7 @@ function ringRecv(queue: QueuePair | SharedReceiveQueue, d: BigUint64Array, coun
   check(native().postRecv(ring.handle, d, count), count, queue.description, 'post recv');
 }
 
-function putSges(d: BigUint64Array, at: number, sg: readonly ResolvedSge[]): number {
+export function putSges(d: BigUint64Array, at: number, sg: readonly ResolvedSge[]): number {
   for (const s of sg) {
     d[at++] = s.addr;
     d[at++] = BigInt(s.length) | (BigInt(s.lkey) << 32n);

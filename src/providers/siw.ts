@@ -2,7 +2,8 @@
  * Software iWARP (siw). GET_CONTEXT must carry room for `siw_uresp_alloc_ctx`
  * (siw refuses the call otherwise), and REG_MR sends `siw_ureq_reg_mr` and
  * gets `siw_uresp_reg_mr` back. Its CQ, QP and SRQ replies carry the mmap
- * keys and slot counts of the rings.
+ * keys and slot counts of the rings. Its datapath is in user space:
+ * siw-datapath.ts over the native addon (native/siw_queue.h).
  */
 
 import { rdma_driver_id, siw_abi_defines } from '../abi/constants.js';
@@ -21,11 +22,12 @@ import {
 } from '../abi/siw.js';
 import type { RingSpec } from '../transport/ring.js';
 import type { Provider } from './provider.js';
+import { SiwDatapath } from './siw-datapath.js';
 
 /** A ring siw offered (its key is not SIW_INVAL_UOBJ_KEY), `count` slots of `size` bytes, plus `extra`. */
 function ring(name: RingSpec['name'], key: bigint, count: number, size: number, extra = 0): RingSpec[] {
   if (key === BigInt(siw_abi_defines.SIW_INVAL_UOBJ_KEY) || count === 0) return [];
-  return [{ name, offset: key, length: count * size + extra }];
+  return [{ name, offset: key, length: count * size + extra, format: 'siw', slots: count }];
 }
 
 export const siwProvider: Provider = {
@@ -53,4 +55,5 @@ export const siwProvider: Provider = {
       return ring('srq', r.srq_key, r.num_rqe, siw_rqe.size);
     },
   },
+  datapath: new SiwDatapath(),
 };

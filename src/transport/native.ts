@@ -22,6 +22,11 @@ export interface NativeLayout {
   readonly sgeSize: number;
   readonly statusFull: number;
   readonly statusBadWr: number;
+  /** siw: an opcode or flag with no user SQE (siw_queue.h). */
+  readonly statusUnsupported: number;
+  readonly siwSqeSize: number;
+  readonly siwRqeSize: number;
+  readonly siwCqeSize: number;
   readonly send: Readonly<
     Record<
       | 'wrId'
@@ -51,12 +56,21 @@ export interface NativeLayout {
     >
   >;
   readonly recv: Readonly<Record<'wrId' | 'numSge' | 'words', number>>;
-  readonly kinds: Readonly<Record<'raw' | 'rxeCq' | 'rxeSq' | 'rxeRq', number>>;
+  readonly kinds: Readonly<Record<'raw' | 'rxeCq' | 'rxeSq' | 'rxeRq' | 'siwCq' | 'siwSq' | 'siwRq', number>>;
 }
 
 export interface Native {
-  /** A driver ring mapped from `fd`; throws { errno, syscall: 'mmap' } when mmap fails. */
-  mapRing(fd: number, offset: bigint, length: number, kind: number): [NativeHandle, ArrayBuffer, bigint];
+  /**
+   * A driver ring mapped from `fd`; throws { errno, syscall: 'mmap' } when mmap fails. `slots`: a siw
+   * ring's slot count (from its create response), checked against `length`.
+   */
+  mapRing(
+    fd: number,
+    offset: bigint,
+    length: number,
+    kind: number,
+    slots?: number,
+  ): [NativeHandle, ArrayBuffer, bigint];
   /** Zeroed private memory, `length` a multiple of the page size; throws { errno, syscall: 'mmap' }. */
   mapAnonymous(length: number): [NativeHandle, ArrayBuffer, bigint];
   allocRing(slots: number, log2ElemSize: number, kind: number): [NativeHandle, ArrayBuffer, bigint];
@@ -91,6 +105,23 @@ export interface Native {
   ): number;
   postRecv(rq: NativeHandle, desc: BigUint64Array, count: number): number;
   pollCq(cq: NativeHandle, out: Uint8Array, max: number): number;
+  /** A siw ring of `slots` elements in zeroed anonymous memory, for tests that play the driver. */
+  allocSiwRing(slots: number, kind: number): [NativeHandle, ArrayBuffer, bigint];
+  /** siw's postSend (native/siw_queue.h): the same result word; status `statusUnsupported` too. */
+  siwPostSend(
+    sq: NativeHandle,
+    desc: BigUint64Array,
+    count: number,
+    inline: Uint8Array | null,
+    fd: number,
+    qpHandle: number,
+  ): number;
+  /** Receive WQEs into a siw RQ or SRQ ring: posted + status << 16. */
+  siwPostRecv(rq: NativeHandle, desc: BigUint64Array, count: number): number;
+  /** siw CQEs as `struct ib_uverbs_wc` into `out`; each CQE's slot handed back. */
+  siwPollCq(cq: NativeHandle, out: Uint8Array, max: number): number;
+  /** Arms a siw CQ through its mapped `siw_cq_ctrl` (no syscall). */
+  siwArmCq(cq: NativeHandle, solicitedOnly: boolean): void;
   waitReadable(fd: number, callback: (status: number) => void): NativeHandle;
   cancelWait(watch: NativeHandle): void;
   readonly layout: NativeLayout;

@@ -67,15 +67,22 @@ export interface RingSpec {
   /**
    * `rxe`: the ring starts with a `struct rxe_queue_buf` header, which the
    * addon validates against the mapping and the native datapath drives;
+   * `siw`: `slots` siw elements (a CQ's followed by `struct siw_cq_ctrl`),
+   * checked against the mapping, driven by native/siw_queue.h;
    * `raw` (the default): bytes only.
    */
-  readonly format?: 'rxe' | 'raw';
+  readonly format?: RingFormat;
+  /** `siw`: the slot count the create response gave (`num_sqe`, `num_rqe`, `num_cqe`). */
+  readonly slots?: number;
 }
+
+/** How the addon reads a ring. */
+export type RingFormat = 'rxe' | 'siw' | 'raw';
 
 export class Ring {
   readonly name: RingName;
   readonly length: number;
-  readonly format: 'rxe' | 'raw';
+  readonly format: RingFormat;
   /**
    * @internal an rxe ring's `index_mask` and element size in 32-bit cells, read from the header
    * once at map time and checked as native/rxe_queue.h's rxe_queue_attach checks them (every
@@ -90,7 +97,7 @@ export class Ring {
   readonly #cells: Int32Array;
   readonly #slots: BigInt64Array;
 
-  private constructor(name: RingName, format: 'rxe' | 'raw', mapped: [NativeHandle, ArrayBuffer, bigint]) {
+  private constructor(name: RingName, format: RingFormat, mapped: [NativeHandle, ArrayBuffer, bigint]) {
     const { handle, buffer } = nativeMapping(mapped);
     this.name = name;
     this.format = format;
@@ -144,7 +151,7 @@ export class Ring {
     const n = native();
     let mapped: [NativeHandle, ArrayBuffer, bigint];
     try {
-      mapped = n.mapRing(fd, spec.offset, length, Ring.kind(spec.name, format));
+      mapped = n.mapRing(fd, spec.offset, length, Ring.kind(spec.name, format), spec.slots ?? 0);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_UVERBS_RING') {
         // the driver's reply and the ring it mapped disagree: refuse it as the kernel refuses bad input
@@ -161,9 +168,15 @@ export class Ring {
     return new Ring(name, 'rxe', native().allocRing(slots, log2ElemSize, Ring.kind(name, 'rxe')));
   }
 
-  static kind(name: RingName, format: 'rxe' | 'raw'): number {
+  /** @internal a siw ring of `slots` elements in anonymous memory, for playing the driver's side in tests. */
+  static syntheticSiw(name: RingName, slots: number): Ring {
+    return new Ring(name, 'siw', native().allocSiwRing(slots, Ring.kind(name, 'siw')));
+  }
+
+  static kind(name: RingName, format: RingFormat): number {
     const { kinds } = native().layout;
     if (format === 'raw') return kinds.raw;
+    if (format === 'siw') return name === 'cq' ? kinds.siwCq : name === 'sq' ? kinds.siwSq : kinds.siwRq;
     return name === 'cq' ? kinds.rxeCq : name === 'sq' ? kinds.rxeSq : kinds.rxeRq;
   }
 

@@ -191,10 +191,17 @@ export class CompletionQueue extends KernelObject {
 
   /**
    * IB_USER_VERBS_CMD_REQ_NOTIFY_CQ: the next completion (or the next
-   * solicited one) signals the CQ's channel once.
+   * solicited one) signals the CQ's channel once. A driver that arms
+   * through its mapped memory (siw: the CQ's `siw_cq_ctrl`) is armed there,
+   * with no syscall (`Datapath.armCq`).
    */
   requestNotify(solicitedOnly = false): void {
     this.assertOpen();
+    const datapath = this.context.provider?.datapath;
+    if (datapath?.armCq !== undefined && this.#rings.length > 0) {
+      datapath.armCq(this, solicitedOnly);
+      return;
+    }
     this.context.dispatch.write(WRITE_COMMANDS.IB_USER_VERBS_CMD_REQ_NOTIFY_CQ, {
       cq_handle: this.handle,
       solicited_only: solicitedOnly ? 1 : 0,

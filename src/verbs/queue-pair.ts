@@ -416,6 +416,11 @@ export class QueuePair extends KernelObject {
   /** The driver's work-queue rings (rxe, siw), mapped while the object lives. */
   readonly rings: readonly Ring[];
   /**
+   * @internal created with `sqSigAll`: siw's datapath then marks every SQE signalled itself (siw
+   * applies the QP's signal-all only to kernel QPs' work requests, siw_verbs.c siw_post_send).
+   */
+  readonly sqSigAll: boolean;
+  /**
    * The state of the library's record: what the last MODIFY_QP moved the
    * QP to, or QUERY_QP last said; undefined after a MODIFY_QP the kernel
    * refused (asked again before it matters).
@@ -441,6 +446,7 @@ export class QueuePair extends KernelObject {
     this.path = path;
     this.driverData = driverData;
     this.rings = rings;
+    this.sqSigAll = options.sqSigAll === true;
   }
 
   /** @internal use `ProtectionDomain.createQp()` */

@@ -13,9 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { UverbsClosedError, UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Context } from '../../src/verbs/context.js';
 import type { MemoryRegion } from '../../src/verbs/memory-region.js';
+import type { QueuePair } from '../../src/verbs/queue-pair.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
 import {
   Calls,
+  cmConnectedPair,
   deviceKind,
   libraryDatapath,
   loopbackPair,
@@ -26,22 +28,41 @@ import {
 } from './support.js';
 
 const name = TEST_DEVICE as string;
+// posting: on rxe through a hand-connected pair (loopbackPair), on siw through rdma_cm (cmConnectedPair)
 const datapath = libraryDatapath();
 const ALL = { localWrite: true, remoteWrite: true, remoteRead: true };
 
-/** Two RC QPs of one context connected to each other, and a library MR to send from and read into. */
-function rig() {
+/**
+ * Two RC QPs of one context connected to each other (rxe: by hand; siw: through rdma_cm on the
+ * guest's address), and a library MR to send from and read into; `done()` disconnects and closes.
+ */
+async function rig() {
   const calls = new Calls();
   const ctx = Context.open(name, { trace: calls.trace });
   const pd = ctx.allocPd();
   const channel = ctx.createCompletionChannel();
   const cq = ctx.createCq({ cqe: 64, channel });
-  const { a } = loopbackPair(pd, cq); // b, its peer, closes with ctx
+  let a: QueuePair;
+  let dispose = async () => {};
+  if (deviceKind(name) === 'siw') {
+    const cap = { maxSendWr: 16, maxRecvWr: 16, maxSendSge: 2, maxRecvSge: 2 };
+    ({ a, dispose } = await cmConnectedPair(ctx, { pd, cq, cap }));
+  } else {
+    ({ a } = loopbackPair(pd, cq)); // b, its peer, closes with ctx
+  }
   const ma = pd.registerMemory(65536, ALL);
-  return { ctx, pd, cq, a, calls, ma };
+  const done = async () => {
+    try {
+      await dispose();
+    } finally {
+      ctx.close();
+    }
+  };
+  return { ctx, pd, cq, a, calls, ma, done };
 }
+type Rig = Awaited<ReturnType<typeof rig>>;
 
-async function completions(cq: ReturnType<typeof rig>['cq'], count: number): Promise<Completion[]> {
+async function completions(cq: Rig['cq'], count: number): Promise<Completion[]> {
   const out = new Uint8Array(16 * COMPLETION_SIZE);
   const got: Completion[] = [];
   while (got.length < count) got.push(...decodeCompletions(out, await cq.wait(out, count - got.length)));
@@ -53,7 +74,7 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 /** WRITEs `data` from `ma` into `target` at `at`, then READs `length` bytes of `target` back into `ma` at 32768. */
-async function writeThenRead(r: ReturnType<typeof rig>, target: MemoryRegion, at: number, data: Uint8Array) {
+async function writeThenRead(r: Rig, target: MemoryRegion, at: number, data: Uint8Array) {
   r.ma.bytes.set(data);
   const remote = { addr: target.address + BigInt(at), rkey: target.rkey };
   r.a.postSend({ wrId: 1n, opcode: 'RDMA_WRITE', signaled: true, sg: [{ mr: r.ma, length: data.length }], remote });
@@ -73,7 +94,7 @@ async function writeThenRead(r: ReturnType<typeof rig>, target: MemoryRegion, at
 }
 
 describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
-  /** A test of posting: registered only where the library has a datapath for the device (rxe). */
+  /** A test of posting: registered only where the library has a datapath for the device (rxe, siw). */
   const rxe = (title: string, fn: () => Promise<void>) => {
     if (datapath) it(title, fn);
   };
@@ -115,7 +136,7 @@ describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL
   });
 
   rxe("RDMA WRITE lands in the caller's SharedArrayBuffer and RDMA READ reads it back, no copy", async () => {
-    const r = rig();
+    const r = await rig();
     const sab = new SharedArrayBuffer(16384);
     const target = r.pd.registerMemory(new Uint8Array(sab, 1000, 12000), ALL);
     const data = pattern(5000, 9);
@@ -123,7 +144,7 @@ describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL
     expect(new Uint8Array(sab, 1333, 5000)).toEqual(data);
     expect(new Uint8Array(sab, 1000, 333).every((b) => b === 0)).toBe(true);
     expect(back).toEqual(data);
-    r.ctx.close();
+    await r.done();
     expect(new Uint8Array(sab, 1333, 5000)).toEqual(data);
   });
 
@@ -154,14 +175,14 @@ describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL
   rxe('RDMA WRITE into a writable file MR changes the file; RDMA READ reads its bytes', async () => {
     const path = `/tmp/uverbs-file-rdma-${process.pid}`;
     writeFileSync(path, pattern(4 * 4096, 5));
-    const r = rig();
+    const r = await rig();
     const mr = r.pd.registerFile(path, { offset: 4096, length: 2 * 4096, access: ALL });
     const data = pattern(3000, 77);
     expect(await writeThenRead(r, mr, 100, data)).toEqual(data);
     const file = readFileSync(path);
     expect(new Uint8Array(file.subarray(4096 + 100, 4096 + 3100))).toEqual(data);
     expect(new Uint8Array(file.subarray(0, 4096))).toEqual(pattern(4 * 4096, 5).subarray(0, 4096));
-    r.ctx.close();
+    await r.done();
   });
 
   it(`on-demand paging: ${odpExpected ? 'rxe on 7.x reports ODP and registers ODP MRs' : 'where the device reports none, a typed "unsupported" before REG_MR'}`, () => {
@@ -195,7 +216,7 @@ describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL
     rxe(
       'an ODP MR (library memory and a SharedArrayBuffer) is the target of RDMA WRITE and the source of READ, nothing pinned',
       async () => {
-        const r = rig();
+        const r = await rig();
         const before = vmPinKiB();
         const lib = r.pd.registerMemory(65536, { ...ALL, onDemand: true });
         const sab = new SharedArrayBuffer(65536);
@@ -207,7 +228,7 @@ describe.runIf(TEST_DEVICE)(`caller memory on ${TEST_DEVICE} (kernel ${VM_KERNEL
         const page = 8192 + ((4096 - Number(shared.address % 4096n)) % 4096); // a page boundary inside the buffer
         expect(await writeThenRead(r, shared, page, data)).toEqual(data);
         expect(new Uint8Array(sab, page, 1024)).toEqual(data);
-        r.ctx.close();
+        await r.done();
       },
     );
 

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { O_CLOEXEC, O_RDWR } from '../../ioctl/index.js';
 import { rdma_driver_id } from '../../src/abi/constants.js';
 import { parseRdmaRes } from '../../src/check/resources.js';
+import { EventChannel } from '../../src/cm/event-channel.js';
 import { UverbsError, UverbsUnsupportedError } from '../../src/errors.js';
 import { Dispatcher, type TraceEvent } from '../../src/transport/dispatch.js';
 import { Scratch } from '../../src/transport/memory.js';
@@ -17,7 +18,8 @@ import type { CompletionQueue } from '../../src/verbs/completion-queue.js';
 import { Context } from '../../src/verbs/context.js';
 import type { MemoryRegion } from '../../src/verbs/memory-region.js';
 import type { ProtectionDomain } from '../../src/verbs/protection-domain.js';
-import type { QueuePair } from '../../src/verbs/queue-pair.js';
+import type { QpCapabilities, QueuePair } from '../../src/verbs/queue-pair.js';
+import type { SharedReceiveQueue } from '../../src/verbs/shared-receive-queue.js';
 import { COMPLETION_SIZE, type Completion, decodeCompletions } from '../../src/verbs/work-request.js';
 
 /** The ibdev under test (`UVERBS_TEST_DEVICE`, set by `uverbs vm`), or undefined on a host without one. */
@@ -176,6 +178,15 @@ export function fillPattern(mr: MemoryRegion, offset: number, length: number, se
   return bytes.slice();
 }
 
+/**
+ * Whether the library has a datapath for the device and its RC QPs can be connected by hand
+ * (`qp.connect()` with the peer's QPN and GID): RoCE (rxe). siw's QPs reach RTS only through the
+ * connection manager (cmConnectedPair), so a test that connects by hand registers where this holds.
+ */
+export function handConnected(ibdev = TEST_DEVICE): boolean {
+  return ibdev !== undefined && deviceKind(ibdev) === 'rxe' && libraryDatapath(ibdev);
+}
+
 export function libraryDatapath(ibdev = TEST_DEVICE): boolean {
   if (ibdev === undefined) return false;
   using ctx = Context.open(ibdev);
@@ -285,4 +296,89 @@ export function openDevice(ibdev: string): Opened {
       sys.close(fd);
     },
   };
+}
+
+/** The guest's eth0 address (src/vm/guest-init.ts), which carries the devices `uverbs vm` makes. */
+export const GUEST_ADDR = '10.0.2.15';
+
+/** Two RC QPs connected through rdma_cm, and how to take them down. */
+export interface CmPair {
+  /** The client's QP (it connected). */
+  readonly a: QueuePair;
+  /** The server's QP (it accepted). */
+  readonly b: QueuePair;
+  /** The listener's port (the kernel chose a free one). */
+  readonly port: number;
+  /** Disconnects (both ends see DISCONNECTED), destroys the three IDs and both QPs, closes the event channel. */
+  dispose(): Promise<void>;
+}
+
+export interface CmPairOptions {
+  readonly pd: ProtectionDomain;
+  readonly cq: CompletionQueue;
+  readonly cap: QpCapabilities;
+  /** The server QP receives through this SRQ. */
+  readonly srq?: SharedReceiveQueue;
+  readonly sqSigAll?: boolean;
+  /** Each CM event's wait, ms (default 15 s). */
+  readonly timeout?: number;
+}
+
+/**
+ * An RC pair of `ctx`'s device connected by the kernel's connection manager, as librdmacm users
+ * connect: a listener on the guest's own address ({@link GUEST_ADDR}) on a port the kernel picks,
+ * a client that resolves it and connects, the request accepted; the QPs reach RTS through
+ * INIT_QP_ATTR (iWARP: the kernel moves them). Works on siw, whose QPs reach RTS no other way; on
+ * rxe as well, where rdma_cm binds the address to the device under test (scripts/device-tests
+ * runs each device with the other's links off its netdev; by hand: `uverbs vm --devs siw`).
+ */
+export async function cmConnectedPair(ctx: Context, options: CmPairOptions): Promise<CmPair> {
+  const wait = { timeout: options.timeout ?? 15_000 };
+  const { pd, cq, cap, srq } = options;
+  const sqSigAll = options.sqSigAll === true;
+  if (pd.context !== ctx) throw new Error('cmConnectedPair: the PD is not of this context');
+  const ch = EventChannel.open();
+  const made: { close(): void }[] = [];
+  try {
+    const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap, sqSigAll });
+    made.push(a);
+    const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap, sqSigAll, ...(srq ? { srq } : {}) });
+    made.push(b);
+    const server = ch.createId();
+    made.push(server);
+    server.bind({ address: GUEST_ADDR, port: 0 });
+    server.listen();
+    const port = server.query().source?.port ?? 0;
+    const client = ch.createId();
+    made.push(client);
+    client.resolveAddress({ address: GUEST_ADDR, port }, { timeoutMs: 2000 });
+    await client.event('ADDR_RESOLVED', wait);
+    client.resolveRoute({ timeoutMs: 2000 });
+    await client.event('ROUTE_RESOLVED', wait);
+    client.connect({ qp: a });
+    const request = await server.event('CONNECT_REQUEST', wait);
+    const conn = request.id;
+    made.push(conn);
+    conn.accept({ qp: b });
+    await Promise.all([client.event('ESTABLISHED', wait), conn.event('ESTABLISHED', wait)]);
+    let disposed = false;
+    const dispose = async () => {
+      if (disposed) return;
+      disposed = true;
+      try {
+        client.disconnect();
+        await conn.event('DISCONNECTED', wait);
+        conn.disconnect();
+        await client.event('DISCONNECTED', wait);
+      } finally {
+        for (const o of made.reverse()) o.close();
+        ch.close();
+      }
+    };
+    return { a, b, port, dispose };
+  } catch (error) {
+    for (const o of made.reverse()) o.close();
+    ch.close();
+    throw error;
+  }
 }

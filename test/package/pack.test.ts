@@ -133,6 +133,7 @@ describe('the package: npm pack, then npm install in an empty project', () => {
       'binding.gyp',
       'native/addon.c',
       'native/rxe_queue.h',
+      'native/siw_queue.h',
       'package.json',
       PREBUILD,
       'scripts/native.mjs',
