@@ -261,10 +261,15 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   if (link) {
     if (server !== undefined) link.id.connect({ qp });
     else link.id.accept({ qp });
-    await link.id.event('ESTABLISHED', { timeout: 15_000 });
-    const attrs = qp.query();
-    remote = { lid: 0, qpn: attrs.destQpn, psn: attrs.rqPsn, gid: attrs.av.dgid };
-    local.psn = attrs.sqPsn;
+    const established = await link.id.event('ESTABLISHED', { timeout: 15_000 });
+    remote = { lid: 0, qpn: established.connection?.qpNum ?? 0, psn: 0, gid: new Uint8Array(16) };
+    // the PSNs and GID the connection manager chose (RoCE; iWARP has none, and siw on 6.1 answers
+    // every QUERY_QP with RESET, which would be taken for the QP's state)
+    if (!ctx.device.nodeType.startsWith('4')) {
+      const attrs = qp.query();
+      remote = { ...remote, psn: attrs.rqPsn, gid: attrs.av.dgid };
+      local.psn = attrs.sqPsn;
+    } else local.psn = 0;
     say(`  local address:  ${show(local)}`);
   } else if (server !== undefined) {
     const socket = tcpConnect({ host: server, port: tcpPort });
@@ -303,6 +308,8 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   while (rcnt < iters || scnt < iters) {
     const n = values.events ? await cq.wait(out, 2) : cq.poll(out, 2);
     for (let i = 0; i < n; i++) {
+      // done: what follows in the batch is the peer's end (on iWARP its disconnect flushes our receives)
+      if (rcnt >= iters && scnt >= iters) break;
       const base = i * COMPLETION_SIZE;
       const status = view.getUint32(base + STATUS, true);
       // a wr_id as a Number, from its two halves: no BigInt made per completion

@@ -216,6 +216,7 @@ class Link {
       const i = this.#pending.findIndex((c) => c.status !== 'IB_WC_SUCCESS' || c.opcode === opcode);
       if (i >= 0) {
         const c = this.#pending.splice(i, 1)[0] as Completion;
+        if (c.status === 'IB_WC_WR_FLUSH_ERR' && (await this.#endsSoon())) return undefined;
         if (c.status !== 'IB_WC_SUCCESS') {
           const name = typeof c.status === 'number' ? (STATUS_NAMES.get(c.status) ?? c.status) : c.status;
           throw new UverbsRpingError(`cq completion failed status ${name}`, pings);
@@ -236,6 +237,24 @@ class Link {
       for (const c of decodeCompletions(this.#out, n))
         if (this.#keepSends || c.status !== 'IB_WC_SUCCESS' || c.opcode !== 'IB_WC_SEND') this.#pending.push(c);
     }
+  }
+
+  /**
+   * A flushed completion: the QP went to ERR, as it does when the peer
+   * disconnects (iWARP: before the DISCONNECTED event comes). True when the
+   * connection's end follows within the wait, as rping too takes a flush
+   * for the end's herald.
+   */
+  async #endsSoon(): Promise<boolean> {
+    if (!this.#ended.signal.aborted) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, WAIT.timeout);
+        this.#ended.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      clearTimeout(timer);
+    }
+    return this.#endEvent !== undefined;
   }
 
   /** Stops the watch; closes every verbs object. */
