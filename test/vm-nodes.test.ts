@@ -159,7 +159,12 @@ describe('the status of a two-node run', () => {
 
   it("each node's output lines carry its prefix, a line split across writes (or a character) stays whole", () => {
     let out = '';
-    const sink = { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream;
+    const sink = {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
     const p = prefixLines('[node1] ', sink);
     p.write(Buffer.from('one\ntw'));
     p.write(Buffer.from([0x6f, 0xc3]));
@@ -282,7 +287,11 @@ describe.skipIf(!HAS_QEMU)('two guests on one wire', () => {
     const r = await uverbsIn(
       process.cwd(),
       ['vm', '--nodes', '2', '--json', '--devs', 'rxe,siw', '--timeout', '400', '--', 'sh', '-c', script],
-      { onSpawn: (p) => (pid = p) },
+      {
+        onSpawn: (p) => {
+          pid = p;
+        },
+      },
     );
     expect(r.stderr).toContain('[node0] reached 10.11.0.2');
     expect(r.stderr).toContain('[node0] reached 10.12.0.2');
