@@ -273,6 +273,8 @@ interface NodeBoot {
   wires: string;
   links: string;
   env: Record<string, string>;
+  /** The private directory of the wire sockets: removed, like the run directory, when a signal ends the harness. */
+  wireDir: string;
   /** Aborted when the other node failed: this guest is stopped (SIGKILL to its QEMU). */
   signal: AbortSignal;
 }
@@ -360,6 +362,7 @@ async function bootOnce(
     const relay = (signal: NodeJS.Signals) => {
       qemu.kill('SIGKILL');
       rmSync(run, { recursive: true, force: true });
+      if (node) rmSync(node.wireDir, { recursive: true, force: true });
       process.kill(process.pid, signal);
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -540,6 +543,7 @@ export async function runNodesInVm(command: string[], options: VmOptions): Promi
               wires: wiresFile(wires, i),
               links: linksFile(wires, i),
               env: nodeEnv(wires, i),
+              wireDir: dir,
               signal: stop.signal,
             },
           );
