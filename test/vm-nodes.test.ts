@@ -8,14 +8,17 @@
  * which then crashes: the other is stopped.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BarrierMismatchError, BarrierTimeoutError, barrier } from '../src/vm/barrier.js';
 import { linksFile, nodeEnv, nodeNics, nodeWires, wiresFile } from '../src/vm/nodes.js';
 import { qemuArgs } from '../src/vm/qemu.js';
 import { nodesStatus, nodesStatusLine, prefixLines, VM_EXIT } from '../src/vm/run.js';
-import { alive, HAS_QEMU, uverbs, uverbsIn } from './vm-cli.js';
+import { alive, CLI, HAS_QEMU, uverbs, uverbsIn, waitFor } from './vm-cli.js';
 
 /** The QEMUs on this machine with a wire of --nodes (their command lines name uverbs-wire-*). */
 function wireQemus(): number[] {
@@ -309,4 +312,28 @@ describe.skipIf(!HAS_QEMU)('two guests on their wires', () => {
     expect(alive(pid)).toBe(false);
     expect(wireQemus()).toEqual(before);
   }, 420_000);
+
+  it('SIGTERM to the harness ends both QEMUs and removes the wire sockets', async () => {
+    const before = wireQemus();
+    const harness = spawn(
+      process.execPath,
+      [CLI, 'vm', '-q', '--nodes', '2', '--devs', 'rxe', '--', 'sh', '-c', 'echo up; sleep 600'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let out = '';
+    harness.stdout.on('data', (c) => {
+      out += c;
+    });
+    const exited = new Promise<NodeJS.Signals | null>((r) => harness.once('exit', (_, signal) => r(signal)));
+    const up = await waitFor(() => out.includes('[node0] up') && out.includes('[node1] up'), 120);
+    expect(up, `both commands never started: ${out}`).toBe(true);
+    const mine = wireQemus().filter((p) => !before.includes(p));
+    expect(mine).toHaveLength(2);
+    const dirs = mine.map((p) => /uverbs-wire-[^/]+/.exec(readFileSync(`/proc/${p}/cmdline`, 'latin1'))?.[0] as string);
+    expect(new Set(dirs).size).toBe(1);
+    harness.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+    expect(await waitFor(() => mine.every((p) => !alive(p)), 15)).toBe(true);
+    expect(existsSync(join(tmpdir(), dirs[0] as string))).toBe(false);
+  }, 180_000);
 });
