@@ -29,6 +29,7 @@ Commands:
   diff      compare two 'probe --json' results
   matrix    kernel x feature table across saved 'probe --deep --json' results
   pingpong  RC ping-pong through the native datapath (talks to ibv_rc_pingpong)
+  rping     librdmacm's rping over rdma_cm and the datapath (talks to rping)
   vm        run a command inside a QEMU guest with real rxe/siw devices
   check     conformance and robustness run: ABI matrix, fuzz, lifetimes, limits
 
@@ -60,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./matrix.js')).matrixCommand(rest);
     case 'pingpong':
       return (await import('./pingpong.js')).pingpongCommand(rest);
+    case 'rping':
+      return (await import('./rping.js')).rpingCommand(rest);
     case 'vm':
       return (await import('./vm.js')).vmCommand(rest);
     case 'check':

@@ -11,13 +11,24 @@
  * default, hop limit 1, min RNR timer 12, timeout 14, 7 retries. Each side
  * keeps rx-depth receives posted and sends again once its previous send has
  * completed and a message has arrived; the client sends first.
+ *
+ * With `--cm` the QPs are connected through rdma_cm instead (the TCP
+ * exchange is gone), as librdmacm's rdma_server / rdma_client examples do
+ * (facts from rdma-core's librdmacm/examples/rdma_{server,client}.c): port
+ * 7471, one exchange of 16 bytes (inline where the QP takes it), each side
+ * posting its receive before connect / accept; the client sends first and
+ * then awaits the answer, the server answers what it received; both then
+ * disconnect.
  */
 
 import { once } from 'node:events';
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { createServer, isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ib_wc_status } from '../abi/kernel-internal.js';
 import { ib_uverbs_wc } from '../abi/structs.js';
+import { boundDevice } from '../cm/bound-device.js';
+import type { ConnectionId } from '../cm/connection-id.js';
+import { EventChannel } from '../cm/event-channel.js';
 import { Context } from '../verbs/context.js';
 import { listDevices } from '../verbs/device.js';
 import type { Mtu } from '../verbs/queue-pair.js';
@@ -29,7 +40,11 @@ export const PINGPONG_HELP = `Usage: uverbs pingpong [options] [SERVER]
 
 An RC ping-pong through this library's datapath, wire-compatible with
 rdma-core's ibv_rc_pingpong: run one side as the server (no SERVER) and the
-other as the client, either of them ibv_rc_pingpong.
+other as the client, either of them ibv_rc_pingpong. With --cm, connected
+through rdma_cm and wire-compatible with librdmacm's rdma_server /
+rdma_client examples instead: 'uverbs pingpong --cm' with
+'rdma_client -s ADDR', 'uverbs pingpong --cm ADDR' with 'rdma_server'
+(one exchange of 16 bytes by default, as they do).
 
 Options:
   -p, --port TCPPORT     TCP port of the address exchange (default 18515)
@@ -42,6 +57,10 @@ Options:
   -r, --rx-depth N       receives kept posted (default 500)
   -n, --iters N          exchanges (default 1000)
   -e, --events           sleep on the completion channel instead of polling
+      --cm               connect through rdma_cm (port 7471, -s 16, -n 1 by
+                         default; the device is the one rdma_cm binds: -d,
+                         -i and -g do not apply)
+      --bind ADDR        --cm server: the address to listen on (default 0.0.0.0)
       --json             the result as JSON ({"schema": 1, ...}) on stdout
   -h, --help             this help`;
 
@@ -131,6 +150,8 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
       'rx-depth': { type: 'string', short: 'r' },
       iters: { type: 'string', short: 'n' },
       events: { type: 'boolean', short: 'e', default: false },
+      cm: { type: 'boolean', default: false },
+      bind: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -141,16 +162,30 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError(`uverbs pingpong: one SERVER at most\n\n${PINGPONG_HELP}`);
   const server = positionals[0];
-  const tcpPort = integer('--port', values.port, 18515, 1, 65535);
+  const cm = values.cm;
+  if (!cm && values.bind !== undefined) throw new UsageError('uverbs pingpong: --bind is for --cm only');
+  if (cm && (values['ib-dev'] ?? values['ib-port'] ?? values['gid-idx']) !== undefined)
+    throw new UsageError('uverbs pingpong: with --cm rdma_cm picks the device: -d, -i and -g do not apply');
+  for (const [option, value] of [
+    ['SERVER', server],
+    ['--bind', values.bind],
+  ] as const)
+    if (cm && value !== undefined && isIP(value) === 0)
+      throw new UsageError(`uverbs pingpong: ${option} '${value}' is not an IPv4 or IPv6 address`);
+  const tcpPort = integer('--port', values.port, cm ? 7471 : 18515, 1, 65535);
   const ibPort = integer('--ib-port', values['ib-port'], 1, 1, 255);
   const gidIdx = integer('--gid-idx', values['gid-idx'], -1, 0, 0xffff);
-  const size = integer('--size', values.size, 4096, 1, 1 << 30);
+  const size = integer('--size', values.size, cm ? 16 : 4096, 1, 1 << 30);
   const mtu = integer('--mtu', values.mtu, 1024, 256, 4096);
   if (![256, 512, 1024, 2048, 4096].includes(mtu))
     throw new UsageError(`uverbs pingpong: --mtu must be 256, 512, 1024, 2048 or 4096`);
   const rxDepth = integer('--rx-depth', values['rx-depth'], 500, 2, 16384);
-  const iters = integer('--iters', values.iters, 1000, 1, 2 ** 31 - 1);
-  const device = values['ib-dev'] ?? listDevices()[0]?.name;
+  const iters = integer('--iters', values.iters, cm ? 1 : 1000, 1, 2 ** 31 - 1);
+  // --cm: the ID first (the client's resolved, the server's a connect request): it names the device
+  const link = cm ? await cmLink(server, values.bind ?? '0.0.0.0', tcpPort) : undefined;
+  // closed last (after the context): the kernel destroys the IDs in it
+  using _link = { [Symbol.dispose]: () => link?.channel.close() };
+  const device = link ? boundDevice(link.id) : (values['ib-dev'] ?? listDevices()[0]?.name);
   if (device === undefined) {
     process.stderr.write('uverbs pingpong: no uverbs devices\n');
     return 1;
@@ -160,8 +195,10 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   using ctx = Context.open(device);
   const port = ctx.queryPort(ibPort);
   // RoCE needs a GID: unless -g names one, the port's RoCE v2 GID over IPv4, from the GID table
-  const sgid =
-    gidIdx >= 0
+  // (--cm: the connection manager picks the GID)
+  const sgid = link
+    ? undefined
+    : gidIdx >= 0
       ? ctx.queryGid(ibPort, gidIdx)
       : port.linkLayer === 'Ethernet'
         ? ctx.findGid({ port: ibPort, type: 'RoCEv2', family: 'ipv4' })
@@ -183,7 +220,9 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   const recv: RecvWr = { wrId: BigInt(RECV_WRID), sg: [{ mr, length: size }] };
   const ping = qp.prepareSend(send); // checked and encoded once, posted every iteration
   // INIT before the first receives, as ibv_rc_pingpong does: a QP in RESET takes no receive
-  qp.modify({ state: 'INIT', pkeyIndex: 0, port: ibPort, access: CONNECT_ACCESS });
+  // (--cm: with the connection manager's attributes, as librdmacm does)
+  if (link) link.id.transitionQp(qp, 'INIT');
+  else qp.modify({ state: 'INIT', pkeyIndex: 0, port: ibPort, access: CONNECT_ACCESS });
   // receives are posted as rc_pingpong does, rx-depth minus what is still posted, but from work
   // prepared once, in runs of 1, 2, 4, ... receives: n takes one post per bit set in n, and the
   // loop's refills (a cold process's first iterations included) check and encode nothing again
@@ -204,7 +243,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
   };
   const show = (d: Dest) =>
     `LID 0x${d.lid.toString(16).padStart(4, '0')}, QPN 0x${d.qpn.toString(16).padStart(6, '0')}, PSN 0x${d.psn.toString(16).padStart(6, '0')}, GID ${gidText(d.gid)}`;
-  say(`  local address:  ${show(local)}`);
+  if (!link) say(`  local address:  ${show(local)}`);
   const connectQp = (remote: Dest) =>
     qp.connect(
       { qpNum: remote.qpn, psn: remote.psn, gid: remote.gid },
@@ -219,7 +258,15 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
     );
 
   let remote: Dest;
-  if (server !== undefined) {
+  if (link) {
+    if (server !== undefined) link.id.connect({ qp });
+    else link.id.accept({ qp });
+    await link.id.event('ESTABLISHED', { timeout: 15_000 });
+    const attrs = qp.query();
+    remote = { lid: 0, qpn: attrs.destQpn, psn: attrs.rqPsn, gid: attrs.av.dgid };
+    local.psn = attrs.sqPsn;
+    say(`  local address:  ${show(local)}`);
+  } else if (server !== undefined) {
     const socket = tcpConnect({ host: server, port: tcpPort });
     await once(socket, 'connect');
     socket.write(encodeDest(local));
@@ -279,6 +326,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
     }
   }
   const usec = Number(process.hrtime.bigint() - start) / 1000;
+  link?.id.disconnect();
   const bytes = size * iters * 2;
   if (values.json) {
     process.stdout.write(
@@ -290,6 +338,7 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
         iters,
         inline,
         events: values.events,
+        cm,
         seconds: usec / 1e6,
         usecPerIter: usec / iters,
         mbitPerSec: (bytes * 8) / usec,
@@ -302,4 +351,35 @@ export async function pingpongCommand(argv: string[]): Promise<number> {
     say(`${iters} iters in ${(usec / 1e6).toFixed(2)} seconds = ${(usec / iters).toFixed(2)} usec/iter`);
   }
   return 0;
+}
+
+/** An rdma_cm ID for --cm, and its channel (closed, with the ID, when the run ends). */
+interface CmLink {
+  readonly id: ConnectionId;
+  readonly channel: EventChannel;
+}
+
+/** The client's ID with address and route resolved, or the server's from the first connect request. */
+async function cmLink(server: string | undefined, bind: string, port: number): Promise<CmLink> {
+  const channel = EventChannel.open();
+  const wait = { timeout: 15_000 };
+  try {
+    let id: ConnectionId;
+    if (server !== undefined) {
+      id = channel.createId();
+      id.resolveAddress({ address: server, port });
+      await id.event('ADDR_RESOLVED', wait);
+      id.resolveRoute();
+      await id.event('ROUTE_RESOLVED', wait);
+    } else {
+      const listener = channel.createId();
+      listener.bind({ address: bind, port });
+      listener.listen();
+      id = (await listener.event('CONNECT_REQUEST')).id;
+    }
+    return { id, channel };
+  } catch (error) {
+    channel.close();
+    throw error;
+  }
 }

@@ -485,9 +485,10 @@ export class ConnectionId extends KernelObject {
   /**
    * Connects to the resolved destination (RDMA_USER_CM_CMD_CONNECT) with
    * `options.qp`, which it first moves to INIT. The outcome is an event:
-   * `ESTABLISHED` (the QP then in RTS: on RoCE the library takes it through
-   * RTR and RTS when the kernel reports the peer's answer, and confirms
-   * with ACCEPT, as librdmacm does), `REJECTED`, `UNREACHABLE` or
+   * `ESTABLISHED` (the QP then in RTS: on RoCE the library takes it
+   * through INIT again, with the remote access the connection grants, RTR
+   * and RTS when the kernel reports the peer's answer, and confirms with
+   * ACCEPT, as librdmacm does), `REJECTED`, `UNREACHABLE` or
    * `CONNECT_ERROR`. Arguments are checked before any syscall. Should the
    * kernel refuse the CONNECT itself, the error is thrown and the QP stays
    * in INIT (a UD QP in RTS), ready for another try.
@@ -751,8 +752,12 @@ export class ConnectionId extends KernelObject {
       made = new ConnectionId(this.#channel, this.portSpace, raw.id, undefined);
       made.#request = connection;
     } else if (type === E.RDMA_CM_EVENT_CONNECT_RESPONSE && this.#qp !== undefined) {
-      // the active side's half of establishment: RTR, RTS, then ACCEPT confirms (the IB CM's RTU)
+      // the active side's half of establishment: INIT again, RTR, RTS, then ACCEPT confirms (the IB
+      // CM's RTU). INIT again, as librdmacm does: the QP went to INIT before CONNECT, when the ID had
+      // no IB CM ID yet and the kernel's INIT attributes granted no remote access; now they grant
+      // what the REP's responder resources allow (remote write, and read and atomics with them)
       try {
+        this.transitionQp(this.#qp, 'INIT');
         this.transitionQp(this.#qp, 'RTR');
         this.transitionQp(this.#qp, 'RTS');
         this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_ACCEPT, { id: this.handle });
