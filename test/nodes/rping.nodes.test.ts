@@ -9,8 +9,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { libraryDatapath } from '../device/support.js';
-import { addressOf, listening, meet, NODE, run, start } from './support.js';
+import { addressOf, libraryDatapath, listening, meet, NODE, run, start } from './support.js';
 
 const COUNT = 100;
 /** rping's default -S. */

@@ -6,7 +6,8 @@
  * order, so their barriers pair up one by one.
  */
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { barrier } from '../../src/vm/barrier.js';
 
 /** This node: 0 or 1 (undefined outside a --nodes guest). */
@@ -99,4 +100,22 @@ export async function listening(link: string, address: string, port: number, ser
     if (Date.now() > until) throw new Error(`nothing listens on ${address}:${port} after ${seconds}s:\n${last}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Whether this library has a datapath for `link` (as test/device/support.ts's
+ * libraryDatapath answers it), asked in a child process of the built
+ * library (dist/): importing the library's sources here would cost each
+ * guest some 25 s of transforming under TCG.
+ */
+export function libraryDatapath(link: string): boolean {
+  const context = fileURLToPath(new URL('../../dist/src/verbs/context.js', import.meta.url));
+  const script = `import { Context } from ${JSON.stringify(context)};
+const ctx = Context.open(${JSON.stringify(link)});
+process.stdout.write(String(ctx.provider?.datapath !== undefined));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0 || !/^(true|false)$/.test(r.stdout)) {
+    throw new Error(`cannot tell whether the library has a datapath for ${link}: ${r.stderr || r.error?.message}`);
+  }
+  return r.stdout === 'true';
 }
