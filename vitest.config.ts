@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'host',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/device/**', 'test/probes/**', 'test/package/**'],
+          exclude: ['test/device/**', 'test/probes/**', 'test/package/**', 'test/nodes/**'],
         },
       },
       {
@@ -22,6 +22,12 @@ export default defineConfig({
         // run with --no-file-parallelism (scripts/test does): resource counts (`rdma res show`)
         // and link changes must not see another file's objects
         test: { name: 'device', include: ['test/device/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        // inside both guests of `uverbs vm --nodes 2` (scripts/node-tests): each test takes its role from
+        // UVERBS_NODE and meets the other node through the barrier; run with --no-file-parallelism
+        test: { name: 'nodes', include: ['test/nodes/**/*.nodes.test.ts'], testTimeout: 120_000 },
       },
       {
         extends: true,

@@ -5,8 +5,11 @@
  *    the kernel has it, devtmpfs), tmpfs on /tmp /run /var/tmp,
  *    the writable results share at /run/uverbs, and the caller's shares
  *    (listed in /run/uverbs/shares as "tag path ro|rw" lines);
- * 3. brings up lo and eth0 (10.0.2.15/24, QEMU user networking, restricted)
- *    and creates the RDMA links named in /run/uverbs/links ("rxe0 rxe");
+ * 3. brings up lo and eth0 (10.0.2.15/24, QEMU user networking, restricted),
+ *    the wire NICs of `--nodes 2` listed in /run/uverbs/wires ("MAC ADDR/PREFIX":
+ *    the NIC with that MAC gets that address), and creates the RDMA links
+ *    named in /run/uverbs/links ("rxe0 rxe" on eth0, or "rxe0 rxe MAC" on the
+ *    NIC with that MAC);
  * 4. runs /run/uverbs/command in the chroot with stdout and stderr on the
  *    virtio-serial ports `uverbs.stdout` / `uverbs.stderr`;
  * 5. writes the exit status to /run/uverbs/status and powers off.
@@ -57,10 +60,22 @@ ip link set lo up
 ip link set eth0 up || die "no eth0"
 ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2 dev eth0 2>/dev/null
+# the NIC whose MAC is $1 (the wire NICs of --nodes 2 are found by the MAC the harness gave them)
+nic_of() { for n in /sys/class/net/*; do [ "$(cat "$n/address")" = "$1" ] && { basename "$n"; return 0; }; done; return 1; }
+if [ -f $R/run/uverbs/wires ]; then
+  while read -r mac addr; do
+    [ -n "$mac" ] || continue
+    nic=$(nic_of "$mac") || die "no NIC with MAC $mac (wire)"
+    ip link set "$nic" up || die "cannot bring up $nic"
+    ip addr add "$addr" dev "$nic" || die "cannot give $nic $addr"
+  done <$R/run/uverbs/wires
+fi
 if [ -f $R/run/uverbs/links ]; then
-  while read -r name type; do
+  while read -r name type mac; do
     [ -n "$name" ] || continue
-    chroot $R rdma link add "$name" type "$type" netdev eth0 || die "rdma link add $name type $type failed"
+    nic=eth0
+    [ -z "$mac" ] || nic=$(nic_of "$mac") || die "no NIC with MAC $mac for $name"
+    chroot $R rdma link add "$name" type "$type" netdev "$nic" || die "rdma link add $name type $type netdev $nic failed"
   done <$R/run/uverbs/links
 fi
 

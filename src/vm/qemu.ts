@@ -26,6 +26,20 @@ export interface QemuSpec {
   shares: GuestShare[];
   memory: string;
   smp: number;
+  /** With `uverbs vm --nodes 2`: the NICs on the virtual wires to the other node (nodes.ts). */
+  wires?: WireNic[];
+}
+
+/**
+ * One NIC on a wire between two guests: a `-netdev dgram` whose both ends are
+ * unix sockets (`local` bound by this QEMU, `remote` bound by the peer's),
+ * so its frames never reach the host's network stack.
+ */
+export interface WireNic {
+  /** `eth1`'s MAC (the guest finds the NIC by it); distinct per node, or the wire would see one station twice. */
+  mac: string;
+  local: string;
+  remote: string;
 }
 
 /** A value inside a QEMU option list, its commas doubled. */
@@ -103,5 +117,17 @@ export function qemuArgs(spec: QemuSpec): string[] {
     '-device',
     // no option ROM: PVH boot needs no network boot firmware
     qemuOptions('virtio-net-pci', { netdev: 'n0', romfile: '' }),
+    ...(spec.wires ?? []).flatMap((w, i) => [
+      '-netdev',
+      qemuOptions('dgram', {
+        id: `w${i}`,
+        'local.type': 'unix',
+        'local.path': w.local,
+        'remote.type': 'unix',
+        'remote.path': w.remote,
+      }),
+      '-device',
+      qemuOptions('virtio-net-pci', { netdev: `w${i}`, mac: w.mac, romfile: '' }),
+    ]),
   ];
 }

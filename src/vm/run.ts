@@ -24,6 +24,8 @@ import {
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { invalidArgValue } from '../errors.js';
 import type { Progress } from './apt.js';
@@ -31,7 +33,8 @@ import { kernelFilesFromPath, openCustomKernel } from './custom-kernel.js';
 import { buildDebugKernel, debugKernelFiles } from './debug-kernel.js';
 import { buildInitramfs, type Initramfs } from './initramfs.js';
 import { fetchKernel, KERNEL_SERIES, type Kernel, type KernelSeries } from './kernels.js';
-import { type GuestShare, qemuArgs } from './qemu.js';
+import { linksFile, NODE_COUNT, NODE_ENV_NAMES, nodeEnv, nodeNics, nodeWires, wiresFile } from './nodes.js';
+import { type GuestShare, qemuArgs, type WireNic } from './qemu.js';
 import { buildSiw } from './siw.js';
 import { spawnTied, TIED_NOT_STARTED } from './tools.js';
 
@@ -262,10 +265,25 @@ interface Prepared {
   limit: number;
 }
 
+/** One node of `--nodes 2`, as bootOnce needs it (nodes.ts). */
+interface NodeBoot {
+  index: number;
+  nics: WireNic[];
+  /** The guest's /run/uverbs/wires and /run/uverbs/links. */
+  wires: string;
+  links: string;
+  env: Record<string, string>;
+  /** The private directory of the wire sockets: removed, like the run directory, when a signal ends the harness. */
+  wireDir: string;
+  /** Aborted when the other node failed: this guest is stopped (SIGKILL to its QEMU). */
+  signal: AbortSignal;
+}
+
 async function bootOnce(
   command: string[],
   options: VmOptions,
   { kernel, initramfs, shares, bin, started, limit }: Prepared,
+  node?: NodeBoot,
 ): Promise<VmResult & { commandStarted: boolean }> {
   const run = mkdtempSync(join(tmpdir(), 'uverbs-vm-'));
   const servers: Server[] = [];
@@ -280,6 +298,7 @@ async function bootOnce(
       UVERBS_TEST_DEVICE: options.devs.includes('rxe') ? 'rxe0' : 'siw0',
       ...GUEST_NPM_ENV,
       ...options.env,
+      ...node?.env,
     };
     if (bin) {
       // the package's own CLI as `uverbs`, first on PATH: the command runs this package, not an npm lookup
@@ -298,7 +317,8 @@ async function bootOnce(
       '',
     ].join('\n');
     writeFileSync(join(run, 'command'), script);
-    writeFileSync(join(run, 'links'), options.devs.map((d) => `${d}0 ${d}\n`).join(''));
+    writeFileSync(join(run, 'links'), node ? node.links : options.devs.map((d) => `${d}0 ${d}\n`).join(''));
+    if (node) writeFileSync(join(run, 'wires'), node.wires);
     writeFileSync(join(run, 'shares'), shares.map((s) => `${s.tag} ${s.dir} ${s.readonly ? 'ro' : 'rw'}\n`).join(''));
 
     servers.push(await listen(join(run, 'stdout.sock'), options.stdout));
@@ -311,9 +331,10 @@ async function bootOnce(
       shares,
       memory: options.memory,
       smp: options.smp,
+      wires: node?.nics,
     });
     options.progress(
-      `vm: booting ${kernel.release} (${options.devs.map((d) => `${d}0`).join(', ') || 'no RDMA links'})`,
+      `vm: ${node ? `node${node.index}: ` : ''}booting ${kernel.release} (${options.devs.map((d) => `${d}0`).join(', ') || 'no RDMA links'}${node ? ` on ${node.nics.length === 1 ? 'a wire' : `${node.nics.length} wires`} to node${1 - node.index}` : ''})`,
     );
     // tied to this process: the kernel kills QEMU when the harness dies, even by SIGKILL
     const qemu = spawnTied('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -329,11 +350,19 @@ async function bootOnce(
       timedOut = true;
       qemu.kill('SIGKILL');
     }, options.timeout * 1000);
+    let stopped: string | undefined;
+    const stop = () => {
+      stopped = String(node?.signal.reason ?? 'stopped');
+      qemu.kill('SIGKILL');
+    };
+    if (node?.signal.aborted) stop();
+    else node?.signal.addEventListener('abort', stop, { once: true });
     // QEMU is in our process group, but `timeout`, a CI runner or `kill` signal only us: the guest
     // must not outlive this process (an orphaned QEMU keeps running, holding CPU, until killed)
     const relay = (signal: NodeJS.Signals) => {
       qemu.kill('SIGKILL');
       rmSync(run, { recursive: true, force: true });
+      if (node) rmSync(node.wireDir, { recursive: true, force: true });
       process.kill(process.pid, signal);
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -343,6 +372,7 @@ async function bootOnce(
       qemu.once('exit', (code) => resolve(code));
     });
     clearTimeout(timer);
+    node?.signal.removeEventListener('abort', stop);
     for (const s of signals) process.off(s, relay);
     // let the sockets drain what QEMU wrote last
     await new Promise((r) => setTimeout(r, 50));
@@ -368,6 +398,9 @@ async function bootOnce(
     if (exit === -1) return { ...base, status: VM_EXIT.SETUP_FAILED, failure: 'cannot start setpriv (util-linux)' };
     if (exit === 127 && TIED_NOT_STARTED.test(qemuErr)) {
       return { ...base, status: VM_EXIT.SETUP_FAILED, failure: `cannot start qemu-system-x86_64: ${qemuErr.trim()}` };
+    }
+    if (status === undefined && stopped !== undefined) {
+      return { ...base, status: VM_EXIT.GUEST_FAILED, failure: `stopped: ${stopped}` };
     }
     if (status === undefined) {
       const panic = /Kernel panic[^\n]*/.exec(console)?.[0];
@@ -402,6 +435,176 @@ const BOOT_ATTEMPTS = 3;
  */
 export async function runInVm(command: string[], options: VmOptions): Promise<VmResult> {
   checkOptions(command, options);
+  const prepared = prepare(options);
+  // one deadline for every boot attempt: --timeout bounds the whole run from the first boot, retries included
+  const deadline = Date.now() + options.timeout * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const left = Math.max((deadline - Date.now()) / 1000, 0.001);
+    const { commandStarted, ...result } = await bootOnce(command, { ...options, timeout: left }, prepared);
+    if (!crashedBooting(result, commandStarted) || attempt === BOOT_ATTEMPTS || Date.now() >= deadline) return result;
+    options.stderr.write(
+      `uverbs vm: the guest kernel crashed while booting (${crashCause(result)}); booting again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
+    );
+  }
+}
+
+/** A guest that died of a kernel crash before its command started: nothing ran, so it may boot again. */
+function crashedBooting(result: VmResult, commandStarted: boolean): boolean {
+  return result.status === VM_EXIT.GUEST_FAILED && !commandStarted && /Oops|Kernel panic/.test(result.failure ?? '');
+}
+
+function crashCause(result: VmResult): string {
+  return /(Oops: [^\n]*|Kernel panic[^\n]*)/.exec(result.failure ?? '')?.[1] ?? 'guest crash';
+}
+
+/** One node's result in {@link runNodesInVm}. */
+export interface VmNodeResult extends VmResult {
+  /** 0 or 1. */
+  node: number;
+}
+
+export interface VmNodesResult {
+  /** 0 when every node's command exited 0; else the first node's (in node order) that did not. */
+  status: number;
+  nodes: VmNodeResult[];
+  /** Host wall time of the whole run. */
+  totalSeconds: number;
+}
+
+/**
+ * The status of a multi-node run: 0 only when every node's is 0, else the
+ * first non-zero one in node order (a harness status such as
+ * {@link VM_EXIT}.TIMEOUT passes through like a command's own).
+ */
+export function nodesStatus(nodes: readonly Pick<VmNodeResult, 'node' | 'status'>[]): number {
+  return [...nodes].sort((a, b) => a.node - b.node).find((n) => n.status !== 0)?.status ?? 0;
+}
+
+/** One line naming every node's status: `node0: exit 0; node1: exit 1 (why)`. */
+export function nodesStatusLine(nodes: readonly Pick<VmNodeResult, 'node' | 'status' | 'failure'>[]): string {
+  return nodes
+    .map((n) => `node${n.node}: exit ${n.status}${n.failure ? ` (${n.failure.split('\n')[0]})` : ''}`)
+    .join('; ');
+}
+
+/**
+ * Runs `command` on two guests of one kernel joined by virtual wires
+ * (nodes.ts: unix datagram sockets in a private directory, removed after;
+ * never the host's network). Each node's output lines reach
+ * `options.stdout` / `options.stderr` prefixed with `[node0] ` or
+ * `[node1] `; progress lines name the node. The command runs with
+ * UVERBS_NODE, UVERBS_NODES, UVERBS_NODE_ADDR, UVERBS_PEER_ADDR and the
+ * per-device addresses set (nodes.ts); `options.env` may not set those
+ * (ERR_INVALID_ARG_VALUE). With `consoleLog`, node N's console goes to
+ * `consoleLog.nodeN`.
+ *
+ * When one guest fails (dies, or outruns `timeout`), the other is stopped,
+ * and both results are returned: no QEMU outlives the call. A node whose
+ * command merely exits (with any status) does not stop the other. A guest
+ * kernel crash before either command started boots both again, as
+ * {@link runInVm} does for one.
+ */
+export async function runNodesInVm(command: string[], options: VmOptions): Promise<VmNodesResult> {
+  checkOptions(command, options);
+  for (const name of Object.keys(options.env)) {
+    if (NODE_ENV_NAMES.test(name)) throw invalidArgValue('env', 'has a name that --nodes sets for each node', name);
+  }
+  const wires = nodeWires(options.devs);
+  // a TMPDIR too long for a unix socket path fails here, before anything is downloaded or booted
+  nodeNics(join(tmpdir(), 'uverbs-wire-XXXXXX'), wires, 0);
+  const prepared = prepare(options);
+  const nodes = Array.from({ length: NODE_COUNT }, (_, i) => i);
+  const deadline = Date.now() + options.timeout * 1000;
+  for (let attempt = 1; ; attempt++) {
+    const left = Math.max((deadline - Date.now()) / 1000, 0.001);
+    // a fresh private directory per attempt: QEMU binds its wire sockets there (mkdtemp: mode 0700)
+    const dir = mkdtempSync(join(tmpdir(), 'uverbs-wire-'));
+    const outputs = nodes.map((i) => ({
+      stdout: prefixLines(`[node${i}] `, options.stdout),
+      stderr: prefixLines(`[node${i}] `, options.stderr),
+    }));
+    let results: (VmNodeResult & { commandStarted: boolean })[];
+    try {
+      const stop = new AbortController();
+      results = await Promise.all(
+        nodes.map(async (i) => {
+          const result = await bootOnce(
+            command,
+            {
+              ...options,
+              timeout: left,
+              ...outputs[i],
+              consoleLog: options.consoleLog && `${options.consoleLog}.node${i}`,
+            },
+            prepared,
+            {
+              index: i,
+              nics: nodeNics(dir, wires, i),
+              wires: wiresFile(wires, i),
+              links: linksFile(wires, i),
+              env: nodeEnv(wires, i),
+              wireDir: dir,
+              signal: stop.signal,
+            },
+          );
+          // the harness failed this guest (died, timed out): the other one is stopped, not left waiting on its peer
+          if (result.failure && !stop.signal.aborted) stop.abort(`node${i} failed: ${result.failure.split('\n')[0]}`);
+          return { ...result, node: i };
+        }),
+      );
+    } finally {
+      for (const o of outputs) {
+        o.stdout.flush();
+        o.stderr.flush();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const crashed = results.find((r) => crashedBooting(r, r.commandStarted));
+    const done = (): VmNodesResult => {
+      const list = results.map(({ commandStarted: _, ...r }) => r);
+      return { status: nodesStatus(list), nodes: list, totalSeconds: (Date.now() - prepared.started) / 1000 };
+    };
+    if (!crashed || results.some((r) => r.commandStarted) || attempt === BOOT_ATTEMPTS || Date.now() >= deadline) {
+      return done();
+    }
+    options.stderr.write(
+      `uverbs vm: node${crashed.node}'s kernel crashed while booting (${crashCause(crashed)}); booting both again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
+    );
+  }
+}
+
+/**
+ * A stream that writes each line to `sink` with `prefix` before it. A line
+ * still without its newline is held until `flush()` (or the stream's end)
+ * writes it, with one.
+ */
+export function prefixLines(prefix: string, sink: NodeJS.WritableStream): Writable & { flush(): void } {
+  let pending = '';
+  // a character split across two chunks stays one character
+  const decoder = new StringDecoder('utf8');
+  const flush = () => {
+    pending += decoder.end();
+    if (pending) sink.write(`${prefix}${pending}\n`);
+    pending = '';
+  };
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, callback) {
+      const lines = (pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk))).split('\n');
+      pending = lines.pop() ?? '';
+      if (lines.length) sink.write(lines.map((l) => `${prefix}${l}\n`).join(''));
+      callback();
+    },
+    final(callback) {
+      flush();
+      callback();
+    },
+  });
+  return Object.assign(stream, { flush });
+}
+
+/** What every boot of one run shares, after the checks of what reaches the guest: kernel, initramfs, shares. */
+function prepare(options: VmOptions): Prepared {
   const cwd = realpathSync(options.cwd);
   const writable = options.writable.map((d) => realpathSync(d));
   const own = ownPackage();
@@ -417,7 +620,7 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
   }
   const started = Date.now();
   const { kernel, extra } = prepareKernel(options.kernel, options.devs, options.progress);
-  const prepared: Prepared = {
+  return {
     kernel,
     initramfs: buildInitramfs(kernel, extra, options.progress),
     shares,
@@ -425,19 +628,6 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     started,
     limit: options.timeout,
   };
-  // one deadline for every boot attempt: --timeout bounds the whole run from the first boot, retries included
-  const deadline = Date.now() + options.timeout * 1000;
-  for (let attempt = 1; ; attempt++) {
-    const left = Math.max((deadline - Date.now()) / 1000, 0.001);
-    const { commandStarted, ...result } = await bootOnce(command, { ...options, timeout: left }, prepared);
-    const crashedBooting =
-      result.status === VM_EXIT.GUEST_FAILED && !commandStarted && /Oops|Kernel panic/.test(result.failure ?? '');
-    if (!crashedBooting || attempt === BOOT_ATTEMPTS || Date.now() >= deadline) return result;
-    const why = /(Oops: [^\n]*|Kernel panic[^\n]*)/.exec(result.failure ?? '')?.[1] ?? 'guest crash';
-    options.stderr.write(
-      `uverbs vm: the guest kernel crashed while booting (${why}); booting again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
-    );
-  }
 }
 
 /**
