@@ -79,7 +79,7 @@ export {
   type TraceEvent,
 } from './transport/dispatch.js';
 export { PAGE_SIZE, type SharedMemorySource, UserMemory } from './transport/memory.js';
-export type { Ring, RingName, RingSpec } from './transport/ring.js';
+export type { Ring, RingFormat, RingName, RingSpec } from './transport/ring.js';
 export type { Mapping, Sys } from './transport/sys.js';
 export { AddressHandle } from './verbs/address-handle.js';
 export { type AsyncEvent, AsyncEventQueue, type AsyncEventType } from './verbs/async-events.js';
