@@ -26,6 +26,7 @@ export {
   runCheck,
 } from './check/index.js';
 export type { CmAddress, CmSocketAddress } from './cm/address.js';
+export { boundDevice } from './cm/bound-device.js';
 export {
   type CmAddressInfo,
   type CmConnectionOptions,
@@ -40,6 +41,18 @@ export {
   UverbsCmEventError,
 } from './cm/connection-id.js';
 export { EventChannel, type EventChannelOptions, RDMA_CM_PATH } from './cm/event-channel.js';
+export {
+  RPING_DEFAULT_SIZE,
+  RPING_INFO_SIZE,
+  RPING_MAX_SIZE,
+  RPING_MIN_SIZE,
+  RPING_PORT,
+  type RpingOptions,
+  type RpingResult,
+  rping,
+  rpingPayload,
+  UverbsRpingError,
+} from './cm/rping.js';
 export { errnoName } from './errno.js';
 export {
   type CallPath,

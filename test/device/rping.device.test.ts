@@ -14,6 +14,8 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { boundDevice } from '../../src/cm/bound-device.js';
+import { EventChannel } from '../../src/cm/event-channel.js';
 import { rpingPayload } from '../../src/cm/rping.js';
 import { deviceKind, libraryDatapath, TEST_DEVICE, VM_KERNEL } from './support.js';
 
@@ -179,6 +181,23 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
       }
       expect(ours.status).toBe(1);
     }, 60_000);
+
+  it('boundDevice() names the device rdma_cm bound an ID to: its kernel index is the one QUERY reports', () => {
+    const channel = EventChannel.open();
+    try {
+      const id = channel.createId();
+      id.bind({ address: ADDR });
+      const bound = boundDevice(id);
+      const devs = JSON.parse(execFileSync('rdma', ['-j', 'dev', 'show'], { encoding: 'utf8' })) as {
+        ifindex: number;
+        ifname: string;
+      }[];
+      process.stderr.write(`rping ${name} ${VM_KERNEL}: boundDevice ${bound}; rdma dev: ${JSON.stringify(devs)}\n`);
+      expect(devs.find((d) => d.ifname === bound)?.ifindex).toBe(id.query().deviceIndex);
+    } finally {
+      channel.close();
+    }
+  });
 
   it('uverbs rping -S out of range: exit 2 naming the option, nothing opened', () => {
     for (const size of ['22', '65536']) {
