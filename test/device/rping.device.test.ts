@@ -69,11 +69,13 @@ function checkLines(out: string, prefix: string): number {
   return lines.length;
 }
 
-/** A run's output for the log: stdout's first two and last three lines (all of a short one), and stderr. */
+/** A run's output for the log: the first two and last three lines of stdout and of stderr (all of short ones). */
 function trim(run: Run): string {
-  const lines = run.stdout.trimEnd().split('\n');
-  const out = lines.length <= 6 ? lines : [...lines.slice(0, 2), '...', ...lines.slice(-3)];
-  return [...out, run.stderr.trim()].join('\n');
+  const cut = (text: string) => {
+    const lines = text.trimEnd().split('\n');
+    return lines.length <= 6 ? lines : [...lines.slice(0, 2), '...', ...lines.slice(-3)];
+  };
+  return [...cut(run.stdout), ...cut(run.stderr)].join('\n');
 }
 
 const uverbs = (...args: string[]): [string, string[]] => [process.execPath, [CLI, ...args]];
@@ -83,12 +85,16 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
     {
       title: 'rping -s with uverbs rping -c',
       server: (port: number): [string, string[]] => ['rping', ['-s', '-a', ADDR, '-p', String(port), '-v', '-V']],
+      ourServer: false,
       client: (port: number) => uverbs('rping', '-c', '-a', ADDR, '-p', String(port), '-v', '-V', '-C', String(COUNT)),
       port: 7181,
     },
     {
       title: 'uverbs rping -s with rping -c',
-      server: (port: number) => uverbs('rping', '-s', '-a', ADDR, '-p', String(port), '-v', '-V'),
+      // with a count (the server checks the client did exactly that many) and --json (the -v lines go to stderr)
+      server: (port: number) =>
+        uverbs('rping', '-s', '-a', ADDR, '-p', String(port), '-v', '-V', '-C', String(COUNT), '--json'),
+      ourServer: true,
       client: (port: number): [string, string[]] => [
         'rping',
         ['-c', '-a', ADDR, '-p', String(port), '-v', '-V', '-C', String(COUNT)],
@@ -96,7 +102,7 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
       port: 7182,
     },
   ];
-  for (const { title, server, client, port } of rpingCases)
+  for (const { title, server, client, port, ourServer } of rpingCases)
     if (datapath)
       it(`${title}: -v -C ${COUNT}, every ping's data checked on both sides`, async () => {
         const s = start(...server(port));
@@ -109,7 +115,17 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
           );
           expect(cr.status, cr.stderr).toBe(0);
           expect(sr.status, sr.stderr).toBe(0);
-          checkLines(sr.stdout, 'server ping data: ');
+          checkLines(ourServer ? sr.stderr : sr.stdout, 'server ping data: ');
+          if (ourServer)
+            expect(JSON.parse(sr.stdout)).toMatchObject({
+              schema: 1,
+              ok: true,
+              role: 'server',
+              device: name,
+              pings: COUNT,
+              size: 64,
+              validated: true,
+            });
           checkLines(cr.stdout, 'ping data: ');
         } finally {
           s.child.kill();
