@@ -19,6 +19,7 @@ import {
   readSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -68,6 +69,12 @@ export interface VmOptions {
   smp: number;
   /** Seconds for the whole run, boot included. */
   timeout: number;
+  /**
+   * Seconds a guest that has not started the command yet may print nothing
+   * on its console before it is taken for hung, stopped, and booted again
+   * like one that crashed booting (default {@link BOOT_STALL_SECONDS}).
+   */
+  bootStall?: number;
   /** Host directories the guest may write (mounted at the same path). */
   writable: string[];
   /** Extra environment for the command: names are shell identifiers; values reach it verbatim. */
@@ -350,6 +357,27 @@ async function bootOnce(
       timedOut = true;
       qemu.kill('SIGKILL');
     }, options.timeout * 1000);
+    // a guest hung before its command (seen once under TCG: a 7.x console empty until --timeout, 900 s):
+    // stopped once its console has been silent for bootStall seconds, and booted again by the caller
+    let hung = false;
+    const stall = (options.bootStall ?? BOOT_STALL_SECONDS) * 1000;
+    let consoleSize = -1;
+    let quietSince = Date.now();
+    const watchdog = setInterval(
+      () => {
+        if (existsSync(join(run, 'started'))) return clearInterval(watchdog);
+        const size = fileSize(join(run, 'console.log'));
+        if (size !== consoleSize) {
+          consoleSize = size;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince >= stall) {
+          hung = true;
+          clearInterval(watchdog);
+          qemu.kill('SIGKILL');
+        }
+      },
+      Math.min(1000, stall / 2),
+    );
     let stopped: string | undefined;
     const stop = () => {
       stopped = String(node?.signal.reason ?? 'stopped');
@@ -372,6 +400,7 @@ async function bootOnce(
       qemu.once('exit', (code) => resolve(code));
     });
     clearTimeout(timer);
+    clearInterval(watchdog);
     node?.signal.removeEventListener('abort', stop);
     for (const s of signals) process.off(s, relay);
     // let the sockets drain what QEMU wrote last
@@ -399,6 +428,14 @@ async function bootOnce(
     if (exit === 127 && TIED_NOT_STARTED.test(qemuErr)) {
       return { ...base, status: VM_EXIT.SETUP_FAILED, failure: `cannot start qemu-system-x86_64: ${qemuErr.trim()}` };
     }
+    if (hung && status === undefined) {
+      const seconds = stall / 1000;
+      return {
+        ...base,
+        status: VM_EXIT.GUEST_FAILED,
+        failure: `${HUNG_BOOTING} (console silent ${seconds}s)${tail(console)}`,
+      };
+    }
     if (status === undefined && stopped !== undefined) {
       return { ...base, status: VM_EXIT.GUEST_FAILED, failure: `stopped: ${stopped}` };
     }
@@ -419,13 +456,34 @@ async function bootOnce(
 const BOOT_ATTEMPTS = 3;
 
 /**
+ * Seconds of console silence after which a guest that has not started its
+ * command is taken for hung. A boot prints all along (kernel, then init);
+ * under TCG on a loaded 2-core host the longest quiet stretch seen is a few
+ * seconds, a KASAN debug kernel's boot included.
+ */
+export const BOOT_STALL_SECONDS = 180;
+
+/** How a hung boot is reported (and recognised for another attempt). */
+const HUNG_BOOTING = 'the guest hung while booting';
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * Runs `command` in a fresh guest. Under multi-threaded TCG the guest
  * kernel's int3-based live patching of its own text occasionally races
  * between vCPUs and oopses during boot (seen on 7.2 about one boot in eight:
  * "Oops: int3" in set_next_task_fair). Single-threaded TCG avoids it but
  * makes the datapath ~40x slower, so instead a guest that dies before the
- * command has started (nothing ran) is booted again, and says so on stderr.
- * A guest that dies after the command started is reported as it is.
+ * command has started (nothing ran) is booted again, and says so on stderr;
+ * so is one whose console stays silent for `bootStall` seconds before the
+ * command starts (hung). A guest that dies after the command started is
+ * reported as it is.
  *
  * What reaches QEMU's command line or the guest's shell is checked first,
  * before anything is prepared: --env names must be shell identifiers, share
@@ -443,18 +501,25 @@ export async function runInVm(command: string[], options: VmOptions): Promise<Vm
     const { commandStarted, ...result } = await bootOnce(command, { ...options, timeout: left }, prepared);
     if (!crashedBooting(result, commandStarted) || attempt === BOOT_ATTEMPTS || Date.now() >= deadline) return result;
     options.stderr.write(
-      `uverbs vm: the guest kernel crashed while booting (${crashCause(result)}); booting again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
+      `uverbs vm: the guest did not boot (${crashCause(result)}); booting again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
     );
   }
 }
 
-/** A guest that died of a kernel crash before its command started: nothing ran, so it may boot again. */
+/** A guest that died of a kernel crash, or hung, before its command started: nothing ran, so it may boot again. */
 function crashedBooting(result: VmResult, commandStarted: boolean): boolean {
-  return result.status === VM_EXIT.GUEST_FAILED && !commandStarted && /Oops|Kernel panic/.test(result.failure ?? '');
+  return (
+    result.status === VM_EXIT.GUEST_FAILED &&
+    !commandStarted &&
+    (/Oops|Kernel panic/.test(result.failure ?? '') || (result.failure ?? '').startsWith(HUNG_BOOTING))
+  );
 }
 
 function crashCause(result: VmResult): string {
-  return /(Oops: [^\n]*|Kernel panic[^\n]*)/.exec(result.failure ?? '')?.[1] ?? 'guest crash';
+  return (
+    /(Oops: [^\n]*|Kernel panic[^\n]*|the guest hung while booting[^\n]*)/.exec(result.failure ?? '')?.[1] ??
+    'guest crash'
+  );
 }
 
 /** One node's result in {@link runNodesInVm}. */
@@ -568,7 +633,7 @@ export async function runNodesInVm(command: string[], options: VmOptions): Promi
       return done();
     }
     options.stderr.write(
-      `uverbs vm: node${crashed.node}'s kernel crashed while booting (${crashCause(crashed)}); booting both again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
+      `uverbs vm: node${crashed.node} did not boot (${crashCause(crashed)}); booting both again (${attempt + 1}/${BOOT_ATTEMPTS})\n`,
     );
   }
 }
