@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { type CheckOptions, checkFailed, DEFAULT_SEED, renderCheck, runCheck } from '../check/index.js';
 import { type DeviceInfo, listDevices } from '../verbs/device.js';
+import { deviceOption } from './device-option.js';
 import { json } from './output.js';
-import { deviceOption, UsageError } from './usage.js';
+import { UsageError } from './usage.js';
 
 export const CHECK_HELP = `Usage: uverbs check [-d DEV] [--json] [--seed N] [--iterations N] [--seconds N]
                     [--fault-injection] [--no-dmesg] [-q]

@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import { deviceReport, INFO_SCHEMA } from '../probe/info.js';
 import { Context } from '../verbs/context.js';
 import { listDevices } from '../verbs/device.js';
+import { deviceOption } from './device-option.js';
 import { json, show, table } from './output.js';
-import { deviceOption } from './usage.js';
 
 export const INFO_HELP = `Usage: uverbs info [-d DEV] [-v] [--json]
 

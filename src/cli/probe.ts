@@ -8,8 +8,9 @@ import { diffProbes } from '../probe/diff.js';
 import { type FeatureAnswer, features } from '../probe/features.js';
 import { probe } from '../probe/probe.js';
 import { type DeviceInfo, listDevices } from '../verbs/device.js';
+import { deviceOption } from './device-option.js';
 import { json, table } from './output.js';
-import { deviceOption, UsageError } from './usage.js';
+import { UsageError } from './usage.js';
 
 export const PROBE_HELP = `Usage: uverbs probe [-d DEV] [--deep] [--json]
 
