@@ -224,7 +224,7 @@ static inline size_t siw_fill_send(struct siw_sqe *sqe, uint16_t *flags_out, con
   }
   if (inline_data) {
     /* the payload from sge[1] on, its length in sge[0] (siw_activate_tx_from_sq points sge[0] at it) */
-    memcpy(&sqe->sge[1], inl + inl_off, inl_n);
+    if (inl_n > 0) memcpy(&sqe->sge[1], inl + inl_off, inl_n); /* no memcpy from a NULL inline buffer, even of 0 bytes */
     sqe->sge[0].length = (uint32_t)inl_n;
     sqe->num_sge = 1;
   } else {

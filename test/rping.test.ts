@@ -92,3 +92,12 @@ describe('uverbs pingpong --cm options', () => {
     expect(cli('pingpong', '--help').stdout).toContain("'uverbs pingpong --cm ADDR' with 'rdma_server'");
   });
 });
+
+describe('rping error lines', () => {
+  it("rdma_connect's refusal in perror's words, as rping prints it", async () => {
+    const { perrorText } = await import('../src/cm/rping.js');
+    expect(perrorText(111)).toBe('Connection refused');
+    // libuv's wording, which is glibc's for the refusal but not for every errno (99: 'Address not available')
+    expect(perrorText(99)).toBe('Address not available');
+  });
+});

@@ -22,6 +22,7 @@
  * end) and disconnects; the server pings until the client disconnects.
  */
 
+import { getSystemErrorMap } from 'node:util';
 import { ib_wc_status } from '../abi/kernel-internal.js';
 import { UverbsError } from '../errors.js';
 import type { CompletionQueue } from '../verbs/completion-queue.js';
@@ -124,8 +125,6 @@ function cString(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');
 }
 
-const STATUS_NAMES = new Map(Object.entries(ib_wc_status).map(([k, v]) => [v as number, k]));
-
 /** An rping failure from a CM event: rping's own words. */
 function cmEventError(e: unknown, pings: number): unknown {
   if (e instanceof UverbsCmEventError) {
@@ -218,8 +217,9 @@ class Link {
         const c = this.#pending.splice(i, 1)[0] as Completion;
         if (c.status === 'IB_WC_WR_FLUSH_ERR' && (await this.#endsSoon())) return undefined;
         if (c.status !== 'IB_WC_SUCCESS') {
-          const name = typeof c.status === 'number' ? (STATUS_NAMES.get(c.status) ?? c.status) : c.status;
-          throw new UverbsRpingError(`cq completion failed status ${name}`, pings);
+          // rping prints the status as a number (its %d): IB_WC_REM_INV_REQ_ERR is 9
+          const status = typeof c.status === 'number' ? c.status : (ib_wc_status as Record<string, number>)[c.status];
+          throw new UverbsRpingError(`cq completion failed status ${status ?? c.status}`, pings);
         }
         return c;
       }
@@ -313,7 +313,7 @@ export async function rping(options: RpingOptions): Promise<RpingResult> {
         id.connect({ qp: link.qp, responderResources: 1, initiatorDepth: 1, retryCount: 7, rnrRetryCount: 7 });
       } catch (error) {
         if (error instanceof UverbsError)
-          throw new UverbsRpingError(`rdma_connect: ${error.code}`, 0, { cause: error });
+          throw new UverbsRpingError(`rdma_connect: ${perrorText(error.errno)}`, 0, { cause: error });
         throw error;
       }
       try {
@@ -424,4 +424,15 @@ function ended(link: Link, pings: number): UverbsRpingError {
       ? 'the connection ended'
       : `cma event RDMA_CM_EVENT_${typeof e.type === 'number' ? e.type : e.type}, error ${e.status}`;
   return new UverbsRpingError(`${what} in the middle of ping ${pings}`, pings);
+}
+
+/**
+ * @internal What perror(3) prints after the colon, as rping's
+ * `perror("rdma_connect")` does: `Connection refused`. The text is libuv's
+ * (Node's system error map), capitalised: glibc's for the refusal, not for
+ * every errno.
+ */
+export function perrorText(errno: number): string {
+  const text = getSystemErrorMap().get(-errno)?.[1];
+  return text ? text[0]?.toUpperCase() + text.slice(1) : `errno ${errno}`;
 }
