@@ -24,6 +24,8 @@ export const ENOTTY = 25;
 export const ENOSPC = 28;
 export const ENOSYS = 38;
 export const ETIMEDOUT = 110;
+export const EPROTO = 71;
+export const ENOTUNIQ = 76;
 export const EPROTONOSUPPORT = 93;
 export const EOPNOTSUPP = 95;
 

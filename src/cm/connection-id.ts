@@ -19,13 +19,16 @@
 import { ib_qp_state } from '../abi/kernel-internal.js';
 import type { Decoded } from '../abi/layout.js';
 import {
+  address_families,
   CM_COMMANDS,
   type ib_uverbs_qp_attr,
   rdma_cm_event_type,
   type rdma_ucm_conn_param,
   rdma_ucm_port_space,
+  rdma_user_cm_query,
 } from '../abi/rdma-cm.js';
 import type { ib_uverbs_ah_attr } from '../abi/structs.js';
+import { EPROTO } from '../errno.js';
 import {
   invalidArgType,
   invalidArgValue,
@@ -332,7 +335,10 @@ export class ConnectionId extends KernelObject {
 
   /** The bound addresses and device (RDMA_USER_CM_CMD_QUERY, RDMA_USER_CM_QUERY_ADDR). */
   query(): CmAddressInfo {
-    const r = this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_QUERY, { id: this.handle, option: 0 }) as {
+    const r = this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_QUERY, {
+      id: this.handle,
+      option: rdma_user_cm_query.RDMA_USER_CM_QUERY_ADDR,
+    }) as {
       node_guid: bigint;
       port_num: number;
       pkey: number;
@@ -355,6 +361,36 @@ export class ConnectionId extends KernelObject {
       port: r.port_num,
       pkey: r.pkey,
     };
+  }
+
+  /**
+   * The source GID the connection manager uses for this ID, as sysfs prints
+   * GIDs (`0000:0000:0000:0000:0000:ffff:0a00:020f`): on RoCE the IPv4-mapped
+   * address, on iWARP the one made of the MAC (RDMA_USER_CM_CMD_QUERY,
+   * RDMA_USER_CM_QUERY_GID: ucma_query_gid answers a `struct sockaddr_ib`
+   * whose `sib_addr` is the GID).
+   */
+  sourceGid(): string {
+    const r = this.#call(CM_COMMANDS.RDMA_USER_CM_CMD_QUERY, {
+      id: this.handle,
+      option: rdma_user_cm_query.RDMA_USER_CM_QUERY_GID,
+    }) as { src_addr: { ss_family: number; __data: Uint8Array } };
+    if (r.src_addr.ss_family !== address_families.AF_IB) {
+      throw new UverbsError({
+        errno: EPROTO,
+        syscall: 'write',
+        object: this.description,
+        method: 'RDMA_USER_CM_CMD_QUERY',
+        path: 'write',
+        detail: `QUERY_GID answered address family ${r.src_addr.ss_family}, not AF_IB (${address_families.AF_IB})`,
+      });
+    }
+    // struct sockaddr_ib after sib_family: sib_pkey (2), sib_flowinfo (4), then sib_addr (16)
+    const gid = r.src_addr.__data.subarray(6, 22);
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2)
+      groups.push((((gid[i] as number) << 8) | (gid[i + 1] as number)).toString(16).padStart(4, '0'));
+    return groups.join(':');
   }
 
   /**

@@ -13,11 +13,13 @@
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { boundDevice } from '../../src/cm/bound-device.js';
 import { EventChannel } from '../../src/cm/event-channel.js';
 import { rpingPayload } from '../../src/cm/rping.js';
+import { listDevices } from '../../src/verbs/device.js';
 import { deviceKind, libraryDatapath, TEST_DEVICE, VM_KERNEL } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -217,6 +219,47 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
       expect(devs.find((d) => d.ifname === bound)?.ifindex).toBe(id.query().deviceIndex);
     } finally {
       channel.close();
+    }
+  });
+
+  it('boundDevice() with rxe and siw on one netdev (one node GUID): the source GID names the device rdma_cm bound', async () => {
+    const links = JSON.parse(execFileSync('rdma', ['-j', 'link', 'show'], { encoding: 'utf8' })) as {
+      ifname: string;
+      netdev?: string;
+    }[];
+    const netdev = links.find((l) => l.ifname === name || l.ifname.startsWith(`${name}/`))?.netdev;
+    expect(netdev, `${name}'s netdev`).toBeDefined();
+    const other = deviceKind() === 'siw' ? 'rxe' : 'siw';
+    const extra = `${other}9`;
+    execFileSync('rdma', ['link', 'add', extra, 'type', other, 'netdev', netdev as string]);
+    try {
+      for (let i = 0; i < 50 && !listDevices().some((d) => d.name === extra); i++) await sleep(100);
+      const guid = listDevices().find((d) => d.name === name)?.nodeGuid;
+      // the case that needs the GID: two devices, one GUID
+      expect(
+        listDevices()
+          .filter((d) => d.nodeGuid === guid)
+          .map((d) => d.name)
+          .sort(),
+      ).toEqual([name, extra].sort());
+      const channel = EventChannel.open();
+      try {
+        const id = channel.createId();
+        id.bind({ address: ADDR });
+        const bound = boundDevice(id);
+        const devs = JSON.parse(execFileSync('rdma', ['-j', 'dev', 'show'], { encoding: 'utf8' })) as {
+          ifindex: number;
+          ifname: string;
+        }[];
+        process.stderr.write(
+          `rping ${name} ${VM_KERNEL}: with ${extra} on ${netdev}: boundDevice ${bound}, source GID ${id.sourceGid()}\n`,
+        );
+        expect(devs.find((d) => d.ifname === bound)?.ifindex).toBe(id.query().deviceIndex);
+      } finally {
+        channel.close();
+      }
+    } finally {
+      execFileSync('rdma', ['link', 'delete', extra]);
     }
   });
 
