@@ -88,6 +88,7 @@ async function connectedPair(cqe: number) {
     b.connect({ qpNum: a.qpNum, psn: 0, gid }, { sgidIndex: SGID });
     return { ctx, events, cq, a, b, mr, close: async () => ctx.close() };
   }
+  const fds = fdCount();
   const ctx = Context.open(name);
   try {
     const events = ctx.asyncEvents();
@@ -102,6 +103,8 @@ async function connectedPair(cqe: number) {
       } finally {
         ctx.close();
       }
+      // every fd back (the event channel's may close a moment later): none left to a later test's count
+      expect(await settle(fdCount, fds)).toBe(fds);
     };
     return { ctx, events, cq, a, b, mr, close };
   } catch (error) {
