@@ -1,18 +1,24 @@
 // A program written from the README and the API reference alone (issue 14):
-// two RC QPs on one RoCE device, connected with non-default parameters that
-// are read back through qp.query(); a SharedArrayBuffer of the caller's
+// two RC QPs on one device: on RoCE (rxe) connected by hand with non-default
+// parameters that are read back through qp.query(), on iWARP (siw, whose QPs
+// reach RTS only that way) through rdma_cm; a SharedArrayBuffer of the caller's
 // registered in place, RDMA-written into and read back; a type 2 memory
 // window bound over it and used through its rkey; a SEND with invalidate
 // that revokes that rkey.
 //
-//   node examples/tour.mjs [device]        (rxe0 in `uverbs vm`)
+//   node examples/tour.mjs [device] [address]   (rxe0 in `uverbs vm`; siw0 in `uverbs vm --devs siw`)
+//
+// address: iWARP only, the device's IPv4 address (default: this machine's first non-loopback one).
 //
 // Each step prints one JSON line: { step, ok: true, ... }, or
 // { step, skipped: reason } when the kernel has no such feature (its
 // UverbsUnsupportedError), or { step, ok: false, error } and exit status 1.
-import { Context, UverbsUnsupportedError } from 'uverbs';
+import { networkInterfaces } from 'node:os';
+import { Context, EventChannel, findDevice, UverbsUnsupportedError } from 'uverbs';
 
 const device = process.argv[2] ?? 'rxe0';
+// node_type 4 (RNIC): an iWARP device
+const iwarp = findDevice(device)?.nodeType.startsWith('4') === true;
 let failed = false;
 const report = (step, fields) => console.log(JSON.stringify({ step, ...fields }, (_, v) => (typeof v === 'bigint' ? `${v}` : v)));
 
@@ -47,7 +53,34 @@ function expectSuccess(list, ...opcodes) {
   if (seen.sort().join() !== want.sort().join()) throw new Error(`completions ${seen.join(', ')}; expected ${want.join(', ')}`);
 }
 
+/**
+ * iWARP: a listener on the device's own IPv4 address, a client that resolves it and connects
+ * with `a`, the request accepted with `b`; the kernel moves both QPs to RTS.
+ */
+async function connectThroughCm(channel, a, b) {
+  const ipv4 = Object.values(networkInterfaces()).flat().find((i) => i.family === 'IPv4' && !i.internal);
+  const address = process.argv[3] ?? ipv4?.address;
+  if (address === undefined) throw new Error('no IPv4 address to listen on: give the device\'s as the second argument');
+  const wait = { timeout: 10_000 };
+  const server = channel.createId();
+  server.bind({ address, port: 0 });
+  server.listen();
+  const port = server.query().source.port;
+  const client = channel.createId();
+  client.resolveAddress({ address, port });
+  await client.event('ADDR_RESOLVED', wait);
+  client.resolveRoute();
+  await client.event('ROUTE_RESOLVED', wait);
+  client.connect({ qp: a });
+  const request = await server.event('CONNECT_REQUEST', wait);
+  request.id.accept({ qp: b });
+  await Promise.all([client.event('ESTABLISHED', wait), request.id.event('ESTABLISHED', wait)]);
+  return { via: 'rdma_cm', address, port };
+}
+
 const ctx = Context.open(device);
+// the connection manager's IDs (iWARP): closing the channel destroys them
+const channel = iwarp ? EventChannel.open() : undefined;
 try {
   const pd = ctx.allocPd();
   const cq = ctx.createCq({ cqe: 64, channel: ctx.createCompletionChannel() });
@@ -55,7 +88,8 @@ try {
   const a = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
   const b = pd.createQp({ type: 'RC', sendCq: cq, recvCq: cq, cap });
 
-  // 1. Connect with parameters other than the defaults, and read them back.
+  // 1. RoCE: connect by hand with parameters other than the defaults, and read them back.
+  //    iWARP: connect through rdma_cm.
   const params = {
     timeout: 17,
     retryCnt: 5,
@@ -68,6 +102,7 @@ try {
     flowLabel: 0x1234,
   };
   const connected = await step('connect', () => {
+    if (channel !== undefined) return connectThroughCm(channel, a, b);
     const gid = ctx.findGid({ type: 'RoCEv2', family: 'ipv4' });
     a.connect({ qpNum: b.qpNum, psn: 200, gid: gid.gid }, { sgidIndex: gid.index, psn: 100, ...params });
     b.connect({ qpNum: a.qpNum, psn: 100, gid: gid.gid }, { sgidIndex: gid.index, psn: 200, ...params });
@@ -144,6 +179,7 @@ try {
     }
   }
 } finally {
+  channel?.close();
   ctx.close();
 }
 process.exitCode = failed ? 1 : 0;

@@ -5,16 +5,25 @@
  * skipped with the kernel's answer (the program's UverbsUnsupportedError),
  * so the counts show what this kernel lacks.
  *
- * The program connects two RC QPs by hand and moves data, which needs the
- * library's datapath: rxe. siw's QPs reach RTS only through the connection
- * manager, and the library has no siw datapath: that device skips, saying so.
+ * The program connects two RC QPs and moves data, which needs the library's
+ * datapath: on rxe by hand, on siw (iWARP, whose QPs reach RTS only that way)
+ * through rdma_cm on the device's own address (run with `uverbs vm --devs siw`).
  */
 
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Context } from '../../src/verbs/context.js';
 import { CONNECT_DEFAULTS } from '../../src/verbs/queue-pair.js';
-import { deviceKind, type Feature, handConnected, MUST_HAVE, TEST_DEVICE, VM_KERNEL } from './support.js';
+import {
+  deviceKind,
+  type Feature,
+  GUEST_ADDR,
+  handConnected,
+  libraryDatapath,
+  MUST_HAVE,
+  TEST_DEVICE,
+  VM_KERNEL,
+} from './support.js';
 
 /**
  * The program's steps, and the feature each needs that a kernel may lack:
@@ -39,8 +48,10 @@ interface StepLine {
   [field: string]: unknown;
 }
 
-// examples/tour.mjs connects its QPs by hand: rxe; siw's QPs reach RTS only through the CM
-const datapath = handConnected();
+// examples/tour.mjs connects its QPs by hand on rxe, through rdma_cm on siw
+const viaCm = TEST_DEVICE !== undefined && deviceKind() === 'siw' && libraryDatapath();
+const datapath = handConnected() || viaCm;
+const NOT_HERE = `${TEST_DEVICE}: the library has no datapath for it, or its QPs connect neither by hand nor through the CM here`;
 
 describe.runIf(TEST_DEVICE)(`examples/tour.mjs on ${TEST_DEVICE} (kernel ${VM_KERNEL})`, () => {
   let lines: StepLine[] = [];
@@ -49,7 +60,8 @@ describe.runIf(TEST_DEVICE)(`examples/tour.mjs on ${TEST_DEVICE} (kernel ${VM_KE
 
   beforeAll(() => {
     if (!datapath) return;
-    const r = spawnSync(process.execPath, ['examples/tour.mjs', TEST_DEVICE as string], {
+    const args = viaCm ? [TEST_DEVICE as string, GUEST_ADDR] : [TEST_DEVICE as string];
+    const r = spawnSync(process.execPath, ['examples/tour.mjs', ...args], {
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -71,7 +83,7 @@ describe.runIf(TEST_DEVICE)(`examples/tour.mjs on ${TEST_DEVICE} (kernel ${VM_KE
 
   it.for(Object.keys(STEPS))('%s', (name, test) => {
     if (!datapath) {
-      test.skip(`${TEST_DEVICE}: examples/tour.mjs connects by hand; siw's QPs reach RTS only through the CM`);
+      test.skip(NOT_HERE);
       return;
     }
     const line = lines.find((l) => l.step === name);
@@ -94,33 +106,42 @@ describe.runIf(TEST_DEVICE)(`examples/tour.mjs on ${TEST_DEVICE} (kernel ${VM_KE
   });
 
   it('exits 0 exactly when no step failed', (test) => {
-    if (!datapath) test.skip(`${TEST_DEVICE}: examples/tour.mjs connects by hand (siw: only through the CM)`);
+    if (!datapath) test.skip(NOT_HERE);
     expect(status, stderr).toBe(lines.some((l) => l.ok === false) ? 1 : 0);
   });
 
-  it('reads back every non-default connect() parameter through query()', (test) => {
-    if (!datapath) test.skip(`${TEST_DEVICE}: examples/tour.mjs connects by hand (siw: only through the CM)`);
-    const connect = lines.find((l) => l.step === 'connect');
-    // nine parameters, none of them connect()'s default (ConnectOptions: the depths default to the device's, at most 16)
-    const device = (() => {
-      using ctx = Context.open(TEST_DEVICE as string);
-      return ctx.queryDevice();
-    })();
-    const D = CONNECT_DEFAULTS;
-    const defaults: Record<string, number> = {
-      timeout: D.timeout,
-      retryCnt: D.retryCnt,
-      rnrRetry: D.rnrRetry,
-      minRnrTimer: D.minRnrTimer,
-      maxRdAtomic: Math.min(device.maxQpInitRdAtom, 16),
-      maxDestRdAtomic: Math.min(device.maxQpRdAtom, 16),
-      pathMtu: D.pathMtu,
-      trafficClass: D.trafficClass,
-      flowLabel: D.flowLabel,
-    };
-    const set = connect?.set as Record<string, number>;
-    expect(Object.keys(set).sort()).toEqual(Object.keys(defaults).sort());
-    for (const [k, v] of Object.entries(set)) expect(v, k).not.toBe(defaults[k]);
-    expect(connect?.readBack).toEqual(set);
-  });
+  if (viaCm)
+    it('connects through rdma_cm on the device’s own address (iWARP)', () => {
+      const connect = lines.find((l) => l.step === 'connect');
+      expect(connect, stderr).toMatchObject({ ok: true, via: 'rdma_cm', address: GUEST_ADDR });
+      expect(connect?.port).toBeGreaterThan(0);
+    });
+
+  // a QP connected by hand sets these: registered where the tour connects by hand (not siw)
+  if (!viaCm)
+    it('reads back every non-default connect() parameter through query()', (test) => {
+      if (!datapath) test.skip(NOT_HERE);
+      const connect = lines.find((l) => l.step === 'connect');
+      // nine parameters, none of them connect()'s default (ConnectOptions: the depths default to the device's, at most 16)
+      const device = (() => {
+        using ctx = Context.open(TEST_DEVICE as string);
+        return ctx.queryDevice();
+      })();
+      const D = CONNECT_DEFAULTS;
+      const defaults: Record<string, number> = {
+        timeout: D.timeout,
+        retryCnt: D.retryCnt,
+        rnrRetry: D.rnrRetry,
+        minRnrTimer: D.minRnrTimer,
+        maxRdAtomic: Math.min(device.maxQpInitRdAtom, 16),
+        maxDestRdAtomic: Math.min(device.maxQpRdAtom, 16),
+        pathMtu: D.pathMtu,
+        trafficClass: D.trafficClass,
+        flowLabel: D.flowLabel,
+      };
+      const set = connect?.set as Record<string, number>;
+      expect(Object.keys(set).sort()).toEqual(Object.keys(defaults).sort());
+      for (const [k, v] of Object.entries(set)) expect(v, k).not.toBe(defaults[k]);
+      expect(connect?.readBack).toEqual(set);
+    });
 });
