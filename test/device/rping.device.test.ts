@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { boundDevice } from '../../src/cm/bound-device.js';
+import type { ConnectionId } from '../../src/cm/connection-id.js';
 import { EventChannel } from '../../src/cm/event-channel.js';
 import { rpingPayload } from '../../src/cm/rping.js';
 import { listDevices } from '../../src/verbs/device.js';
@@ -205,7 +206,12 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
       expect(ours.status).toBe(1);
     }, 60_000);
 
-  it('boundDevice() names the device rdma_cm bound an ID to: its kernel index is the one QUERY reports', () => {
+  /**
+   * Binds an ID on the guest's address and checks that boundDevice() names
+   * the device whose kernel index (`rdma dev`) is the one QUERY reports;
+   * `said` is what the log line adds.
+   */
+  function expectBoundAsKernelSays(said: (bound: string, id: ConnectionId) => string): void {
     const channel = EventChannel.open();
     try {
       const id = channel.createId();
@@ -215,11 +221,15 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
         ifindex: number;
         ifname: string;
       }[];
-      process.stderr.write(`rping ${name} ${VM_KERNEL}: boundDevice ${bound}; rdma dev: ${JSON.stringify(devs)}\n`);
+      process.stderr.write(`rping ${name} ${VM_KERNEL}: ${said(bound, id)}; rdma dev: ${JSON.stringify(devs)}\n`);
       expect(devs.find((d) => d.ifname === bound)?.ifindex).toBe(id.query().deviceIndex);
     } finally {
       channel.close();
     }
+  }
+
+  it('boundDevice() names the device rdma_cm bound an ID to: its kernel index is the one QUERY reports', () => {
+    expectBoundAsKernelSays((bound) => `boundDevice ${bound}`);
   });
 
   it('boundDevice() with rxe and siw on one netdev (one node GUID): the source GID names the device rdma_cm bound', async () => {
@@ -242,22 +252,9 @@ describe.runIf(TEST_DEVICE)(`rping and rdma_server/rdma_client interop on ${TEST
           .map((d) => d.name)
           .sort(),
       ).toEqual([name, extra].sort());
-      const channel = EventChannel.open();
-      try {
-        const id = channel.createId();
-        id.bind({ address: ADDR });
-        const bound = boundDevice(id);
-        const devs = JSON.parse(execFileSync('rdma', ['-j', 'dev', 'show'], { encoding: 'utf8' })) as {
-          ifindex: number;
-          ifname: string;
-        }[];
-        process.stderr.write(
-          `rping ${name} ${VM_KERNEL}: with ${extra} on ${netdev}: boundDevice ${bound}, source GID ${id.sourceGid()}\n`,
-        );
-        expect(devs.find((d) => d.ifname === bound)?.ifindex).toBe(id.query().deviceIndex);
-      } finally {
-        channel.close();
-      }
+      expectBoundAsKernelSays(
+        (bound, id) => `with ${extra} on ${netdev}: boundDevice ${bound}, source GID ${id.sourceGid()}`,
+      );
     } finally {
       execFileSync('rdma', ['link', 'delete', extra]);
     }
